@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, logging, metrics, database, and the bus/cache/archive ports."""

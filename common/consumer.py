@@ -1,0 +1,227 @@
+"""The exactly-once domain consumer shared by the token, staking and governance services.
+
+A batch of records is applied in ONE database transaction that also stores the next offsets and
+the position mark (block, log index) of the last applied event. At start the consumer seeks to
+the stored offsets. Effects are therefore exactly-once although delivery is at-least-once:
+- redelivered records (the process died between commit and ack) are beyond the stored offsets
+  only if they were not committed;
+- events re-published by the syncer (it died between publish and checkpoint) sit at or below
+  the mark and are dropped;
+- a revert marker lowers the mark to its block, so the new fork's events apply.
+A record that cannot be decoded or applied stops the consumer with a clear error and a metric
+(never skipped); database/bus outages are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from common import events
+from common.logging import get_logger
+from common.metrics import Metrics
+from common.offsets import SqlOffsetStore, upsert
+from common.ports import Cache, CacheUnavailable, EventBus, PortError
+
+log = get_logger(__name__)
+MAX_LOG_INDEX = 2**62
+
+consumer_marks = sa.Table(
+    "consumer_marks",
+    sa.MetaData(),
+    sa.Column("consumer_group", sa.String(128), primary_key=True),
+    sa.Column("topic", sa.String(255), primary_key=True),
+    sa.Column("block_number", sa.BigInteger, nullable=False),
+    sa.Column("log_index", sa.BigInteger, nullable=False),
+)
+
+Handler = Callable[[AsyncConnection, Sequence[events.EventEnvelope]], Awaitable[set[str]]]
+
+
+class ConsumerStopped(Exception):
+    """A record could not be decoded or applied: the partition stops, named in the message."""
+
+
+@dataclass
+class ConsumerStatus:
+    applied: int = 0
+    duplicates: int = 0
+    reverts: int = 0
+    last_block: int = -1
+    error: str = ""
+    running: bool = False
+    caught_up_at: float = 0.0
+
+
+@dataclass
+class SqlConsumer:
+    bus: EventBus
+    engine: AsyncEngine
+    group: str
+    topic: str
+    handle: Handler
+    cache: Cache | None = None
+    metrics: Metrics | None = None
+    batch_size: int = 2_000
+    poll_s: float = 0.5
+    status: ConsumerStatus = field(default_factory=ConsumerStatus)
+
+    def __post_init__(self) -> None:
+        self.offsets = SqlOffsetStore(self.engine, self.group)
+        self._m_applied = self._m_dupes = self._m_errors = self._m_block = None
+        self._m_hits = None
+        if self.metrics is not None:
+            self._m_applied = self.metrics.counter("events_applied_total", "Events applied")
+            self._m_dupes = self.metrics.counter(
+                "events_duplicate_total", "Re-published events dropped by position"
+            )
+            self._m_errors = self.metrics.counter(
+                "consumer_errors_total", "Consumer failures", ("kind",)
+            )
+            self._m_block = self.metrics.gauge("applied_block", "Block of the last applied event")
+
+    async def mark(self) -> tuple[int, int]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(consumer_marks.c.block_number, consumer_marks.c.log_index).where(
+                        consumer_marks.c.consumer_group == self.group,
+                        consumer_marks.c.topic == self.topic,
+                    )
+                )
+            ).first()
+        return (int(row[0]), int(row[1])) if row else (-1, -1)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.status.running = True
+        failures = 0
+        try:
+            while not stop.is_set():
+                try:
+                    await self._consume(stop)
+                    return
+                except ConsumerStopped as exc:
+                    self.status.error = str(exc)
+                    self._count_error("stopped")
+                    log.error(
+                        "CONSUMER STOPPED", group=self.group, topic=self.topic, error=str(exc)
+                    )
+                    raise
+                except (PortError, OperationalError, DBAPIError, OSError) as exc:
+                    failures += 1
+                    self._count_error("transient")
+                    delay = min(10.0, 0.2 * 2 ** min(failures, 6))
+                    log.warning(
+                        "consumer failed; resuming from stored offsets",
+                        group=self.group,
+                        error=str(exc)[:300],
+                        retry_in_s=delay,
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+        finally:
+            self.status.running = False
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        consumer = await self.bus.consumer(self.topic)
+        try:
+            stored = await self.offsets.load(self.topic)
+            for partition in await consumer.partitions():
+                await consumer.seek(partition, stored.get(partition, 0))
+            mark = await self.mark()
+            while not stop.is_set():
+                records = await consumer.fetch(self.batch_size, timeout_s=self.poll_s)
+                if not records:
+                    self.status.caught_up_at = time.monotonic()
+                    continue
+                envelopes = []
+                for r in records:
+                    try:
+                        envelopes.append(events.parse(r.value))
+                    except Exception as exc:
+                        raise ConsumerStopped(
+                            f"{self.topic}[{r.partition}]@{r.offset}: undecodable record: {exc}"
+                        ) from exc
+                fresh, mark = self._dedupe(envelopes, mark)
+                positions = {}
+                for r in records:
+                    positions[r.partition] = r.offset + 1
+                keys: set[str] = set()
+                async with self.engine.begin() as conn:
+                    if fresh:
+                        try:
+                            keys = await self.handle(conn, fresh)
+                        except (OperationalError, DBAPIError, PortError):
+                            raise
+                        except Exception as exc:
+                            first = records[0]
+                            raise ConsumerStopped(
+                                f"{self.topic}[{first.partition}] offsets {first.offset}.."
+                                f"{records[-1].offset}: cannot apply: {type(exc).__name__}: {exc}"
+                            ) from exc
+                    await self.offsets.save_in(conn, self.topic, positions, max(0, mark[0]))
+                    await conn.execute(
+                        upsert(
+                            conn.dialect.name,
+                            consumer_marks,
+                            {
+                                "consumer_group": self.group,
+                                "topic": self.topic,
+                                "block_number": mark[0],
+                                "log_index": mark[1],
+                            },
+                            ("block_number", "log_index"),
+                        )
+                    )
+                await self._invalidate(keys)
+                self.status.last_block = mark[0]
+                if self._m_block is not None:
+                    self._m_block.set(mark[0])
+        finally:
+            await consumer.close()
+
+    def _dedupe(
+        self, envelopes: Sequence[events.EventEnvelope], mark: tuple[int, int]
+    ) -> tuple[list[events.EventEnvelope], tuple[int, int]]:
+        fresh = []
+        for env in envelopes:
+            if env.WhichOneof("body") == "revert":
+                target = (env.revert.to_block, MAX_LOG_INDEX)
+                mark = min(mark, target)
+                fresh.append(env)
+                self.status.reverts += 1
+                continue
+            position = (env.event.block_number, env.event.log_index)
+            if position <= mark:
+                self.status.duplicates += 1
+                if self._m_dupes is not None:
+                    self._m_dupes.inc()
+                continue
+            mark = position
+            fresh.append(env)
+            self.status.applied += 1
+            if self._m_applied is not None:
+                self._m_applied.inc()
+        return fresh, mark
+
+    async def _invalidate(self, keys: set[str]) -> None:
+        """After the commit: drop the cached values the batch changed (Redis down = no cache,
+        entries then expire by TTL; reads never serve a value older than its TTL)."""
+        if not keys or self.cache is None:
+            return
+        try:
+            await self.cache.delete(*sorted(keys))
+        except CacheUnavailable as exc:
+            self._count_error("cache")
+            log.warning("cache invalidation failed", error=str(exc)[:200], keys=len(keys))
+
+    def _count_error(self, kind: str) -> None:
+        if self._m_errors is not None:
+            self._m_errors.labels(kind).inc()

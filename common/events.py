@@ -1,0 +1,64 @@
+"""The event envelope (proto ``events.v1.EventEnvelope``) and the per-domain topics.
+
+Every message: key = contract address, value = a serialized EventEnvelope holding either a
+decoded contract event (with its raw log and its identity (block_hash, log_index)) or a revert
+marker. Consumers use :func:`arg_values` to get decoded arguments back as Python values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from novapb.events.v1 import events_pb2
+
+ENVELOPE_VERSION = 1
+DOMAINS = ("token", "staking", "governance")
+
+EventEnvelope = events_pb2.EventEnvelope
+ContractEvent = events_pb2.ContractEvent
+RevertMarker = events_pb2.RevertMarker
+RawLog = events_pb2.RawLog
+
+
+def topic_name(prefix: str, domain: str) -> str:
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown domain {domain!r}; one of {DOMAINS}")
+    return f"{prefix}{domain}"
+
+
+def to_arg(value: Any) -> events_pb2.ArgValue:
+    if isinstance(value, list | tuple):
+        return events_pb2.ArgValue(list=events_pb2.ArgList(items=[_scalar(v) for v in value]))
+    return events_pb2.ArgValue(scalar=_scalar(value))
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return str(value)
+
+
+def arg_values(event: events_pb2.ContractEvent) -> dict[str, str | list[str]]:
+    """The decoded args as strings (scalars) or lists of strings (arrays)."""
+    out: dict[str, str | list[str]] = {}
+    for name, arg in event.args.items():
+        if arg.WhichOneof("kind") == "list":
+            out[name] = list(arg.list.items)
+        else:
+            out[name] = arg.scalar
+    return out
+
+
+def encode_args(args: Mapping[str, Any]) -> dict[str, events_pb2.ArgValue]:
+    return {k: to_arg(v) for k, v in args.items()}
+
+
+def parse(value: bytes) -> events_pb2.EventEnvelope:
+    env = events_pb2.EventEnvelope()
+    env.ParseFromString(value)
+    if env.version != ENVELOPE_VERSION:
+        raise ValueError(f"unsupported envelope version {env.version}")
+    return env

@@ -1,0 +1,1 @@
+"""Real adapters of the ports in :mod:`common.ports`, named after their technology."""

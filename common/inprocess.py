@@ -1,0 +1,172 @@
+"""In-process adapters of the ports: real implementations for the embedded mode and unit tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from common.ports import ArchivedLog, BusRecord, PortError
+
+
+class InMemoryEventBus:
+    """Topics as lists in memory; one partition per topic. Consumers wake on publish."""
+
+    def __init__(self) -> None:
+        self._topics: dict[str, list[BusRecord]] = {}
+        self._changed = asyncio.Condition()
+
+    async def create_topic(self, topic: str, partitions: int = 1) -> None:
+        if partitions != 1:
+            raise PortError("the in-process bus has exactly one partition per topic")
+        self._topics.setdefault(topic, [])
+
+    async def publish(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
+        log = self._topics.get(topic)
+        if log is None:
+            raise PortError(f"unknown topic {topic!r}: create it first")
+        for key, value in records:
+            log.append(BusRecord(topic, 0, len(log), key, value))
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def consumer(self, topic: str) -> InMemoryBusConsumer:
+        if topic not in self._topics:
+            raise PortError(f"unknown topic {topic!r}: create it first")
+        return InMemoryBusConsumer(self, topic)
+
+    async def close(self) -> None:
+        return None
+
+    def _log(self, topic: str) -> list[BusRecord]:
+        return self._topics[topic]
+
+
+class InMemoryBusConsumer:
+    def __init__(self, bus: InMemoryEventBus, topic: str) -> None:
+        self._bus = bus
+        self._topic = topic
+        self._position = 0
+
+    async def partitions(self) -> list[int]:
+        return [0]
+
+    async def seek(self, partition: int, offset: int) -> None:
+        if partition != 0:
+            raise PortError(f"topic {self._topic!r} has no partition {partition}")
+        if offset < 0:
+            raise PortError(f"offset must be >= 0, got {offset}")
+        self._position = offset
+
+    async def fetch(self, max_records: int, timeout_s: float) -> list[BusRecord]:
+        log = self._bus._log(self._topic)
+        if self._position >= len(log):
+            async with self._bus._changed:
+                try:
+                    await asyncio.wait_for(
+                        self._bus._changed.wait_for(lambda: self._position < len(log)), timeout_s
+                    )
+                except TimeoutError:
+                    return []
+        batch = log[self._position : self._position + max_records]
+        self._position += len(batch)
+        return batch
+
+    async def end_offsets(self) -> dict[int, int]:
+        return {0: len(self._bus._log(self._topic))}
+
+    async def close(self) -> None:
+        return None
+
+
+class InMemoryCache:
+    """A dict with expiry times; ``clock`` is injectable for tests."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._data: dict[str, tuple[bytes, float]] = {}
+        self._clock = clock
+
+    async def get(self, key: str) -> bytes | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        value, expires = item
+        if self._clock() >= expires:
+            del self._data[key]
+            return None
+        return value
+
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        if ttl_s <= 0:
+            raise ValueError(f"ttl_s must be > 0, got {ttl_s}")
+        self._data[key] = (value, self._clock() + ttl_s)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._data.pop(key, None)
+
+    async def close(self) -> None:
+        return None
+
+
+class InMemoryLogArchive:
+    """Archived logs keyed by (block_hash, log_index), insertion ordered."""
+
+    def __init__(self) -> None:
+        self._logs: dict[str, ArchivedLog] = {}
+        self._by_block_hash: dict[str, list[str]] = defaultdict(list)
+
+    async def ensure_indexes(self) -> None:
+        return None
+
+    async def insert(self, logs: Sequence[ArchivedLog]) -> int:
+        new = 0
+        for log in logs:
+            log = replace(log, address=log.address.lower())
+            if log.key not in self._logs:
+                self._logs[log.key] = log
+                self._by_block_hash[log.block_hash].append(log.key)
+                new += 1
+        return new
+
+    async def mark_removed(self, block_hashes: Sequence[str]) -> int:
+        changed = 0
+        for block_hash in block_hashes:
+            for key in self._by_block_hash.get(block_hash, ()):
+                log = self._logs[key]
+                if not log.removed:
+                    self._logs[key] = _replace_removed(log)
+                    changed += 1
+        return changed
+
+    async def find_by_block(self, block_number: int) -> list[ArchivedLog]:
+        return _sorted(x for x in self._logs.values() if x.block_number == block_number)
+
+    async def find_by_address(
+        self, address: str, from_block: int, to_block: int
+    ) -> list[ArchivedLog]:
+        address = address.lower()
+        return _sorted(
+            x
+            for x in self._logs.values()
+            if x.address.lower() == address and from_block <= x.block_number <= to_block
+        )
+
+    async def count(self, filters: Mapping[str, object] | None = None) -> int:
+        items = self._logs.values()
+        if not filters:
+            return len(items)
+        return sum(1 for x in items if all(getattr(x, k) == v for k, v in filters.items()))
+
+    async def close(self) -> None:
+        return None
+
+
+def _replace_removed(log: ArchivedLog) -> ArchivedLog:
+    return replace(log, removed=True)
+
+
+def _sorted(logs: Iterable[ArchivedLog]) -> list[ArchivedLog]:
+    return sorted(logs, key=lambda x: (x.block_number, x.log_index))

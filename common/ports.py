@@ -1,0 +1,123 @@
+"""The seams shared by the services: event bus, cache and raw log archive.
+
+Each port has an in-process adapter (:mod:`common.inprocess`, used by the embedded mode and as a
+fake in unit tests) and a real one (:mod:`common.infrastructure`). One shared contract test per
+port (``tests/contract``) runs against both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class PortError(Exception):
+    """A backend behind a port failed; the message says which and why."""
+
+
+class CacheUnavailable(PortError):
+    """The cache could not answer in time. Callers fall through to the database."""
+
+
+# --------------------------------------------------------------------------- event bus
+
+
+@dataclass(frozen=True, slots=True)
+class BusRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+class BusConsumer(Protocol):
+    """Reads one topic's partitions from explicit offsets (the consumer stores its own offsets)."""
+
+    async def partitions(self) -> list[int]: ...
+
+    async def seek(self, partition: int, offset: int) -> None:
+        """Next fetch from ``partition`` starts at ``offset`` (0 = the beginning)."""
+
+    async def fetch(self, max_records: int, timeout_s: float) -> list[BusRecord]:
+        """Up to ``max_records`` records, in offset order per partition; [] after the timeout."""
+
+    async def end_offsets(self) -> dict[int, int]:
+        """Per partition, the offset the next published record will get.
+
+        For lag reporting only: tansu under-reports it after multi-record batches (it answers the
+        last batch's base offset + 1), so no correctness decision may depend on it.
+        """
+
+    async def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    async def create_topic(self, topic: str, partitions: int = 1) -> None:
+        """Create ``topic`` if it does not exist (idempotent)."""
+
+    async def publish(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
+        """Publish (key, value) pairs in order. Returns once every record is durably acked."""
+
+    async def consumer(self, topic: str) -> BusConsumer:
+        """A consumer of every partition of ``topic``, positioned at the beginning."""
+
+    async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- cache
+
+
+class Cache(Protocol):
+    """A byte cache with TTLs. Errors raise :class:`CacheUnavailable`, never hang."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
+
+    async def delete(self, *keys: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- log archive
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedLog:
+    """A raw log as the chain reported it. Identity: (block_hash, log_index)."""
+
+    address: str
+    topics: tuple[str, ...]
+    data: str
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    tx_index: int
+    log_index: int
+    removed: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.block_hash}:{self.log_index}"
+
+
+class LogArchive(Protocol):
+    async def ensure_indexes(self) -> None: ...
+
+    async def insert(self, logs: Sequence[ArchivedLog]) -> int:
+        """Store logs; an already stored identity is left as is. Returns how many were new."""
+
+    async def mark_removed(self, block_hashes: Sequence[str]) -> int:
+        """Mark every log of these (orphaned) blocks ``removed``. Returns how many changed."""
+
+    async def find_by_block(self, block_number: int) -> list[ArchivedLog]: ...
+
+    async def find_by_address(
+        self, address: str, from_block: int, to_block: int
+    ) -> list[ArchivedLog]: ...
+
+    async def count(self, filters: Mapping[str, object] | None = None) -> int: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,58 @@
+"""Settings shared by every service: pydantic-settings, env prefix ``NOVA_``, validated at start.
+
+Each service subclasses :class:`CommonSettings` with its own fields. Values are read once at the
+composition root and passed into adapters; nothing below reads ``os.environ`` itself.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "NOVA_"
+
+
+class CommonSettings(BaseSettings):
+    """What every process needs: where its backends are and how it logs."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Minimum log level."
+    )
+    log_format: Literal["kv", "json"] = Field(
+        "kv", description="kv = key=value lines for people, json = one JSON object a line."
+    )
+    database_url: str = Field(
+        "sqlite+aiosqlite:///.nova/nova.sqlite",
+        description="SQLAlchemy async URL: mysql+aiomysql://user:pw@host:3306/db in production, "
+        "sqlite+aiosqlite:///path for the embedded mode.",
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        None, description="Kafka bootstrap servers (host:port,...). Unset = in-process bus."
+    )
+    kafka_topic_prefix: str = Field("nova.", description="Prefix of the per-domain topics.")
+    redis_url: str | None = Field(
+        None, description="Redis URL for the cache (redis://host:6379/0). Unset = in-memory cache."
+    )
+    cache_prefix: str = Field(
+        "nova:", description="Prefix of every cache key (isolates deployments sharing a Redis)."
+    )
+    mongo_url: str | None = Field(
+        None, description="MongoDB URL of the raw log archive. Unset = in-process archive."
+    )
+    mongo_database: str = Field("nova", description="MongoDB database of the log archive.")
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Prometheus /metrics port; 0 = not exported."
+    )
+
+
+def describe_validation_error(exc: ValidationError, prefix: str = ENV_PREFIX) -> str:
+    """One line per bad setting, naming the environment variable to fix."""
+    lines = []
+    for err in exc.errors():
+        name = "_".join(str(p) for p in err["loc"]).upper()
+        lines.append(f"{prefix}{name}: {err['msg']} (got {err.get('input')!r})")
+    return "invalid settings:\n  " + "\n  ".join(lines)

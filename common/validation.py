@@ -1,0 +1,52 @@
+"""Input validation shared by gRPC servicers and the gateway: one place says what is valid."""
+
+from __future__ import annotations
+
+import re
+
+from eth_utils.address import is_checksum_address, to_checksum_address
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+MAX_BLOCK = 2**63 - 1
+
+
+class InvalidInput(ValueError):
+    """Bad input; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def address(value: str, field: str = "address") -> str:
+    """0x + 40 hex; a mixed-case address must carry a valid EIP-55 checksum. Returns EIP-55."""
+    if not isinstance(value, str) or not _ADDRESS.match(value):
+        raise InvalidInput(field, f"not an address (0x + 40 hex digits): {value!r}")
+    body = value[2:]
+    if body != body.lower() and body != body.upper() and not is_checksum_address(value):
+        raise InvalidInput(field, f"bad EIP-55 checksum: {value!r}")
+    return to_checksum_address(value)
+
+
+def tx_hash(value: str, field: str = "hash") -> str:
+    if not isinstance(value, str) or not _HASH.match(value):
+        raise InvalidInput(field, f"not a 32-byte hash (0x + 64 hex digits): {value!r}")
+    return value.lower()
+
+
+def block_number(value: int, field: str = "block_number") -> int:
+    if value < 0 or value > MAX_BLOCK:
+        raise InvalidInput(field, f"block number out of range: {value}")
+    return value
+
+
+def paging(limit: int, offset: int, default: int = 100, maximum: int = 1000) -> tuple[int, int]:
+    if limit < 0:
+        raise InvalidInput("limit", f"must be >= 0, got {limit}")
+    if offset < 0:
+        raise InvalidInput("offset", f"must be >= 0, got {offset}")
+    if limit > maximum:
+        raise InvalidInput("limit", f"must be <= {maximum}, got {limit}")
+    return (limit or default), offset

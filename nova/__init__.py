@@ -1,0 +1,1 @@
+"""The ``nova`` command line and the process-level glue (local stack, devnet)."""

@@ -1,0 +1,56 @@
+"""The cache contract: every adapter of ``common.ports.Cache`` passes these."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from common.ports import Cache
+
+
+def _key() -> str:
+    return f"test:{uuid.uuid4().hex}"
+
+
+class CacheContract:
+    @pytest.fixture
+    async def cache(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def test_miss_is_none(self, cache: Cache) -> None:
+        assert await cache.get(_key()) is None
+
+    async def test_set_get_delete(self, cache: Cache) -> None:
+        a, b = _key(), _key()
+        await cache.set(a, b"123456789012345678901234567890", ttl_s=60)
+        await cache.set(b, b"\x00binary", ttl_s=60)
+        assert await cache.get(a) == b"123456789012345678901234567890"
+        assert await cache.get(b) == b"\x00binary"
+        await cache.delete(a, b, _key())
+        assert await cache.get(a) is None
+        assert await cache.get(b) is None
+
+    async def test_overwrite(self, cache: Cache) -> None:
+        k = _key()
+        await cache.set(k, b"1", ttl_s=60)
+        await cache.set(k, b"2", ttl_s=60)
+        assert await cache.get(k) == b"2"
+        await cache.delete(k)
+
+    async def test_entries_expire(self, cache: Cache) -> None:
+        k = _key()
+        await cache.set(k, b"short", ttl_s=0.2)
+        deadline = time.monotonic() + 5
+        while await cache.get(k) is not None:
+            assert time.monotonic() < deadline, "entry outlived its TTL by seconds"
+            self.advance(0.05)
+
+    async def test_non_positive_ttl_is_refused(self, cache: Cache) -> None:
+        with pytest.raises(ValueError, match="ttl_s"):
+            await cache.set(_key(), b"x", ttl_s=0)
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass (real adapters wait; the in-memory one moves its clock)."""
+        time.sleep(seconds)

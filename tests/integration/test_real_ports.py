@@ -1,0 +1,80 @@
+"""The real adapters pass the same port contracts against the local stack's servers."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+
+from common.infrastructure.kafka_bus import KafkaEventBus
+from common.infrastructure.mongo_archive import MongoLogArchive
+from common.infrastructure.redis_cache import RedisCache
+from common.ports import CacheUnavailable
+from nova import stack
+from tests.contract.archive import LogArchiveContract
+from tests.contract.bus import EventBusContract
+from tests.contract.cache import CacheContract
+
+
+class TestKafkaEventBus(EventBusContract):
+    @pytest.fixture
+    async def bus(self, endpoints: stack.Endpoints):
+        bus = KafkaEventBus(endpoints.kafka_bootstrap, client_id="nova-test")
+        yield bus
+        await bus.close()
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="tansu answers ListOffsets(latest) with the last batch's base offset + 1, not the "
+        "high watermark; record offsets and seeks are right, so only lag reporting is affected",
+    )
+    async def test_end_offsets_and_empty_fetch(self, bus) -> None:
+        await super().test_end_offsets_and_empty_fetch(bus)
+
+    async def test_end_offsets_count_single_record_batches(self, bus) -> None:
+        """What tansu does get right: one record per batch moves the end offset by one."""
+        topic = f"nova.test.{uuid.uuid4().hex[:12]}"
+        await bus.create_topic(topic)
+        consumer = await bus.consumer(topic)
+        try:
+            assert await consumer.end_offsets() == {0: 0}
+            for i in range(3):
+                await bus.publish(topic, [(b"k", str(i).encode())])
+            assert await consumer.end_offsets() == {0: 3}
+        finally:
+            await consumer.close()
+
+
+class TestRedisCache(CacheContract):
+    @pytest.fixture
+    async def cache(self, endpoints: stack.Endpoints):
+        prefix = f"novatest:{uuid.uuid4().hex[:8]}:"
+        cache = RedisCache(endpoints.redis_url, prefix=prefix)
+        yield cache
+        await cache.close()
+        client = redis.Redis.from_url(endpoints.redis_url)
+        keys = list(client.scan_iter(prefix + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+async def test_redis_down_is_cache_unavailable_quickly() -> None:
+    """A dead Redis answers CacheUnavailable within the timeout instead of hanging."""
+    cache = RedisCache(f"redis://127.0.0.1:{stack.free_port()}/0", timeout_s=0.2)
+    try:
+        with pytest.raises(CacheUnavailable):
+            await cache.get("x")
+        with pytest.raises(CacheUnavailable):
+            await cache.set("x", b"1", ttl_s=5)
+    finally:
+        await cache.close()
+
+
+class TestMongoLogArchive(LogArchiveContract):
+    @pytest.fixture
+    async def archive(self, endpoints: stack.Endpoints, mongo_database: str):
+        archive = MongoLogArchive(endpoints.mongo_url, mongo_database)
+        yield archive
+        await archive.close()

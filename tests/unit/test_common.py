@@ -1,0 +1,75 @@
+"""Settings, structured logging, metrics naming and the CLI entry point."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from common.logging import _Formatter, get_logger
+from common.metrics import Metrics, isolated_registry
+from common.settings import CommonSettings, describe_validation_error
+from nova.cli import app
+
+
+def test_settings_read_the_nova_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVA_REDIS_URL", "redis://127.0.0.1:6379/3")
+    monkeypatch.setenv("NOVA_METRICS_PORT", "9100")
+    settings = CommonSettings()
+    assert settings.redis_url == "redis://127.0.0.1:6379/3"
+    assert settings.metrics_port == 9100
+    assert settings.kafka_bootstrap_servers is None  # unset = in-process bus
+
+
+def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVA_METRICS_PORT", "ninety")
+    with pytest.raises(ValidationError) as info:
+        CommonSettings()
+    message = describe_validation_error(info.value)
+    assert "NOVA_METRICS_PORT" in message
+    assert "'ninety'" in message
+
+
+@pytest.mark.parametrize("fmt", ["kv", "json"])
+def test_log_lines_carry_fields(fmt: str) -> None:
+    record = logging.LogRecord("nova.sync", logging.INFO, __file__, 1, "block synced", (), None)
+    record.fields = {"block": 12, "hash": "0xab cd"}
+    line = _Formatter(fmt).format(record)
+    assert "\n" not in line
+    if fmt == "json":
+        data = orjson.loads(line)
+        assert data["msg"] == "block synced"
+        assert data["block"] == 12
+    else:
+        assert 'msg="block synced"' in line
+        assert "block=12" in line
+        assert 'hash="0xab cd"' in line
+
+
+def test_struct_logger_passes_fields(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="nova.test"):
+        get_logger("nova.test").info("reorg", depth=3)
+    assert caplog.records[0].fields == {"depth": 3}  # type: ignore[attr-defined]
+
+
+def test_metric_names_follow_the_convention() -> None:
+    metrics = Metrics("block_sync", isolated_registry())
+    counter = metrics.counter("events_published_total", "events", ("topic",))
+    counter.labels("token").inc(2)
+    assert (
+        metrics.registry.get_sample_value(
+            "nova_block_sync_events_published_total", {"topic": "token"}
+        )
+        == 2
+    )
+    with pytest.raises(ValueError, match="snake_case"):
+        metrics.gauge("Bad-Name", "x")
+
+
+def test_nova_help_lists_commands() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "stack" in result.output
