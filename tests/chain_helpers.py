@@ -1,0 +1,140 @@
+"""Helpers for tests that follow a real chain: ground truth, topic readers, stream replay."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common import events
+from common.jsonrpc import JsonRpcClient
+from common.ports import EventBus
+from nova.devnet import artifacts
+from nova.devnet.chain import DevChain
+from nova.devnet.deploy import Manifest, deploy
+from nova.devnet.simulate import Simulator
+
+TRACKED = ("NovaToken", "NovaStaking", "NovaGovernor", "NovaTimelock")
+DELEGATION = {
+    artifacts.load("NovaToken").abi.events["DelegateChanged"].topic0,
+    artifacts.load("NovaToken").abi.events["DelegateVotesChanged"].topic0,
+}
+
+
+async def wait_for(
+    check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 60, every_s: float = 0.1
+) -> None:
+    """Poll an async condition until true; fail naming ``what`` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(every_s)
+
+
+@dataclass
+class Devnet:
+    rpc: JsonRpcClient
+    manifest: Manifest
+    manifest_path: Path
+    sim: Simulator
+
+    @property
+    def chain(self) -> DevChain:
+        return self.sim.chain
+
+
+async def make_devnet(
+    url: str, tmp: Path, seed: int, events_: int = 0, blocks: int = 0, txs_per_block: int = 30
+) -> Devnet:
+    rpc = JsonRpcClient(url)
+    manifest = await deploy(rpc)
+    path = tmp / f"manifest-{uuid.uuid4().hex[:6]}.json"
+    manifest.save(path)
+    chain = DevChain(rpc)
+    await chain.set_automine(False)
+    sim = Simulator(chain, manifest, seed=seed, holders=25, txs_per_block=txs_per_block)
+    await sim.setup()
+    if events_:
+        await sim.run(events=events_)
+    if blocks:
+        await sim.run(blocks=blocks)
+    return Devnet(rpc, manifest, path, sim)
+
+
+async def ground_truth(
+    rpc: JsonRpcClient, manifest: Manifest, to_block: int | None = None
+) -> dict[str, list[tuple[str, int]]]:
+    """Per domain topic, the identities (block_hash, log_index) the syncer must publish."""
+    head = to_block if to_block is not None else int(await rpc.call("eth_blockNumber"), 16)
+    addrs = {manifest.address(n).lower(): n for n in TRACKED}
+    logs = await rpc.call(
+        "eth_getLogs",
+        {"fromBlock": hex(manifest.start_block), "toBlock": hex(head), "address": list(addrs)},
+    )
+    logs.sort(key=lambda x: (int(x["blockNumber"], 16), int(x["logIndex"], 16)))
+    out: dict[str, list[tuple[str, int]]] = {"token": [], "staking": [], "governance": []}
+    for lg in logs:
+        ident = (lg["blockHash"], int(lg["logIndex"], 16))
+        name = addrs[lg["address"].lower()]
+        if name == "NovaToken":
+            out["token"].append(ident)
+            if lg["topics"] and lg["topics"][0] in DELEGATION:
+                out["governance"].append(ident)
+        elif name == "NovaStaking":
+            out["staking"].append(ident)
+        else:
+            out["governance"].append(ident)
+    return out
+
+
+class TopicReader:
+    """Reads a topic from the beginning, accumulating every record."""
+
+    def __init__(self, bus: EventBus, topic: str) -> None:
+        self.bus = bus
+        self.topic = topic
+        self.envelopes: list[Any] = []
+        self.raw: list[bytes] = []
+        self._consumer: Any = None
+
+    async def poll(self) -> int:
+        if self._consumer is None:
+            self._consumer = await self.bus.consumer(self.topic)
+            await self._consumer.seek(0, 0)
+        got = 0
+        while True:
+            records = await self._consumer.fetch(5000, timeout_s=0.2)
+            if not records:
+                return got
+            for r in records:
+                self.raw.append(r.value)
+                self.envelopes.append(events.parse(r.value))
+            got += len(records)
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.close()
+
+    def replay(self) -> list[tuple[str, int]]:
+        """Apply the stream: events append, a revert marker drops everything above its block."""
+        state: list[tuple[int, str, int]] = []
+        for env in self.envelopes:
+            if env.WhichOneof("body") == "event":
+                e = env.event
+                ident = (e.block_number, e.block_hash, e.log_index)
+                if ident not in state:
+                    state.append(ident)
+            else:
+                state = [x for x in state if x[0] <= env.revert.to_block]
+        state.sort()
+        return [(h, i) for _, h, i in state]
+
+    def reverts(self) -> list[Any]:
+        return [e.revert for e in self.envelopes if e.WhichOneof("body") == "revert"]
