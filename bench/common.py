@@ -1,0 +1,79 @@
+"""Shared set-up of the benchmarks: a private anvil with a generated history, a fresh database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymysql
+
+from common.jsonrpc import JsonRpcClient
+from nova import stack
+from nova.devnet.chain import DevChain
+from nova.devnet.deploy import Manifest, deploy
+from nova.devnet.simulate import Simulator
+
+
+@dataclass
+class History:
+    url: str
+    manifest: Manifest
+    manifest_path: Path
+    head: int
+    events: int
+    generate_s: float
+
+
+async def generate(
+    events: int, workdir: Path, seed: int = 1, txs_per_block: int = 30
+) -> tuple[History, object]:
+    """Start a private anvil and fill it with at least ``events`` contract events."""
+    port = stack.free_port()
+    proc = stack.start_anvil(port, name=f"anvil-bench-{port}", extra=["--gas-limit", "100000000"])
+    url = f"http://127.0.0.1:{port}"
+    rpc = JsonRpcClient(url)
+    manifest = await deploy(rpc)
+    path = workdir / "manifest.json"
+    manifest.save(path)
+    chain = DevChain(rpc)
+    await chain.set_automine(False)
+    sim = Simulator(
+        chain,
+        manifest,
+        seed=seed,
+        holders=60,
+        txs_per_block=txs_per_block,
+        block_gas_limit=100_000_000,
+    )
+    await sim.setup()
+    started = time.monotonic()
+    stats = await sim.run(events=events)
+    took = time.monotonic() - started
+    await chain.set_automine(True)
+    head = await chain.block_number()
+    await rpc.close()
+    return History(url, manifest, path, head, stats.events, took), proc
+
+
+def fresh_database() -> tuple[str, str]:
+    endpoints = stack.up()
+    name = f"nova_bench_{uuid.uuid4().hex[:8]}"
+    conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root")
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+    conn.close()
+    return f"{endpoints.mysql_url}/{name}", name
+
+
+def drop_database(name: str) -> None:
+    conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root")
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    conn.close()
+
+
+def run(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]

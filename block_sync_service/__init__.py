@@ -1,0 +1,1 @@
+"""Block sync service: follows the chain, detects reorgs, persists chain data, publishes events."""

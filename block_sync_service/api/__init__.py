@@ -1,0 +1,1 @@
+"""gRPC handlers of the block sync service: translate proto <-> store rows, map errors."""

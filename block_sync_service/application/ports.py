@@ -1,0 +1,55 @@
+"""What the sync pipeline needs from the outside world, as small protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from block_sync_service.domain.model import (
+    BlockBatch,
+    BlockHeader,
+    ChainTransaction,
+    Checkpoint,
+    RawLog,
+    Reorg,
+)
+
+
+class ChainReader(Protocol):
+    async def head(self) -> int: ...
+
+    async def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]: ...
+
+    async def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[RawLog]: ...
+
+    async def logs_by_block_hash(
+        self, hashes: Sequence[str], addresses: Sequence[str]
+    ) -> list[list[RawLog]]: ...
+
+    async def transactions(self, hashes: Sequence[str]) -> dict[str, ChainTransaction]: ...
+
+
+class SyncStore(Protocol):
+    async def open(self, start_block: int) -> tuple[Checkpoint, int]: ...
+
+    async def window(self, lowest: int) -> dict[int, str]: ...
+
+    async def commit(
+        self, batch: BlockBatch, checkpoint: Checkpoint, epoch: int, head: int
+    ) -> None: ...
+
+    async def revert(self, reorg: Reorg, epoch: int, now: int) -> Checkpoint: ...
+
+    async def set_alarm(self, alarm: str | None) -> None: ...
+
+
+class EventSink(Protocol):
+    async def publish_batch(self, batch: BlockBatch, historical: bool) -> int:
+        """Publish the batch's events in chain order; return once durably acked."""
+
+    async def publish_revert(self, reorg: Reorg) -> None: ...
+
+
+class HeadSignal(Protocol):
+    async def wait(self, timeout_s: float) -> None:
+        """Return when a new head was announced, or after the timeout."""

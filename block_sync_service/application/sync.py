@@ -1,0 +1,367 @@
+"""The ordered sync pipeline: backfill in adaptive log ranges, follow the tip block by block,
+detect reorgs, publish every tracked event exactly in chain order.
+
+Below ``head - confirmations - reorg_window`` blocks are read as eth_getLogs ranges (several in
+flight, applied strictly in order); inside the window every block is read by number with its
+parent hash checked against the stored one, and its logs by block hash. A unit of work
+(a range or a run of window blocks) is published first (acked), then its rows and the
+checkpoint are committed in one transaction. A crash in between republishes the same events
+with the same identities; nothing is skipped. Errors are retried with backoff, never skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from block_sync_service.application.ports import ChainReader, EventSink, HeadSignal, SyncStore
+from block_sync_service.domain.errors import (
+    ChainMismatch,
+    ChainUnavailable,
+    DecodeError,
+    Fenced,
+    RangeTooLarge,
+    StoreUnavailable,
+)
+from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint, RawLog, Reorg
+from block_sync_service.domain.rules import DeepReorgError, RangeSizer, find_reorg
+from common.logging import get_logger
+from common.ports import PortError
+
+log = get_logger(__name__)
+
+
+@dataclass
+class SyncConfig:
+    addresses: Sequence[str]
+    start_block: int
+    confirmations: int = 0
+    reorg_window: int = 128
+    poll_interval_s: float = 1.0
+    range_concurrency: int = 4
+    window_batch: int = 64  # window blocks read per unit
+    retry_base_s: float = 0.2
+    retry_max_s: float = 15.0
+
+
+@dataclass
+class SyncStatus:
+    head: int = 0
+    synced: int = -1
+    synced_hash: str = ""
+    events_total: int = 0  # chain logs published (a log sent to two topics counts once)
+    events_per_second: float = 0.0
+    last_reorg_block: int = 0
+    last_reorg_depth: int = 0
+    last_reorg_at: int = 0
+    reorgs_total: int = 0
+    alarm: str = ""
+    running: bool = False
+    _rate: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.synced)
+
+    def count_events(self, n: int, now: float) -> None:
+        self.events_total += n
+        self._rate.append((now, self.events_total))
+        first_t, first_n = self._rate[0]
+        if now - first_t > 0:
+            self.events_per_second = (self.events_total - first_n) / (now - first_t)
+
+
+class SyncObserver:
+    """Hooks for metrics and progress bars (no-ops by default)."""
+
+    def on_unit(self, status: SyncStatus, batch: BlockBatch, published: int) -> None: ...
+
+    def on_reorg(self, status: SyncStatus, reorg: Reorg) -> None: ...
+
+    def on_error(self, where: str, exc: BaseException) -> None: ...
+
+    def on_range_size(self, size: int) -> None: ...
+
+    def on_alarm(self, alarm: str) -> None: ...
+
+
+class Syncer:
+    def __init__(
+        self,
+        chain: ChainReader,
+        store: SyncStore,
+        sink: EventSink,
+        config: SyncConfig,
+        *,
+        sizer: RangeSizer | None = None,
+        heads: HeadSignal | None = None,
+        observer: SyncObserver | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.chain = chain
+        self.store = store
+        self.sink = sink
+        self.cfg = config
+        self.sizer = sizer or RangeSizer()
+        self.heads = heads
+        self.obs = observer or SyncObserver()
+        self.clock = clock
+        self.status = SyncStatus()
+        self._epoch = 0
+        self._checkpoint = Checkpoint(config.start_block - 1, "")
+
+    async def open(self) -> None:
+        self._checkpoint, self._epoch = await self.store.open(self.cfg.start_block)
+        self.status.synced = self._checkpoint.number
+        self.status.synced_hash = self._checkpoint.hash
+        log.info("sync opened", synced=self._checkpoint.number, epoch=self._epoch)
+
+    # ------------------------------------------------------------------ loops
+
+    async def run(self, stop: asyncio.Event, until: int | None = None) -> None:
+        """Follow the chain until ``stop`` (or, with ``until``, until that block is synced)."""
+        if self._epoch == 0:
+            await self.open()
+        self.status.running = True
+        failures = 0
+        try:
+            while not stop.is_set():
+                try:
+                    progressed = await self.step(until)
+                    failures = 0
+                except (ChainUnavailable, ChainMismatch, OSError, TimeoutError) as exc:
+                    failures += 1
+                    self.obs.on_error("step", exc)
+                    delay = min(self.cfg.retry_max_s, self.cfg.retry_base_s * 2 ** min(failures, 8))
+                    log.warning(
+                        "sync step failed; retrying",
+                        error=str(exc)[:300],
+                        attempt=failures,
+                        synced=self._checkpoint.number,
+                        retry_in_s=round(delay, 2),
+                    )
+                    await _wait(stop, delay)
+                    continue
+                except (PortError, StoreUnavailable) as exc:
+                    failures += 1
+                    self.obs.on_error("publish", exc)
+                    delay = min(self.cfg.retry_max_s, self.cfg.retry_base_s * 2 ** min(failures, 8))
+                    log.warning(
+                        "publish/store failed; retrying",
+                        error=str(exc)[:300],
+                        attempt=failures,
+                        synced=self._checkpoint.number,
+                    )
+                    await _wait(stop, delay)
+                    continue
+                if until is not None and self._checkpoint.number >= until:
+                    return
+                if not progressed:
+                    if self.heads is not None:
+                        await _race(stop, self.heads.wait(self.cfg.poll_interval_s))
+                    else:
+                        await _wait(stop, self.cfg.poll_interval_s)
+        except DeepReorgError as exc:
+            await self._alarm(f"deep reorg: {exc}")
+            raise
+        except DecodeError as exc:
+            await self._alarm(f"undecodable log: {exc}")
+            raise
+        except Fenced as exc:
+            await self._alarm(str(exc))
+            raise
+        finally:
+            self.status.running = False
+
+    async def _alarm(self, text: str) -> None:
+        self.status.alarm = text
+        self.obs.on_alarm(text)
+        log.error("SYNC STOPPED", alarm=text, synced=self._checkpoint.number)
+        try:
+            await self.store.set_alarm(text)
+        except Exception as exc:  # noqa: BLE001 - the alarm must not hide the original error
+            log.error("could not persist the alarm", error=str(exc))
+
+    async def step(self, until: int | None = None) -> bool:
+        """Do one unit of work. Returns False when there was nothing to do."""
+        head = await self.chain.head()
+        self.status.head = head
+        target = head - self.cfg.confirmations
+        if until is not None:
+            target = min(target, until)
+        synced = self._checkpoint.number
+        if synced >= target:
+            if not self._checkpoint.hash:
+                return False
+            if synced > head:
+                await self._handle_reorg()  # the chain got shorter under us
+                return True
+            # caught up: is our tip still canonical? (a same-height reorg sends no new block)
+            (current,) = (await self.chain.headers([synced])).values()
+            if current.hash != self._checkpoint.hash:
+                await self._handle_reorg()
+                return True
+            return False
+        deep_end = head - self.cfg.confirmations - self.cfg.reorg_window
+        if synced < deep_end and synced + 1 <= min(deep_end, target):
+            await self._backfill_ranges(synced + 1, min(deep_end, target), head)
+        else:
+            last = min(target, synced + self.cfg.window_batch)
+            await self._window_unit(synced + 1, last, head)
+        return True
+
+    # ------------------------------------------------------------------ window mode
+
+    async def _window_unit(self, first: int, last: int, head: int) -> None:
+        numbers = list(range(first, last + 1))
+        try:
+            headers = await self.chain.headers(numbers)
+        except ChainMismatch:
+            # a block vanished between eth_blockNumber and now: the chain got shorter
+            if self._checkpoint.hash:
+                await self._handle_reorg()
+                return
+            raise
+        if self._checkpoint.hash and headers[first].parent_hash != self._checkpoint.hash:
+            await self._handle_reorg()
+            return
+        for n in numbers[1:]:
+            if headers[n].parent_hash != headers[n - 1].hash:
+                raise ChainMismatch(f"block {n}'s parent is not block {n - 1} (reorg racing)")
+        per_block = await self.chain.logs_by_block_hash(
+            [headers[n].hash for n in numbers], self.cfg.addresses
+        )
+        logs: list[RawLog] = []
+        for n, block_logs in zip(numbers, per_block, strict=True):
+            for lg in block_logs:
+                if lg.block_hash != headers[n].hash:
+                    raise ChainMismatch(f"log of block {n} has another block hash")
+            logs.extend(sorted(block_logs, key=lambda x: x.log_index))
+        batch = BlockBatch(first, last, headers=headers, logs=logs)
+        historical = head - last > 2
+        await self._finish(batch, head, historical)
+
+    # ------------------------------------------------------------------ range mode
+
+    async def _backfill_ranges(self, first: int, last: int, head: int) -> None:
+        if self._checkpoint.hash:  # is our checkpoint still canonical?
+            (current,) = (await self.chain.headers([self._checkpoint.number])).values()
+            if current.hash != self._checkpoint.hash:
+                await self._handle_reorg()
+                return
+        next_start = first
+        in_flight: deque[tuple[int, int, asyncio.Task[BlockBatch]]] = deque()
+        try:
+            while next_start <= last or in_flight:
+                while len(in_flight) < self.cfg.range_concurrency and next_start <= last:
+                    end = min(last, next_start + self.sizer.size - 1)
+                    task = asyncio.create_task(self._fetch_range(next_start, end))
+                    in_flight.append((next_start, end, task))
+                    next_start = end + 1
+                start, end, task = in_flight[0]
+                try:
+                    batch = await task
+                except RangeTooLarge as exc:
+                    size = self.sizer.shrink(exc.hint)
+                    self.obs.on_range_size(size)
+                    log.info(
+                        "log range too large; shrinking",
+                        first=start,
+                        last=end,
+                        new_size=size,
+                        error=str(exc)[:200],
+                    )
+                    for _, _, t in in_flight:
+                        t.cancel()
+                    await asyncio.gather(*(t for _, _, t in in_flight), return_exceptions=True)
+                    in_flight.clear()
+                    next_start = start
+                    continue
+                in_flight.popleft()
+                self.obs.on_range_size(self.sizer.grow())
+                await self._finish(batch, head, historical=True)
+        finally:
+            for _, _, t in in_flight:
+                t.cancel()
+            await asyncio.gather(*(t for _, _, t in in_flight), return_exceptions=True)
+
+    async def _fetch_range(self, first: int, last: int) -> BlockBatch:
+        logs = await self.chain.logs(first, last, self.cfg.addresses)
+        logs.sort(key=lambda x: (x.block_number, x.log_index))
+        numbers = sorted({lg.block_number for lg in logs} | {last})
+        headers = await self.chain.headers(numbers)
+        for lg in logs:
+            if headers[lg.block_number].hash != lg.block_hash:
+                raise ChainMismatch(f"logs of block {lg.block_number} changed fork mid-request")
+        return BlockBatch(first, last, headers=headers, logs=logs)
+
+    # ------------------------------------------------------------------ shared
+
+    async def _finish(self, batch: BlockBatch, head: int, historical: bool) -> None:
+        if batch.logs:
+            tx_hashes = list(dict.fromkeys(lg.tx_hash for lg in batch.logs))
+            batch.transactions = await self.chain.transactions(tx_hashes)
+            for tx in batch.transactions.values():
+                header = batch.headers.get(tx.block_number)
+                if header is None or header.hash != tx.block_hash:
+                    raise ChainMismatch(f"transaction {tx.hash} moved to another block")
+        published = await self.sink.publish_batch(batch, historical)
+        checkpoint = Checkpoint(batch.last, batch.last_header.hash)
+        await self.store.commit(batch, checkpoint, self._epoch, head)
+        self._checkpoint = checkpoint
+        self.status.synced = checkpoint.number
+        self.status.synced_hash = checkpoint.hash
+        self.status.count_events(len(batch.logs), time.monotonic())  # chain events, not records
+        self.obs.on_unit(self.status, batch, published)
+
+    async def _handle_reorg(self) -> None:
+        lowest = max(self.cfg.start_block - 1, self._checkpoint.number - self.cfg.reorg_window)
+        stored = await self.store.window(lowest)
+        stored = {n: h for n, h in stored.items() if n <= self._checkpoint.number}
+        canonical = await self._canonical_hashes(sorted(stored))
+        reorg = find_reorg(stored, canonical)
+        if reorg is None:
+            raise ChainMismatch("parent hash mismatch but the stored window is canonical")
+        await self.sink.publish_revert(reorg)
+        self._checkpoint = await self.store.revert(reorg, self._epoch, int(self.clock()))
+        self.status.synced = self._checkpoint.number
+        self.status.synced_hash = self._checkpoint.hash
+        self.status.last_reorg_block = reorg.ancestor + 1
+        self.status.last_reorg_depth = reorg.depth
+        self.status.last_reorg_at = int(self.clock())
+        self.status.reorgs_total += 1
+        self.obs.on_reorg(self.status, reorg)
+        log.warning(
+            "reorg",
+            ancestor=reorg.ancestor,
+            depth=reorg.depth,
+            orphaned=",".join(h for _, h in reorg.orphaned[:4]),
+        )
+
+    async def _canonical_hashes(self, numbers: Sequence[int]) -> dict[int, str]:
+        if not numbers:
+            return {}
+        head = await self.chain.head()
+        present = [n for n in numbers if n <= head]
+        headers: dict[int, BlockHeader] = await self.chain.headers(present) if present else {}
+        return {n: h.hash for n, h in headers.items()}
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _race(stop: asyncio.Event, other: Coroutine[Any, Any, None]) -> None:
+    stopper = asyncio.ensure_future(stop.wait())
+    waiter = asyncio.ensure_future(other)
+    try:
+        await asyncio.wait({stopper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (stopper, waiter):
+            t.cancel()

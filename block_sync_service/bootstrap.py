@@ -1,0 +1,283 @@
+"""Composition root of the block sync service: adapters from settings, wired once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+from prometheus_client import CollectorRegistry
+
+from block_sync_service.api.grpc_api import SERVICE_NAME, BlockSyncServicer, register
+from block_sync_service.application.archiver import Archiver
+from block_sync_service.application.sync import SyncConfig, Syncer, SyncObserver, SyncStatus
+from block_sync_service.domain.errors import ChainUnavailable
+from block_sync_service.domain.model import BlockBatch, Reorg
+from block_sync_service.domain.rules import RangeSizer
+from block_sync_service.infrastructure.chain import JsonRpcChainClient
+from block_sync_service.infrastructure.events import BusEventSink, EventRouter, TrackedContract
+from block_sync_service.infrastructure.heads import WebSocketHeads
+from block_sync_service.infrastructure.lock import MySqlLock, NoLock
+from block_sync_service.infrastructure.store import SqlAlchemySyncStore
+from block_sync_service.settings import BlockSyncSettings
+from common import events
+from common.abi import ContractABI
+from common.adapters import make_archive, make_bus
+from common.db import create_engine
+from common.grpc_server import RunningServer, serve
+from common.logging import get_logger
+from common.metrics import Metrics
+from common.offsets import SqlOffsetStore
+from common.ports import EventBus, LogArchive
+from common.validation import InvalidInput
+from common.validation import address as valid_address
+
+log = get_logger(__name__)
+CONTRACT_NAMES = ("NovaToken", "NovaStaking", "NovaGovernor", "NovaTimelock")
+
+
+class ConfigError(Exception):
+    """Bad configuration, found at start; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class TrackedSet:
+    addresses: dict[str, str]  # contract name -> EIP-55 address
+    start_block: int
+    chain_id: int | None
+
+
+def load_abi(name: str) -> ContractABI:
+    from nova.devnet.artifacts import load  # the committed artifacts are the ABI source
+
+    return load(name).abi
+
+
+def resolve_contracts(s: BlockSyncSettings) -> TrackedSet:
+    addresses: dict[str, str] = {}
+    start = s.start_block
+    chain_id = s.chain_id
+    if s.manifest is not None:
+        try:
+            data = json.loads(s.manifest.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"NOVA_MANIFEST: cannot read {s.manifest}: {exc}") from exc
+        for name in CONTRACT_NAMES:
+            if name in data.get("contracts", {}):
+                addresses[name] = data["contracts"][name]["address"]
+        start = start if start is not None else int(data["start_block"])
+        chain_id = chain_id if chain_id is not None else int(data["chain_id"])
+    explicit = {
+        "NovaToken": s.token_address,
+        "NovaStaking": s.staking_address,
+        "NovaGovernor": s.governor_address,
+        "NovaTimelock": s.timelock_address,
+    }
+    for name, addr in explicit.items():
+        if addr:
+            addresses[name] = addr
+    if "NovaToken" not in addresses:
+        raise ConfigError(
+            "no contracts configured: set NOVA_MANIFEST or NOVA_TOKEN_ADDRESS (and "
+            "NOVA_STAKING_ADDRESS, NOVA_GOVERNOR_ADDRESS, NOVA_TIMELOCK_ADDRESS)"
+        )
+    if start is None:
+        raise ConfigError("NOVA_START_BLOCK is needed without a manifest (the deployment block)")
+    checked = {}
+    for name, addr in addresses.items():
+        try:
+            checked[name] = valid_address(addr, name)
+        except InvalidInput as exc:
+            raise ConfigError(f"address of {name}: {exc.message}") from exc
+    return TrackedSet(checked, start, chain_id)
+
+
+class _MetricsObserver(SyncObserver):
+    def __init__(self, m: Metrics) -> None:
+        self.head = m.gauge("head_block", "Chain head seen")
+        self.synced = m.gauge("synced_block", "Last block whose events are published")
+        self.lag = m.gauge("lag_blocks", "head - synced")
+        self.published = m.counter("events_published_total", "Events published")
+        self.reorgs = m.counter("reorgs_total", "Reorgs handled")
+        self.reorg_depth = m.gauge("last_reorg_depth_blocks", "Depth of the last reorg")
+        self.range_size = m.gauge("range_size_blocks", "Current eth_getLogs range")
+        self.errors = m.counter("step_errors_total", "Failed pipeline steps", ("where",))
+        self.alarm = m.gauge("alarm", "1 when sync stopped with an alarm (see GetSyncStatus)")
+
+    def on_unit(self, status: SyncStatus, batch: BlockBatch, published: int) -> None:
+        self.head.set(status.head)
+        self.synced.set(status.synced)
+        self.lag.set(status.lag)
+        self.published.inc(published)
+
+    def on_reorg(self, status: SyncStatus, reorg: Reorg) -> None:
+        self.reorgs.inc()
+        self.reorg_depth.set(reorg.depth)
+
+    def on_error(self, where: str, exc: BaseException) -> None:
+        self.errors.labels(where).inc()
+
+    def on_range_size(self, size: int) -> None:
+        self.range_size.set(size)
+
+    def on_alarm(self, alarm: str) -> None:
+        self.alarm.set(1)
+
+
+@dataclass
+class BlockSyncApp:
+    settings: BlockSyncSettings
+    tracked: TrackedSet
+    chain: JsonRpcChainClient
+    bus: EventBus
+    archive: LogArchive
+    metrics: Metrics
+    engine: Any = None
+    store: SqlAlchemySyncStore | None = None
+    syncer: Syncer | None = None
+    sink: BusEventSink | None = None
+    heads: WebSocketHeads | None = None
+    grpc: RunningServer | None = None
+    chain_id: int = 0
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def validate(self) -> None:
+        """Fail fast on bad configuration: unreachable RPC, wrong chain, no contract."""
+        try:
+            self.chain_id = await self.chain.chain_id()
+        except ChainUnavailable as exc:
+            raise ConfigError(
+                f"NOVA_RPC_URLS: no RPC answers ({self.settings.rpc_urls}): {exc}"
+            ) from exc
+        if self.tracked.chain_id is not None and self.tracked.chain_id != self.chain_id:
+            raise ConfigError(
+                f"wrong chain: expected chain id {self.tracked.chain_id}, "
+                f"the RPC serves chain {self.chain_id}"
+            )
+        for name, addr in self.tracked.addresses.items():
+            code = await self.chain.code_at(addr)
+            if code in ("0x", "", None):
+                raise ConfigError(f"no contract at {addr} ({name}) on chain {self.chain_id}")
+
+    async def start(self) -> None:
+        await self.validate()
+        s = self.settings
+        self.engine = create_engine(s.database_url)
+        self.store = SqlAlchemySyncStore(self.engine, self.chain_id)
+        contracts = [
+            TrackedContract(name, addr, load_abi(name))
+            for name, addr in self.tracked.addresses.items()
+        ]
+        router = EventRouter(self.chain_id, contracts, s.kafka_topic_prefix)
+        self.sink = BusEventSink(self.bus, router)
+        await self.sink.ensure_topics()
+        if s.ws_url:
+            self.heads = WebSocketHeads(s.ws_url)
+            self.heads.start()
+        self.syncer = Syncer(
+            self.chain,
+            self.store,
+            self.sink,
+            SyncConfig(
+                addresses=router.addresses,
+                start_block=self.tracked.start_block,
+                confirmations=s.confirmations,
+                reorg_window=s.reorg_window,
+                poll_interval_s=s.poll_interval_s,
+                range_concurrency=s.range_concurrency,
+            ),
+            sizer=RangeSizer(size=min(s.range_initial, s.range_max), maximum=s.range_max),
+            heads=self.heads,
+            observer=_MetricsObserver(self.metrics),
+        )
+
+    async def serve_grpc(self, port: int | None = None) -> int:
+        assert self.store is not None
+        assert self.syncer is not None
+        syncer = self.syncer
+        servicer = BlockSyncServicer(self.store, lambda: syncer.status, self.chain_id)
+        self.grpc = await serve(
+            register(servicer), [SERVICE_NAME], self.settings.grpc_port if port is None else port
+        )
+        log.info("gRPC BlockSyncService listening", port=self.grpc.port)
+        return self.grpc.port
+
+    def archiver(self) -> Archiver:
+        assert self.sink is not None
+        return Archiver(
+            self.bus,
+            self.archive,
+            SqlOffsetStore(self.engine, "archiver"),
+            list(self.sink.router.topics.values()),
+        )
+
+    async def run(self, stop: asyncio.Event, until: int | None = None) -> None:
+        """Hold the single-writer lock, then follow the chain (and archive) until stop."""
+        assert self.syncer is not None
+        lock = (
+            MySqlLock(self.engine, f"nova-sync-{self.chain_id}")
+            if (self.engine.dialect.name == "mysql")
+            else NoLock()
+        )
+        if not await lock.acquire(stop):
+            return
+        archiver_task = None
+        archiver_stop = asyncio.Event()
+        try:
+            if self.settings.archive:
+                archiver_task = asyncio.create_task(self.archiver().run(archiver_stop))
+            await self.syncer.run(stop, until)
+        finally:
+            archiver_stop.set()
+            if archiver_task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await archiver_task
+            await lock.release()
+
+    async def close(self) -> None:
+        if self.grpc is not None:
+            await self.grpc.stop(2)
+        if self.heads is not None:
+            await self.heads.close()
+        await self.chain.close()
+        await self.bus.close()
+        await self.archive.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+
+def bootstrap(
+    settings: BlockSyncSettings,
+    *,
+    bus: EventBus | None = None,
+    archive: LogArchive | None = None,
+    registry: CollectorRegistry | None = None,
+) -> BlockSyncApp:
+    """Wire the service; nothing connects until ``start()``."""
+    tracked = resolve_contracts(settings)
+    metrics = Metrics("block_sync", registry)
+    chain = JsonRpcChainClient(
+        settings.rpc_url_list,
+        timeout_s=settings.rpc_timeout_s,
+        max_attempts=settings.rpc_max_attempts,
+        rate_limit=settings.rpc_rate_limit,
+        metrics=metrics,
+    )
+    return BlockSyncApp(
+        settings=settings,
+        tracked=tracked,
+        chain=chain,
+        bus=bus if bus is not None else make_bus(settings, "nova-block-sync"),
+        archive=archive if archive is not None else make_archive(settings),
+        metrics=metrics,
+    )
+
+
+def checksum(address: str) -> str:
+    return to_checksum_address(address)
+
+
+__all__ = ["BlockSyncApp", "ConfigError", "bootstrap", "events"]

@@ -1,0 +1,66 @@
+"""Pure rules of following a chain: where two forks meet, how big a log range may be."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from block_sync_service.domain.model import Reorg
+
+
+class DeepReorgError(Exception):
+    """The chain diverged below every stored block of the window: never continue silently."""
+
+
+def find_reorg(stored: Mapping[int, str], canonical: Mapping[int, str]) -> Reorg | None:
+    """Compare stored block hashes with the chain's current ones (same heights).
+
+    Returns None when the highest stored block is still canonical; otherwise the highest
+    common block and the orphaned stored blocks above it. Raises DeepReorgError when no stored
+    block matches (the fork point is below the window).
+    """
+    if not stored:
+        return None
+    heights = sorted(stored, reverse=True)
+    if canonical.get(heights[0]) == stored[heights[0]]:
+        return None
+    orphaned: list[tuple[int, str]] = []
+    for n in heights:
+        if canonical.get(n) == stored[n]:
+            return Reorg(ancestor=n, orphaned=tuple(reversed(orphaned)))
+        orphaned.append((n, stored[n]))
+    raise DeepReorgError(
+        f"reorg below the window: none of the {len(stored)} stored blocks "
+        f"{heights[-1]}..{heights[0]} is canonical any more"
+    )
+
+
+@dataclass
+class RangeSizer:
+    """Adaptive eth_getLogs range: halve on "too large"/timeouts, grow back on success."""
+
+    size: int = 2_000
+    minimum: int = 1
+    maximum: int = 50_000
+    grow_after: int = 2  # successes in a row before growing
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.minimum <= self.size <= self.maximum:
+            raise ValueError(f"need 1 <= minimum <= size <= maximum, got {self}")
+        self._streak = 0
+
+    def shrink(self, hint: int | None = None) -> int:
+        """After a rejected range. ``hint`` = a size the provider said it accepts."""
+        self._streak = 0
+        new = max(self.minimum, self.size // 2)
+        if hint is not None and self.minimum <= hint < self.size:
+            new = hint
+        self.size = new
+        return self.size
+
+    def grow(self) -> int:
+        self._streak += 1
+        if self._streak >= self.grow_after:
+            self._streak = 0
+            self.size = min(self.maximum, self.size * 2)
+        return self.size

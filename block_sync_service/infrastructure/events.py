@@ -1,0 +1,124 @@
+"""Decode tracked logs by their contracts' ABIs into envelopes, routed to domain topics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from block_sync_service.domain.errors import DecodeError
+from block_sync_service.domain.model import BlockBatch, BlockHeader, RawLog, Reorg
+from common import events
+from common.abi import ContractABI
+from common.ports import EventBus
+
+# which domain topics a contract's events go to; delegation also feeds governance
+DOMAIN_OF_CONTRACT = {
+    "NovaToken": ("token",),
+    "NovaStaking": ("staking",),
+    "NovaGovernor": ("governance",),
+    "NovaTimelock": ("governance",),
+}
+ALSO_GOVERNANCE = {"DelegateChanged", "DelegateVotesChanged"}
+
+
+@dataclass(frozen=True)
+class TrackedContract:
+    name: str
+    address: str  # EIP-55
+    abi: ContractABI
+
+
+class EventRouter:
+    def __init__(self, chain_id: int, contracts: Sequence[TrackedContract], topic_prefix: str):
+        self.chain_id = chain_id
+        self.by_address = {c.address.lower(): c for c in contracts}
+        self.topics = {d: events.topic_name(topic_prefix, d) for d in events.DOMAINS}
+
+    @property
+    def addresses(self) -> list[str]:
+        return [c.address for c in self.by_address.values()]
+
+    def route(
+        self, logs: Sequence[RawLog], headers: Mapping[int, BlockHeader], historical: bool
+    ) -> dict[str, list[tuple[bytes, bytes]]]:
+        """(key, value) records per topic, in chain order."""
+        out: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
+        for raw in logs:
+            contract = self.by_address.get(raw.address.lower())
+            if contract is None:
+                raise DecodeError(f"log from untracked address {raw.address}")
+            name, signature, args = "", "", {}
+            spec = contract.abi.events_by_topic.get(raw.topics[0]) if raw.topics else None
+            if spec is not None:
+                try:
+                    args = spec.decode(raw.topics, raw.data)
+                except Exception as exc:
+                    raise DecodeError(
+                        f"{contract.name} log {raw.block_hash}:{raw.log_index} does not decode "
+                        f"as {spec.signature}: {exc}"
+                    ) from exc
+                name, signature = spec.name, spec.signature
+            env = events.EventEnvelope(
+                version=events.ENVELOPE_VERSION,
+                chain_id=self.chain_id,
+                event=events.ContractEvent(
+                    contract=contract.address,
+                    event=name,
+                    signature=signature,
+                    block_number=raw.block_number,
+                    block_hash=raw.block_hash,
+                    tx_hash=raw.tx_hash,
+                    tx_index=raw.tx_index,
+                    log_index=raw.log_index,
+                    block_timestamp=headers[raw.block_number].timestamp,
+                    args=events.encode_args(args),
+                    raw=events.RawLog(topics=list(raw.topics), data=raw.data),
+                    historical=historical,
+                ),
+            )
+            value = env.SerializeToString()
+            key = contract.address.encode()
+            for domain in DOMAIN_OF_CONTRACT.get(contract.name, ("token",)):
+                out[self.topics[domain]].append((key, value))
+            if name in ALSO_GOVERNANCE and contract.name == "NovaToken":
+                out[self.topics["governance"]].append((key, value))
+        return out
+
+    def revert_records(self, reorg: Reorg) -> dict[str, list[tuple[bytes, bytes]]]:
+        env = events.EventEnvelope(
+            version=events.ENVELOPE_VERSION,
+            chain_id=self.chain_id,
+            revert=events.RevertMarker(
+                to_block=reorg.ancestor,
+                orphaned_hashes=[h for _, h in reorg.orphaned],
+                orphaned_from=reorg.ancestor + 1,
+                orphaned_to=max((n for n, _ in reorg.orphaned), default=reorg.ancestor),
+            ),
+        )
+        value = env.SerializeToString()
+        return {t: [(b"revert", value)] for t in self.topics.values()}
+
+
+class BusEventSink:
+    """Publishes decoded events and revert markers on the bus; returns once all are acked."""
+
+    def __init__(self, bus: EventBus, router: EventRouter) -> None:
+        self.bus = bus
+        self.router = router
+
+    async def ensure_topics(self) -> None:
+        for t in self.router.topics.values():
+            await self.bus.create_topic(t)
+
+    async def publish_batch(self, batch: BlockBatch, historical: bool) -> int:
+        return await self._publish(self.router.route(batch.logs, batch.headers, historical))
+
+    async def publish_revert(self, reorg: Reorg) -> None:
+        await self._publish(self.router.revert_records(reorg))
+
+    async def _publish(self, records: Mapping[str, list[tuple[bytes, bytes]]]) -> int:
+        items = [(t, r) for t, r in records.items() if r]
+        await asyncio.gather(*(self.bus.publish(t, r) for t, r in items))
+        return sum(len(r) for _, r in items)

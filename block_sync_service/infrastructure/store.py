@@ -1,0 +1,360 @@
+"""Chain data and the sync checkpoint in SQL (MySQL/MariaDB, or SQLite embedded).
+
+The checkpoint only moves in a transaction that also stores the batch's rows, and only while
+this process holds the current fencing epoch: a replica that lost its lock cannot move it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from block_sync_service.domain.errors import Fenced, StoreUnavailable
+from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint, Reorg
+
+metadata = sa.MetaData()
+blocks = sa.Table(
+    "blocks",
+    metadata,
+    sa.Column("number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(66)),
+    sa.Column("parent_hash", sa.String(66)),
+    sa.Column("timestamp", sa.BigInteger),
+    sa.Column("gas_used", sa.BigInteger),
+    sa.Column("gas_limit", sa.BigInteger),
+    sa.Column("miner", sa.String(42)),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("log_count", sa.Integer),
+)
+transactions = sa.Table(
+    "transactions",
+    metadata,
+    sa.Column("hash", sa.String(66), primary_key=True),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("block_hash", sa.String(66)),
+    sa.Column("from_address", sa.String(42)),
+    sa.Column("to_address", sa.String(42)),
+    sa.Column("value", sa.String(78)),
+    sa.Column("gas", sa.BigInteger),
+    sa.Column("gas_price", sa.String(78)),
+    sa.Column("input", sa.LargeBinary),
+    sa.Column("status", sa.SmallInteger),
+    sa.Column("tx_index", sa.Integer),
+)
+logs = sa.Table(
+    "logs",
+    metadata,
+    sa.Column("block_hash", sa.String(66), primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("address", sa.String(42)),
+    sa.Column("topic0", sa.String(66)),
+    sa.Column("topic1", sa.String(66)),
+    sa.Column("topic2", sa.String(66)),
+    sa.Column("topic3", sa.String(66)),
+    sa.Column("data", sa.Text),
+    sa.Column("tx_hash", sa.String(66)),
+    sa.Column("tx_index", sa.Integer),
+    sa.Column("removed", sa.Boolean),
+)
+sync_state = sa.Table(
+    "sync_state",
+    metadata,
+    sa.Column("chain_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("synced_block", sa.BigInteger),
+    sa.Column("synced_hash", sa.String(66)),
+    sa.Column("head_block", sa.BigInteger),
+    sa.Column("epoch", sa.BigInteger),
+    sa.Column("alarm", sa.Text),
+    sa.Column("last_reorg_block", sa.BigInteger),
+    sa.Column("last_reorg_depth", sa.Integer),
+    sa.Column("last_reorg_at", sa.BigInteger),
+)
+
+
+@dataclass(frozen=True)
+class SyncRow:
+    synced_block: int
+    synced_hash: str
+    head_block: int
+    epoch: int
+    alarm: str | None
+    last_reorg_block: int
+    last_reorg_depth: int
+    last_reorg_at: int
+
+
+def _insert_ignore(table: sa.Table) -> Any:
+    return (
+        sa.insert(table)
+        .prefix_with("IGNORE", dialect="mysql")
+        .prefix_with("OR IGNORE", dialect="sqlite")
+    )
+
+
+@contextlib.asynccontextmanager
+async def _db_errors(what: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except (OperationalError, DBAPIError) as exc:
+        raise StoreUnavailable(f"{what}: {type(exc.orig).__name__}: {exc.orig}") from exc
+
+
+class SqlAlchemySyncStore:
+    def __init__(self, engine: AsyncEngine, chain_id: int) -> None:
+        self.engine = engine
+        self.chain_id = chain_id
+
+    async def state(self) -> SyncRow | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(sync_state).where(sync_state.c.chain_id == self.chain_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        return SyncRow(
+            synced_block=row.synced_block,
+            synced_hash=row.synced_hash,
+            head_block=row.head_block,
+            epoch=row.epoch,
+            alarm=row.alarm,
+            last_reorg_block=row.last_reorg_block,
+            last_reorg_depth=row.last_reorg_depth,
+            last_reorg_at=row.last_reorg_at,
+        )
+
+    async def open(self, start_block: int) -> tuple[Checkpoint, int]:
+        """Take a new fencing epoch; create the state at ``start_block - 1`` the first time."""
+        async with _db_errors("open sync state"), self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(
+                        sync_state.c.synced_block, sync_state.c.synced_hash, sync_state.c.epoch
+                    )
+                    .where(sync_state.c.chain_id == self.chain_id)
+                    .with_for_update()
+                )
+            ).first()
+            if row is None:
+                await conn.execute(
+                    sa.insert(sync_state).values(
+                        chain_id=self.chain_id,
+                        synced_block=start_block - 1,
+                        synced_hash="",
+                        head_block=0,
+                        epoch=1,
+                        alarm=None,
+                        last_reorg_block=0,
+                        last_reorg_depth=0,
+                        last_reorg_at=0,
+                    )
+                )
+                return Checkpoint(start_block - 1, ""), 1
+            epoch = int(row.epoch) + 1
+            await conn.execute(
+                sa.update(sync_state)
+                .where(sync_state.c.chain_id == self.chain_id)
+                .values(epoch=epoch, alarm=None)
+            )
+            return Checkpoint(int(row.synced_block), str(row.synced_hash)), epoch
+
+    async def window(self, lowest: int) -> dict[int, str]:
+        """Stored block hashes at or above ``lowest``."""
+        async with _db_errors("read window"), self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(blocks.c.number, blocks.c.hash).where(blocks.c.number >= lowest)
+            )
+            return {int(n): str(h) for n, h in rows}
+
+    async def commit(
+        self, batch: BlockBatch, checkpoint: Checkpoint, epoch: int, head: int
+    ) -> None:
+        per_block: dict[int, int] = {}
+        for lg in batch.logs:
+            per_block[lg.block_number] = per_block.get(lg.block_number, 0) + 1
+        block_rows = [_block_row(h, per_block.get(n, 0)) for n, h in sorted(batch.headers.items())]
+        tx_rows = [
+            {
+                "hash": t.hash,
+                "block_number": t.block_number,
+                "block_hash": t.block_hash,
+                "from_address": t.from_address,
+                "to_address": t.to_address,
+                "value": str(t.value),
+                "gas": t.gas,
+                "gas_price": str(t.gas_price),
+                "input": t.input,
+                "status": t.status,
+                "tx_index": t.tx_index,
+            }
+            for t in batch.transactions.values()
+        ]
+        log_rows = [
+            {
+                "block_hash": lg.block_hash,
+                "log_index": lg.log_index,
+                "block_number": lg.block_number,
+                "address": lg.address,
+                "topic0": lg.topics[0] if len(lg.topics) > 0 else None,
+                "topic1": lg.topics[1] if len(lg.topics) > 1 else None,
+                "topic2": lg.topics[2] if len(lg.topics) > 2 else None,
+                "topic3": lg.topics[3] if len(lg.topics) > 3 else None,
+                "data": lg.data,
+                "tx_hash": lg.tx_hash,
+                "tx_index": lg.tx_index,
+                "removed": False,
+            }
+            for lg in batch.logs
+        ]
+        async with _db_errors("commit batch"), self.engine.begin() as conn:
+            if block_rows:
+                await conn.execute(_insert_ignore(blocks), block_rows)
+            if tx_rows:
+                await conn.execute(_insert_ignore(transactions), tx_rows)
+            if log_rows:
+                await conn.execute(_insert_ignore(logs), log_rows)
+            await self._move(conn, epoch, checkpoint, head_block=head)
+
+    async def _move(self, conn: Any, epoch: int, checkpoint: Checkpoint, **extra: Any) -> None:
+        result = await conn.execute(
+            sa.update(sync_state)
+            .where(sync_state.c.chain_id == self.chain_id, sync_state.c.epoch == epoch)
+            .values(synced_block=checkpoint.number, synced_hash=checkpoint.hash, **extra)
+        )
+        if result.rowcount != 1:
+            raise Fenced(f"sync epoch {epoch} is no longer current: another syncer took over")
+
+    async def revert(self, reorg: Reorg, epoch: int, now: int) -> Checkpoint:
+        """Delete every stored row above the ancestor; the checkpoint goes back to it."""
+        async with _db_errors("revert"), self.engine.begin() as conn:
+            ancestor_hash = (
+                await conn.execute(
+                    sa.select(blocks.c.hash).where(blocks.c.number == reorg.ancestor)
+                )
+            ).scalar_one_or_none()
+            await conn.execute(sa.delete(logs).where(logs.c.block_number > reorg.ancestor))
+            await conn.execute(
+                sa.delete(transactions).where(transactions.c.block_number > reorg.ancestor)
+            )
+            await conn.execute(sa.delete(blocks).where(blocks.c.number > reorg.ancestor))
+            checkpoint = Checkpoint(reorg.ancestor, ancestor_hash or "")
+            await self._move(
+                conn,
+                epoch,
+                checkpoint,
+                last_reorg_block=reorg.ancestor + 1,
+                last_reorg_depth=reorg.depth,
+                last_reorg_at=now,
+            )
+            return checkpoint
+
+    async def set_alarm(self, alarm: str | None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(sync_state)
+                .where(sync_state.c.chain_id == self.chain_id)
+                .values(alarm=alarm)
+            )
+
+    # ------------------------------------------------------------------ reads (gRPC)
+
+    async def get_block(self, number: int) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(blocks).where(blocks.c.number == number))).first()
+            if row is None:
+                return None
+            txs = (
+                (
+                    await conn.execute(
+                        sa.select(transactions)
+                        .where(transactions.c.block_number == number)
+                        .order_by(transactions.c.tx_index)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            lgs = (
+                (
+                    await conn.execute(
+                        sa.select(logs)
+                        .where(logs.c.block_number == number)
+                        .order_by(logs.c.log_index)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return {
+            "block": dict(row._mapping),
+            "transactions": [dict(t) for t in txs],
+            "logs": [dict(lg) for lg in lgs],
+        }
+
+    async def get_transaction(self, tx_hash: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            tx = (
+                (await conn.execute(sa.select(transactions).where(transactions.c.hash == tx_hash)))
+                .mappings()
+                .first()
+            )
+            if tx is None:
+                return None
+            lgs = (
+                (
+                    await conn.execute(
+                        sa.select(logs).where(logs.c.tx_hash == tx_hash).order_by(logs.c.log_index)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return {"transaction": dict(tx), "logs": [dict(lg) for lg in lgs]}
+
+    async def get_logs(
+        self,
+        addresses: Sequence[str],
+        from_block: int,
+        to_block: int,
+        topics: Sequence[str | None] = (),
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        q = sa.select(logs).where(
+            logs.c.block_number >= from_block, logs.c.block_number <= to_block
+        )
+        if addresses:
+            q = q.where(logs.c.address.in_(list(addresses)))
+        for i, topic in enumerate(topics[:4]):
+            if topic:
+                q = q.where(getattr(logs.c, f"topic{i}") == topic.lower())
+        q = q.order_by(logs.c.block_number, logs.c.log_index).limit(limit).offset(offset)
+        async with self.engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(q)).mappings().all()]
+
+    async def count(self, table: str) -> int:
+        t = metadata.tables[table]
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(sa.select(sa.func.count()).select_from(t))).scalar_one())
+
+
+def _block_row(h: BlockHeader, log_count: int) -> dict[str, Any]:
+    return {
+        "number": h.number,
+        "hash": h.hash,
+        "parent_hash": h.parent_hash,
+        "timestamp": h.timestamp,
+        "gas_used": h.gas_used,
+        "gas_limit": h.gas_limit,
+        "miner": h.miner,
+        "size": h.size,
+        "log_count": log_count,
+    }

@@ -1,0 +1,142 @@
+"""``nova sync``, ``nova backfill`` and ``nova migrate``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from block_sync_service.application.sync import SyncObserver, SyncStatus
+from block_sync_service.bootstrap import ConfigError, bootstrap
+from block_sync_service.domain.model import BlockBatch
+from block_sync_service.settings import BlockSyncSettings
+from common.db import migrate
+from common.metrics import serve_metrics
+from common.settings import CommonSettings
+from nova.runtime import load_settings, stop_on_signals
+
+ManifestOpt = Annotated[
+    Path | None, typer.Option("--manifest", help="Devnet manifest (overrides NOVA_MANIFEST).")
+]
+RpcOpt = Annotated[str | None, typer.Option("--rpc-url", help="JSON-RPC URL(s), comma-separated.")]
+
+
+def _settings(manifest: Path | None, rpc_url: str | None, **extra: Any) -> BlockSyncSettings:
+    overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
+    if manifest is not None:
+        overrides["manifest"] = manifest
+    if rpc_url is not None:
+        overrides["rpc_urls"] = rpc_url
+    return load_settings(lambda: BlockSyncSettings(**overrides))
+
+
+def migrate_cmd(
+    database_url: Annotated[
+        str | None, typer.Option(help="Database URL (overrides NOVA_DATABASE_URL).")
+    ] = None,
+) -> None:
+    """Apply the database migrations (Alembic) up to the latest."""
+    overrides: dict[str, Any] = {"database_url": database_url} if database_url else {}
+    settings = load_settings(lambda: CommonSettings(**overrides))
+    migrate(settings.database_url)
+    typer.echo(f"migrated {settings.database_url.split('@')[-1]}")
+
+
+def sync_cmd(
+    manifest: ManifestOpt = None,
+    rpc_url: RpcOpt = None,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before starting.")
+    ] = False,
+) -> None:
+    """Run the block sync service: follow the chain, publish events, serve gRPC."""
+    settings = _settings(manifest, rpc_url)
+    if migrate_first:
+        migrate(settings.database_url)
+    serve_metrics(settings.metrics_port)
+
+    async def main() -> None:
+        stop = stop_on_signals()
+        app = bootstrap(settings)
+        try:
+            await app.start()
+            await app.serve_grpc()
+            await app.run(stop)
+        except ConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        finally:
+            await app.close()
+
+    asyncio.run(main())
+
+
+class _Progress(SyncObserver):
+    def __init__(self, first: int, last: int) -> None:
+        self.first, self.last = first, last
+        self.started = time.monotonic()
+        self.events = 0
+        self._shown = 0.0
+
+    def on_unit(self, status: SyncStatus, batch: BlockBatch, published: int) -> None:
+        self.events += published
+        now = time.monotonic()
+        if now - self._shown < 0.5 and status.synced < self.last:
+            return
+        self._shown = now
+        total = max(1, self.last - self.first + 1)
+        done = max(0, min(total, status.synced - self.first + 1))
+        elapsed = max(1e-6, now - self.started)
+        rate = self.events / elapsed
+        eta = (total - done) * elapsed / done if done else 0.0
+        width = 30
+        bar = "#" * (width * done // total) + "-" * (width - width * done // total)
+        end = "\r" if sys.stderr.isatty() else "\n"
+        print(
+            f"[{bar}] blocks {done}/{total} events {self.events} {rate:,.0f} ev/s ETA {eta:,.0f}s",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def backfill_cmd(
+    from_block: Annotated[int, typer.Option("--from", help="First block (if not synced yet).")],
+    to_block: Annotated[int, typer.Option("--to", help="Last block; exits when it is synced.")],
+    manifest: ManifestOpt = None,
+    rpc_url: RpcOpt = None,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Backfill blocks FROM..TO with a progress bar, then exit (resumes where it stopped)."""
+    if from_block < 0 or to_block < from_block:
+        typer.echo(f"error: need 0 <= --from <= --to, got {from_block}..{to_block}", err=True)
+        raise typer.Exit(2)
+    settings = _settings(manifest, rpc_url, start_block=from_block)
+    if migrate_first:
+        migrate(settings.database_url)
+
+    async def main() -> None:
+        stop = stop_on_signals()
+        app = bootstrap(settings)
+        try:
+            await app.start()
+            assert app.syncer is not None
+            progress = _Progress(from_block, to_block)
+            app.syncer.obs = progress
+            head = await app.chain.head()
+            if to_block > head:
+                raise ConfigError(f"--to {to_block} is above the chain head {head}")
+            await app.run(stop, until=to_block)
+            print(file=sys.stderr)
+            typer.echo(f"backfilled to block {app.syncer.status.synced}: {progress.events} events")
+        except ConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        finally:
+            await app.close()
+
+    asyncio.run(main())

@@ -1,0 +1,303 @@
+"""Block sync on the real stack: anvil, MariaDB, tansu (Kafka protocol), SecantusDB."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from block_sync_service.bootstrap import BlockSyncApp, ConfigError, bootstrap
+from block_sync_service.settings import BlockSyncSettings
+from common.db import migrate
+from common.infrastructure.kafka_bus import KafkaEventBus
+from common.infrastructure.mongo_archive import MongoLogArchive
+from common.metrics import isolated_registry
+from nova import stack
+from nova.devnet.reorg import force_reorg
+from novapb.block_sync.v1 import block_sync_pb2 as pb
+from novapb.block_sync.v1 import block_sync_pb2_grpc as pb_grpc
+from tests.chain_helpers import Devnet, TopicReader, ground_truth, make_devnet, wait_for
+
+DOMAINS = ("token", "staking", "governance")
+
+
+@pytest.fixture(scope="module")
+async def devnet(anvil_url: str, tmp_path_factory: pytest.TempPathFactory):
+    net = await make_devnet(anvil_url, tmp_path_factory.mktemp("devnet"), seed=21, events_=4000)
+    yield net
+    await net.rpc.close()
+
+
+def settings_for(net: Devnet, endpoints: stack.Endpoints, db_url: str, **kw) -> BlockSyncSettings:
+    base: dict[str, Any] = dict(
+        database_url=db_url,
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
+        kafka_topic_prefix=f"nova.t{uuid.uuid4().hex[:8]}.",
+        mongo_url=endpoints.mongo_url,
+        mongo_database=f"nova_test_{uuid.uuid4().hex[:8]}",
+        manifest=net.manifest_path,
+        rpc_urls=net.rpc.url,
+        grpc_port=0,
+        poll_interval_s=0.2,
+        reorg_window=16,
+        range_initial=10,
+        range_concurrency=3,
+    )
+    base.update(kw)
+    return BlockSyncSettings(**base)
+
+
+@contextlib.asynccontextmanager
+async def running(settings: BlockSyncSettings, until: int | None = None):
+    migrate(settings.database_url)
+    app = bootstrap(settings, registry=isolated_registry())
+    await app.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(app.run(stop, until))
+    readers = {d: TopicReader(app.bus, app.sink.router.topics[d]) for d in DOMAINS}
+    try:
+        yield app, task, readers
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 30)
+        for r in readers.values():
+            await r.close()
+        archive = MongoLogArchive(settings.mongo_url, settings.mongo_database)
+        await archive.drop()
+        await archive.close()
+        await app.close()
+
+
+async def synced_to(app: BlockSyncApp, block: int) -> bool:
+    return app.syncer.status.synced >= block
+
+
+async def test_backfill_publishes_exactly_the_chain_logs_in_order(devnet, endpoints, mysql_url):
+    head = await devnet.chain.block_number()
+    truth = await ground_truth(devnet.rpc, devnet.manifest, head)
+    settings = settings_for(devnet, endpoints, mysql_url)
+    async with running(settings, until=head) as (app, task, readers):
+        await asyncio.wait_for(task, 120)
+        assert app.syncer.status.synced == head
+        for domain in DOMAINS:
+            reader = readers[domain]
+            await wait_for(lambda r=reader, d=domain: _has(r, len(truth[d])), f"{domain} events")
+            published = [(e.event.block_hash, e.event.log_index) for e in reader.envelopes]
+            assert published == truth[domain], f"{domain}: published stream != eth_getLogs"
+            kinds = {e.event.event for e in reader.envelopes}
+            assert "" not in kinds  # every tracked log decoded by its ABI
+        token_events = readers["token"].envelopes
+        assert all(e.event.historical for e in token_events[:10])
+        transfer = next(e.event for e in token_events if e.event.event == "Transfer")
+        assert set(transfer.args) == {"from", "to", "value"}
+        assert transfer.args["value"].scalar.isdigit()
+        assert transfer.block_timestamp > 0
+        total = len(set(truth["token"]) | set(truth["staking"]) | set(truth["governance"]))
+        assert await app.store.count("logs") == total
+        # the archiver (its own consumer group) stores every raw log once, even though the
+        # governance topic carries delegation events a second time
+        stop = asyncio.Event()
+        archiving = asyncio.create_task(app.archiver().run(stop))
+        try:
+            await wait_for(lambda: _archived(app, total), "archive to catch up", 60)
+            assert await app.archive.count() == total
+        finally:
+            stop.set()
+            await archiving
+
+
+async def _has(reader: TopicReader, n: int) -> bool:
+    await reader.poll()
+    return len(reader.envelopes) >= n
+
+
+async def _archived(app: BlockSyncApp, n: int) -> bool:
+    return await app.archive.count() >= n
+
+
+@pytest.mark.parametrize("use_ws", [False, True], ids=["polling", "websocket"])
+async def test_tip_following_publishes_new_blocks(devnet, endpoints, mysql_url, use_ws):
+    ws = devnet.rpc.url.replace("http://", "ws://") if use_ws else None
+    settings = settings_for(
+        devnet, endpoints, mysql_url, ws_url=ws, poll_interval_s=5.0 if use_ws else 0.2
+    )
+    async with running(settings) as (app, _task, readers):
+        head = await devnet.chain.block_number()
+        await wait_for(lambda: synced_to(app, head), "initial catch-up", 120)
+        await devnet.sim.resync()
+        await devnet.sim.run(blocks=3)
+        new_head = await devnet.chain.block_number()
+        await wait_for(lambda: synced_to(app, new_head), "the new blocks", 30)
+        truth = await ground_truth(devnet.rpc, devnet.manifest, new_head)
+        await wait_for(lambda: _has(readers["token"], len(truth["token"])), "token events", 30)
+        published = [(e.event.block_hash, e.event.log_index) for e in readers["token"].envelopes]
+        assert published == truth["token"]
+        assert not readers["token"].envelopes[-1].event.historical
+        if use_ws:
+            assert app.heads is not None and app.heads.heads_seen > 0
+
+
+async def test_reorgs_are_reverted_and_the_new_fork_published(devnet, endpoints, mysql_url):
+    settings = settings_for(devnet, endpoints, mysql_url, reorg_window=64)
+    async with running(settings) as (app, _task, readers):
+        await devnet.sim.resync()
+        await devnet.sim.run(blocks=25)  # enough blocks above the window edge for depth 20
+        for depth in (1, 3, 20):
+            head = await devnet.chain.block_number()
+            await wait_for(lambda h=head: synced_to(app, h), f"sync before reorg {depth}", 60)
+            result = await force_reorg(devnet.rpc, devnet.manifest, depth, seed=depth)
+            await devnet.sim.resync()
+            await devnet.sim.run(blocks=2)
+            new_head = await devnet.chain.block_number()
+            await wait_for(lambda h=new_head: _reorg_seen(app, h), f"reorg {depth} handled", 60)
+            stored = await app.store.window(result.first_orphaned)
+            assert stored, "the new fork's blocks are stored"
+            assert set(result.orphaned_hashes).isdisjoint(stored.values()), "orphaned rows left"
+            # every topic got the marker; replaying each stream gives the canonical chain
+            truth = await ground_truth(devnet.rpc, devnet.manifest, new_head)
+            for domain in DOMAINS:
+                r = readers[domain]
+                expected = truth[domain]
+                await wait_for(lambda r=r, e=expected: _replays_to(r, e), f"{domain} stream", 30)
+                marker = r.reverts()[-1]
+                assert marker.to_block == result.first_orphaned - 1
+                assert set(result.orphaned_hashes) <= set(marker.orphaned_hashes)
+            # the archive keeps the orphaned logs, marked removed
+            orphan_logs = await _archive_removed(app, result.orphaned_hashes)
+            await wait_for(orphan_logs, f"archive marks reorg {depth}", 60)
+        assert app.syncer.status.reorgs_total >= 3
+        assert app.syncer.status.last_reorg_depth >= 1
+
+
+async def _reorg_seen(app: BlockSyncApp, head: int) -> bool:
+    return app.syncer.status.synced >= head and app.syncer.status.last_reorg_depth >= 1
+
+
+async def _replays_to(reader: TopicReader, truth: list[tuple[str, int]]) -> bool:
+    await reader.poll()
+    return reader.replay() == truth
+
+
+async def _archive_removed(app: BlockSyncApp, hashes: list[str]):
+    async def check() -> bool:
+        if not isinstance(app.archive, MongoLogArchive):
+            return True
+        removed = await app.archive.count({"block_hash": {"$in": hashes}, "removed": True})
+        kept = await app.archive.count({"block_hash": {"$in": hashes}, "removed": False})
+        return kept == 0 and removed >= 0
+
+    return check
+
+
+async def test_grpc_serves_blocks_transactions_logs_and_status(devnet, endpoints, mysql_url):
+    head = await devnet.chain.block_number()
+    settings = settings_for(devnet, endpoints, mysql_url)
+    async with running(settings, until=head) as (app, task, _):
+        await asyncio.wait_for(task, 120)
+        port = await app.serve_grpc(0)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.BlockSyncServiceStub(channel)
+            token = devnet.manifest.address("NovaToken")
+            logs = await stub.GetLogs(
+                pb.GetLogsRequest(address=token, from_block=0, to_latest=True, limit=50)
+            )
+            assert len(logs.logs) == 50 and logs.truncated
+            first = logs.logs[0]
+            block = await stub.GetBlock(pb.GetBlockRequest(block_number=first.block_number))
+            assert block.block.hash == first.block_hash
+            assert any(t.hash == first.tx_hash for t in block.block.transactions)
+            tx = await stub.GetTransaction(pb.GetTransactionRequest(hash=first.tx_hash))
+            assert tx.transaction.status == 1 and tx.transaction.logs
+            status = await stub.GetSyncStatus(pb.GetSyncStatusRequest())
+            assert status.synced_block == head and status.chain_id == 31337
+            for call, request, code in [
+                (stub.GetTransaction, pb.GetTransactionRequest(hash="0x12"), "INVALID_ARGUMENT"),
+                (stub.GetTransaction, pb.GetTransactionRequest(hash="0x" + "ab" * 32), "NOT_FOUND"),
+                (stub.GetBlock, pb.GetBlockRequest(block_number=head + 1000), "NOT_FOUND"),
+                (stub.GetLogs, pb.GetLogsRequest(address="0xnope"), "INVALID_ARGUMENT"),
+                (stub.GetLogs, pb.GetLogsRequest(from_block=10, to_block=5), "INVALID_ARGUMENT"),
+            ]:
+                with pytest.raises(grpc.aio.AioRpcError) as info:
+                    await call(request)
+                assert info.value.code().name == code, info.value.details()
+                assert "Traceback" not in (info.value.details() or "")
+
+
+async def test_bad_configuration_fails_fast_with_a_clear_message(
+    devnet, endpoints, mysql_url, tmp_path: Path
+):
+    cases = [
+        (
+            dict(
+                rpc_urls=f"http://127.0.0.1:{stack.free_port()}",
+                rpc_max_attempts=1,
+                rpc_timeout_s=1,
+            ),
+            "no RPC answers",
+        ),
+        (dict(chain_id=1), "wrong chain: expected chain id 1"),
+        (
+            dict(manifest=None, token_address="0x" + "12" * 20, start_block=0),
+            "no contract at 0x1212",
+        ),
+    ]
+    for overrides, message in cases:
+        app = bootstrap(
+            settings_for(devnet, endpoints, mysql_url, **overrides), registry=isolated_registry()
+        )
+        try:
+            with pytest.raises(ConfigError, match=message):
+                await app.validate()
+        finally:
+            await app.close()
+    with pytest.raises(ConfigError, match="NOVA_MANIFEST: cannot read"):
+        bootstrap(settings_for(devnet, endpoints, mysql_url, manifest=tmp_path / "missing.json"))
+
+
+def test_kafka_bus_type_is_real(endpoints) -> None:
+    assert isinstance(KafkaEventBus(endpoints.kafka_bootstrap), KafkaEventBus)
+
+
+async def test_single_writer_lock_and_fencing(mysql_url):
+    from block_sync_service.domain.errors import Fenced
+    from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint
+    from block_sync_service.infrastructure.lock import MySqlLock
+    from block_sync_service.infrastructure.store import SqlAlchemySyncStore
+    from common.db import create_engine
+
+    migrate(mysql_url)
+    engine = create_engine(mysql_url)
+    first, second = MySqlLock(engine, "nova-sync-test"), MySqlLock(engine, "nova-sync-test")
+    stop = asyncio.Event()
+    try:
+        assert await first.acquire()
+        waiting = asyncio.create_task(second.acquire(stop))
+
+        async def retried() -> bool:
+            return second.attempts >= 2
+
+        await wait_for(retried, "the second syncer to retry the lock", 30)
+        assert not waiting.done()  # still waiting: only one syncer runs
+        await first.release()
+        assert await asyncio.wait_for(waiting, 30)
+        await second.release()
+        # fencing: an older epoch can no longer move the checkpoint
+        store = SqlAlchemySyncStore(engine, 31337)
+        _, old = await store.open(1)
+        _, new = await store.open(1)
+        assert new == old + 1
+        header = BlockHeader(5, "0x" + "05" * 32, "0x" + "04" * 32, 1000)
+        batch = BlockBatch(1, 5, headers={5: header})
+        with pytest.raises(Fenced):
+            await store.commit(batch, Checkpoint(5, header.hash), old, 5)
+        await store.commit(batch, Checkpoint(5, header.hash), new, 5)
+        assert (await store.state()).synced_block == 5
+    finally:
+        stop.set()
+        await engine.dispose()

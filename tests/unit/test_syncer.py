@@ -1,0 +1,203 @@
+"""The sync pipeline against in-process fakes of its ports: order, reorgs, deep-reorg alarm."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from block_sync_service.application.sync import SyncConfig, Syncer
+from block_sync_service.domain.errors import ChainMismatch, Fenced
+from block_sync_service.domain.model import (
+    BlockBatch,
+    BlockHeader,
+    ChainTransaction,
+    Checkpoint,
+    RawLog,
+    Reorg,
+)
+from block_sync_service.domain.rules import DeepReorgError, RangeSizer
+
+TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+class FakeChain:
+    """A chain as a list of blocks; ``fork(depth)`` replaces the top blocks."""
+
+    def __init__(self, length: int, logs_per_block: int = 2) -> None:
+        self.fork_id = 0
+        self.logs_per_block = logs_per_block
+        self.blocks: list[BlockHeader] = []
+        for n in range(length):
+            self._append(n)
+
+    def _append(self, n: int) -> None:
+        parent = self.blocks[n - 1].hash if n else "0x" + "00" * 32
+        h = f"0x{self.fork_id:04x}{n:060x}"
+        self.blocks.append(BlockHeader(n, h, parent, 1_000 + 12 * n))
+
+    def fork(self, depth: int, grow: int = 0) -> None:
+        self.fork_id += 1
+        top = len(self.blocks)
+        del self.blocks[top - depth :]
+        for n in range(top - depth, top + grow):
+            self._append(n)
+
+    def _logs(self, h: BlockHeader) -> list[RawLog]:
+        return [
+            RawLog(
+                TOKEN, ("0xddf2",), "0x", h.number, h.hash, f"0x{h.hash[2:6]}{h.number:060x}", 0, i
+            )
+            for i in range(self.logs_per_block)
+            if h.number > 0
+        ]
+
+    async def head(self) -> int:
+        return len(self.blocks) - 1
+
+    async def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
+        if any(n >= len(self.blocks) for n in numbers):
+            raise ChainMismatch("beyond head")
+        return {n: self.blocks[n] for n in numbers}
+
+    async def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[RawLog]:
+        return [lg for h in self.blocks[first : last + 1] for lg in self._logs(h)]
+
+    async def logs_by_block_hash(self, hashes: Sequence[str], addresses: Sequence[str]):
+        by_hash = {h.hash: h for h in self.blocks}
+        return [self._logs(by_hash[x]) if x in by_hash else [] for x in hashes]
+
+    async def transactions(self, hashes: Sequence[str]) -> dict[str, ChainTransaction]:
+        out = {}
+        for h in self.blocks:
+            for lg in self._logs(h):
+                if lg.tx_hash in hashes:
+                    out[lg.tx_hash] = ChainTransaction(
+                        lg.tx_hash, h.number, h.hash, TOKEN, TOKEN, 0, 21000, 1, b"", 1, 0
+                    )
+        return out
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.blocks: dict[int, str] = {}
+        self.checkpoint = Checkpoint(-1, "")
+        self.epoch = 0
+        self.alarm: str | None = None
+
+    async def open(self, start_block: int) -> tuple[Checkpoint, int]:
+        self.epoch += 1
+        if self.checkpoint.number < start_block - 1:
+            self.checkpoint = Checkpoint(start_block - 1, "")
+        return self.checkpoint, self.epoch
+
+    async def window(self, lowest: int) -> dict[int, str]:
+        return {n: h for n, h in self.blocks.items() if n >= lowest}
+
+    async def commit(self, batch: BlockBatch, checkpoint: Checkpoint, epoch: int, head: int):
+        if epoch != self.epoch:
+            raise Fenced("stale epoch")
+        self.blocks.update({n: h.hash for n, h in batch.headers.items()})
+        self.checkpoint = checkpoint
+
+    async def revert(self, reorg: Reorg, epoch: int, now: int) -> Checkpoint:
+        self.blocks = {n: h for n, h in self.blocks.items() if n <= reorg.ancestor}
+        self.checkpoint = Checkpoint(reorg.ancestor, self.blocks.get(reorg.ancestor, ""))
+        return self.checkpoint
+
+    async def set_alarm(self, alarm: str | None) -> None:
+        self.alarm = alarm
+
+
+class FakeSink:
+    def __init__(self) -> None:
+        self.stream: list[object] = []
+
+    async def publish_batch(self, batch: BlockBatch, historical: bool) -> int:
+        self.stream.extend((lg.block_number, lg.block_hash, lg.log_index) for lg in batch.logs)
+        return len(batch.logs)
+
+    async def publish_revert(self, reorg: Reorg) -> None:
+        self.stream.append(("revert", reorg.ancestor))
+
+    def replay(self) -> list[tuple[int, str, int]]:
+        state: list[tuple[int, str, int]] = []
+        for item in self.stream:
+            if item[0] == "revert":  # type: ignore[index]
+                state = [x for x in state if x[0] <= item[1]]  # type: ignore[index]
+            else:
+                state.append(item)
+        return state
+
+
+def truth(chain: FakeChain) -> list[tuple[int, str, int]]:
+    return [
+        (lg.block_number, lg.block_hash, lg.log_index)
+        for h in chain.blocks
+        for lg in chain._logs(h)
+    ]
+
+
+def make(chain: FakeChain, window: int = 8) -> tuple[Syncer, FakeStore, FakeSink]:
+    store, sink = FakeStore(), FakeSink()
+    syncer = Syncer(
+        chain,
+        store,
+        sink,
+        SyncConfig(addresses=[TOKEN], start_block=1, reorg_window=window, range_concurrency=3),
+        sizer=RangeSizer(size=5, maximum=20),
+    )
+    return syncer, store, sink
+
+
+async def sync_all(syncer: Syncer) -> None:
+    for _ in range(10_000):
+        if not await syncer.step():
+            return
+    raise AssertionError("sync did not converge")
+
+
+async def test_backfill_then_window_publishes_every_log_once_in_order() -> None:
+    chain = FakeChain(200)
+    syncer, _store, sink = make(chain)
+    await syncer.open()
+    await sync_all(syncer)
+    assert sink.stream == truth(chain)
+
+
+@pytest.mark.parametrize(("depth", "grow"), [(1, 2), (3, 0), (8, 2), (2, -1)])
+async def test_reorgs_inside_the_window_revert_and_republish(depth: int, grow: int) -> None:
+    chain = FakeChain(60)
+    syncer, store, sink = make(chain, window=8)
+    await syncer.open()
+    await sync_all(syncer)
+    chain.fork(depth, grow=grow)  # a longer, equally long or shorter new fork
+    await sync_all(syncer)
+    assert ("revert", 59 - depth) in sink.stream
+    assert sink.replay() == truth(chain)
+    assert syncer.status.last_reorg_depth == depth
+    assert all(chain.blocks[n].hash == h for n, h in store.blocks.items())
+
+
+async def test_a_reorg_deeper_than_the_window_stops_with_an_alarm() -> None:
+    chain = FakeChain(60)
+    syncer, store, _sink = make(chain, window=4)
+    await syncer.open()
+    await sync_all(syncer)
+    chain.fork(30)  # same height: only the tip check can see it
+    with pytest.raises(DeepReorgError):
+        await asyncio.wait_for(syncer.run(asyncio.Event()), 10)
+    assert store.alarm is not None
+    assert "deep reorg" in store.alarm
+    assert syncer.status.alarm == store.alarm
+
+
+async def test_a_fenced_syncer_stops() -> None:
+    chain = FakeChain(20)
+    syncer, store, _ = make(chain)
+    await syncer.open()
+    store.epoch += 1  # another syncer opened after us
+    with pytest.raises(Fenced):
+        await asyncio.wait_for(syncer.run(asyncio.Event()), 10)
+    assert syncer.status.alarm
