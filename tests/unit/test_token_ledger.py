@@ -1,0 +1,176 @@
+"""Token ledger rules with the in-process repository: random histories, reverts, Mint/Burn."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from common import events
+from token_service.application.ingest import apply_batch
+from token_service.domain.ledger import (
+    ZERO_ADDRESS,
+    NegativeBalance,
+    Stats,
+    Transfer,
+    apply_transfers,
+)
+from token_service.infrastructure.inmemory import InMemoryTokenRepository
+
+HOLDERS = [f"0x{i:040x}" for i in range(1, 6)]
+TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+def envelope(name: str, block: int, log_index: int, **args: object) -> events.EventEnvelope:
+    return events.EventEnvelope(
+        version=events.ENVELOPE_VERSION,
+        chain_id=31337,
+        event=events.ContractEvent(
+            contract=TOKEN,
+            event=name,
+            block_number=block,
+            block_hash=f"0x{block:064x}",
+            tx_hash=f"0x{block:032x}{log_index:032x}",
+            log_index=log_index,
+            block_timestamp=1_000 + block,
+            args=events.encode_args(args),
+        ),
+    )
+
+
+def revert(block: int) -> events.EventEnvelope:
+    return events.EventEnvelope(
+        version=events.ENVELOPE_VERSION, chain_id=31337, revert=events.RevertMarker(to_block=block)
+    )
+
+
+# a history: (sender index or None for a mint, receiver index or None for a burn, fraction)
+moves = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.integers(0, 4)),
+        st.one_of(st.none(), st.integers(0, 4)),
+        st.integers(0, 100),
+        st.integers(1, 10**30),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+def build(history: list[tuple[int | None, int | None, int, int]]) -> list[events.EventEnvelope]:
+    """Turn a random history into VALID events (never spend more than a holder has)."""
+    bal = dict.fromkeys(HOLDERS, 0)
+    out = []
+    for i, (src, dst, pct, mint) in enumerate(history):
+        block = i // 3 + 1
+        if src is None or bal[HOLDERS[src]] == 0:
+            to = HOLDERS[dst if dst is not None else 0]
+            bal[to] += mint
+            out.append(
+                envelope("Transfer", block, i, **{"from": ZERO_ADDRESS, "to": to, "value": mint})
+            )
+            out.append(envelope("Mint", block, 1000 + i, to=to, amount=mint))
+            continue
+        frm = HOLDERS[src]
+        value = bal[frm] * pct // 100
+        to = ZERO_ADDRESS if dst is None else HOLDERS[dst]
+        bal[frm] -= value
+        if to != ZERO_ADDRESS:
+            bal[to] += value
+        else:
+            out.append(envelope("Burn", block, 1000 + i, amount=value, **{"from": frm}))
+        out.append(envelope("Transfer", block, i, **{"from": frm, "to": to, "value": value}))
+    out.sort(key=lambda e: (e.event.block_number, e.event.log_index))
+    return out
+
+
+def expected(envs: list[events.EventEnvelope]) -> tuple[dict[str, int], int]:
+    bal: dict[str, int] = {}
+    supply = 0
+    for e in envs:
+        if e.event.event != "Transfer":
+            continue
+        a = events.arg_values(e.event)
+        v = int(str(a["value"]))
+        if a["from"] == ZERO_ADDRESS:
+            supply += v
+        else:
+            bal[str(a["from"])] = bal.get(str(a["from"]), 0) - v
+        if a["to"] == ZERO_ADDRESS:
+            supply -= v
+        else:
+            bal[str(a["to"])] = bal.get(str(a["to"]), 0) + v
+    return bal, supply
+
+
+@settings(max_examples=60, deadline=None)
+@given(moves, st.integers(0, 25))
+def test_random_histories_and_reverts(history, cut) -> None:
+    envs = build(history)
+
+    async def run() -> None:
+        repo = InMemoryTokenRepository()
+        await apply_batch(repo, envs)
+        stats = await repo.stats()
+        assert all(b >= 0 for b in repo.balance.values())
+        assert sum(repo.balance.values()) == stats.total_supply  # supply = minted - burned
+        bal, supply = expected(envs)
+        assert {a: b for a, b in repo.balance.items() if b} == {a: b for a, b in bal.items() if b}
+        assert stats.total_supply == supply
+        assert stats.holders == sum(1 for b in repo.balance.values() if b > 0)
+        # Mint/Burn were recorded but not counted twice
+        kinds = {s.kind for s in repo.supply_events.values()}
+        assert kinds <= {"mint", "burn"}
+        # a revert marker leaves exactly the state of the prefix
+        await apply_batch(repo, [revert(cut)])
+        prefix = [e for e in envs if e.event.block_number <= cut]
+        bal, supply = expected(prefix)
+        assert {a: b for a, b in repo.balance.items() if b} == {a: b for a, b in bal.items() if b}
+        stats = await repo.stats()
+        assert stats.total_supply == supply
+        assert all(t.block_number <= cut for t in repo.transfers.values())
+
+    asyncio.run(run())
+
+
+async def test_many_transfers_in_one_tx_are_distinct() -> None:
+    repo = InMemoryTokenRepository()
+    mint = envelope("Transfer", 1, 0, **{"from": ZERO_ADDRESS, "to": HOLDERS[0], "value": 100})
+    same_tx = [mint]
+    for i in range(1, 4):
+        e = envelope("Transfer", 2, i, **{"from": HOLDERS[0], "to": HOLDERS[i], "value": 10})
+        e.event.tx_hash = "0x" + "ab" * 32  # one transaction, three transfers
+        same_tx.append(e)
+    await apply_batch(repo, same_tx)
+    assert len(repo.transfers) == 4
+    assert repo.balance[HOLDERS[0]] == 70
+
+
+def test_negative_balances_are_refused() -> None:
+    t = Transfer("0x1", 0, "0xb", 1, 0, HOLDERS[0], HOLDERS[1], 5, 0)
+    with pytest.raises(NegativeBalance, match=HOLDERS[0]):
+        apply_transfers(Stats(), {HOLDERS[0]: 4}, [t])
+
+
+async def test_approvals_keep_the_last_value_and_unknown_events_are_ignored() -> None:
+    repo = InMemoryTokenRepository()
+    await apply_batch(
+        repo,
+        [
+            envelope("Approval", 1, 0, owner=HOLDERS[0], spender=HOLDERS[1], value=2**256 - 1),
+            envelope("Approval", 2, 0, owner=HOLDERS[0], spender=HOLDERS[1], value=5),
+            envelope(
+                "DelegateChanged",
+                2,
+                1,
+                delegator=HOLDERS[0],
+                fromDelegate=ZERO_ADDRESS,
+                toDelegate=HOLDERS[0],
+            ),
+        ],
+    )
+    last = max(repo.approvals.values(), key=lambda a: (a.block_number, a.log_index))
+    assert last.value == 5
+    assert 2**256 - 1 in {a.value for a in repo.approvals.values()}

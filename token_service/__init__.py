@@ -1,0 +1,1 @@
+"""Token service: balances, transfers, approvals, supply and holders from NovaToken events."""

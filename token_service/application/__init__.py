@@ -1,0 +1,1 @@
+"""Use cases of the token service: apply event batches and revert markers."""

@@ -1,0 +1,150 @@
+"""Apply NovaToken events (and revert markers) to the token ledger, batch by batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from common import events
+from token_service.domain.ledger import (
+    Approval,
+    Stats,
+    SupplyEvent,
+    Transfer,
+    apply_transfers,
+)
+
+BALANCE_KEY = "token:balance:{}"
+SUPPLY_KEY = "token:supply"
+HOLDERS_KEY = "token:holders"
+
+
+class TokenRepository(Protocol):
+    """The token aggregate's storage, bound to one transaction."""
+
+    async def balances(self, addresses: Sequence[str]) -> dict[str, int]: ...
+
+    async def save_balances(self, balances: dict[str, int], block: int) -> None: ...
+
+    async def add(
+        self,
+        transfers: Sequence[Transfer],
+        approvals: Sequence[Approval],
+        supply_events: Sequence[SupplyEvent],
+    ) -> None: ...
+
+    async def stats(self) -> Stats: ...
+
+    async def save_stats(self, stats: Stats) -> None: ...
+
+    async def transfers_above(self, block: int) -> list[Transfer]: ...
+
+    async def delete_above(self, block: int) -> None: ...
+
+
+def decode(env: events.EventEnvelope) -> Transfer | Approval | SupplyEvent | None:
+    """A token event as a domain value; None for events other services care about."""
+    e = env.event
+    a = events.arg_values(e)
+    if e.event == "Transfer":
+        return Transfer(
+            e.tx_hash,
+            e.log_index,
+            e.block_hash,
+            e.block_number,
+            e.tx_index,
+            str(a["from"]),
+            str(a["to"]),
+            int(str(a["value"])),
+            e.block_timestamp,
+        )
+    if e.event == "Approval":
+        return Approval(
+            e.tx_hash,
+            e.log_index,
+            e.block_number,
+            str(a["owner"]),
+            str(a["spender"]),
+            int(str(a["value"])),
+            e.block_timestamp,
+        )
+    if e.event in ("Mint", "Burn"):
+        account = str(a["to"] if e.event == "Mint" else a["from"])
+        return SupplyEvent(
+            e.tx_hash,
+            e.log_index,
+            e.event.lower(),
+            account,
+            int(str(a["amount"])),
+            e.block_number,
+            e.block_timestamp,
+        )
+    return None
+
+
+async def apply_batch(repo: TokenRepository, envelopes: Sequence[events.EventEnvelope]) -> set[str]:
+    """Apply events in order; a revert marker undoes everything above its block first.
+    Returns the cache keys whose values changed."""
+    keys: set[str] = set()
+    transfers: list[Transfer] = []
+    approvals: list[Approval] = []
+    supply: list[SupplyEvent] = []
+    last_block = -1
+
+    async def flush() -> None:
+        nonlocal transfers, approvals, supply
+        if transfers or approvals or supply:
+            await _apply(repo, transfers, approvals, supply, last_block, keys)
+        transfers, approvals, supply = [], [], []
+
+    for env in envelopes:
+        if env.WhichOneof("body") == "revert":
+            await flush()
+            await revert_to_block(repo, env.revert.to_block, keys)
+            continue
+        item = decode(env)
+        last_block = max(last_block, env.event.block_number)
+        if isinstance(item, Transfer):
+            transfers.append(item)
+        elif isinstance(item, Approval):
+            approvals.append(item)
+        elif isinstance(item, SupplyEvent):
+            supply.append(item)
+    await flush()
+    return keys
+
+
+async def _apply(
+    repo: TokenRepository,
+    transfers: list[Transfer],
+    approvals: list[Approval],
+    supply: list[SupplyEvent],
+    block: int,
+    keys: set[str],
+) -> None:
+    stats = await repo.stats()
+    touched = sorted({t.from_address for t in transfers} | {t.to_address for t in transfers})
+    current = await repo.balances(touched)
+    new = apply_transfers(stats, current, transfers)
+    stats.last_block = max(stats.last_block, block)
+    await repo.add(transfers, approvals, supply)
+    await repo.save_balances(new, block)
+    await repo.save_stats(stats)
+    keys.update(BALANCE_KEY.format(a) for a in new)
+    if transfers:
+        keys.update((SUPPLY_KEY, HOLDERS_KEY))
+
+
+async def revert_to_block(repo: TokenRepository, block: int, keys: set[str]) -> None:
+    """Undo every effect above ``block`` exactly: reverse the stored transfers, delete rows."""
+    undone = await repo.transfers_above(block)
+    stats = await repo.stats()
+    touched = sorted({t.from_address for t in undone} | {t.to_address for t in undone})
+    current = await repo.balances(touched)
+    new = apply_transfers(stats, current, undone, sign=-1)
+    stats.last_block = min(stats.last_block, block)
+    await repo.delete_above(block)
+    await repo.save_balances(new, block)
+    await repo.save_stats(stats)
+    keys.update(BALANCE_KEY.format(a) for a in new)
+    keys.update((SUPPLY_KEY, HOLDERS_KEY))

@@ -1,0 +1,1 @@
+"""Token ledger rules as plain values and pure functions (standard library only)."""

@@ -1,0 +1,130 @@
+"""The token ledger: balances move only by Transfer (a mint is a Transfer from the zero address,
+a burn a Transfer to it); Mint/Burn events are recorded, never counted a second time. Total
+supply = minted - burned. Holders = addresses with a balance > 0. Times are block timestamps.
+
+The allowance consumed by ``transferFrom`` is not in any event (OpenZeppelin 5 emits no Approval
+when spending an allowance), so the indexed allowance is the value of the LAST Approval; the
+on-chain truth is ``allowance()`` through eth_call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+class NegativeBalance(ValueError):
+    """Applying the events would make a balance negative: the index is inconsistent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    tx_hash: str
+    log_index: int
+    block_hash: str
+    block_number: int
+    tx_index: int
+    from_address: str
+    to_address: str
+    value: int
+    timestamp: int
+
+    @property
+    def is_mint(self) -> bool:
+        return self.from_address == ZERO_ADDRESS
+
+    @property
+    def is_burn(self) -> bool:
+        return self.to_address == ZERO_ADDRESS
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    tx_hash: str
+    log_index: int
+    block_number: int
+    owner: str
+    spender: str
+    value: int
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class SupplyEvent:
+    """A Mint or Burn event: recorded for history, not applied to balances."""
+
+    tx_hash: str
+    log_index: int
+    kind: str  # "mint" | "burn"
+    account: str
+    amount: int
+    block_number: int
+    timestamp: int
+
+
+@dataclass(slots=True)
+class Stats:
+    minted: int = 0
+    burned: int = 0
+    holders: int = 0
+    last_block: int = 0
+
+    @property
+    def total_supply(self) -> int:
+        return self.minted - self.burned
+
+
+def balance_deltas(transfers: Iterable[Transfer], sign: int = 1) -> dict[str, int]:
+    """Net balance change per address (``sign=-1`` undoes the transfers)."""
+    deltas: dict[str, int] = {}
+    for t in transfers:
+        if not t.is_mint:
+            deltas[t.from_address] = deltas.get(t.from_address, 0) - sign * t.value
+        if not t.is_burn:
+            deltas[t.to_address] = deltas.get(t.to_address, 0) + sign * t.value
+    return deltas
+
+
+def supply_change(transfers: Iterable[Transfer], sign: int = 1) -> tuple[int, int]:
+    """(minted, burned) change carried by the transfers."""
+    minted = burned = 0
+    for t in transfers:
+        if t.is_mint:
+            minted += sign * t.value
+        if t.is_burn:
+            burned += sign * t.value
+    return minted, burned
+
+
+def apply_deltas(
+    balances: Mapping[str, int], deltas: Mapping[str, int]
+) -> tuple[dict[str, int], int]:
+    """New balances of the touched addresses and the change in the holder count."""
+    new: dict[str, int] = {}
+    holders = 0
+    for address, delta in deltas.items():
+        before = balances.get(address, 0)
+        after = before + delta
+        if after < 0:
+            raise NegativeBalance(f"balance of {address} would be {after} (was {before})")
+        new[address] = after
+        holders += (after > 0) - (before > 0)
+    return new, holders
+
+
+def apply_transfers(
+    stats: Stats, balances: Mapping[str, int], transfers: list[Transfer], sign: int = 1
+) -> dict[str, int]:
+    """Move balances and supply for ``transfers`` (sign=-1 reverts them); updates ``stats``."""
+    new, holder_delta = apply_deltas(balances, balance_deltas(transfers, sign))
+    minted, burned = supply_change(transfers, sign)
+    stats.minted += minted
+    stats.burned += burned
+    stats.holders += holder_delta
+    if stats.minted < 0 or stats.burned < 0 or stats.total_supply < 0:
+        raise NegativeBalance(
+            f"supply would be negative: minted {stats.minted}, burned {stats.burned}"
+        )
+    return new

@@ -1,0 +1,1 @@
+"""Adapters of the token service: SQL repository and read views."""

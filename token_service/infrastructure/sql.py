@@ -1,0 +1,351 @@
+"""The token ledger in SQL (SQLAlchemy 2 Core; MySQL/MariaDB or SQLite)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from common.offsets import upsert
+from common.sqltypes import Amount, Uint256
+from token_service.domain.ledger import ZERO_ADDRESS, Approval, Stats, SupplyEvent, Transfer
+
+metadata = sa.MetaData()
+balances_t = sa.Table(
+    "token_balances",
+    metadata,
+    sa.Column("address", sa.String(42), primary_key=True),
+    sa.Column("balance", Amount),
+    sa.Column("block_number", sa.BigInteger),
+)
+transfers_t = sa.Table(
+    "transfers",
+    metadata,
+    sa.Column("tx_hash", sa.String(66), primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("block_hash", sa.String(66)),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("tx_index", sa.Integer),
+    sa.Column("from_address", sa.String(42)),
+    sa.Column("to_address", sa.String(42)),
+    sa.Column("value", Amount),
+    sa.Column("timestamp", sa.BigInteger),
+)
+approvals_t = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("tx_hash", sa.String(66), primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("owner", sa.String(42)),
+    sa.Column("spender", sa.String(42)),
+    sa.Column("value", Uint256),
+    sa.Column("timestamp", sa.BigInteger),
+)
+supply_events_t = sa.Table(
+    "token_supply_events",
+    metadata,
+    sa.Column("tx_hash", sa.String(66), primary_key=True),
+    sa.Column("log_index", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(8)),
+    sa.Column("account", sa.String(42)),
+    sa.Column("amount", Amount),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("timestamp", sa.BigInteger),
+)
+stats_t = sa.Table(
+    "token_stats",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("minted", Amount),
+    sa.Column("burned", Amount),
+    sa.Column("holders", sa.BigInteger),
+    sa.Column("last_block", sa.BigInteger),
+)
+
+
+def _transfer(r: Any) -> Transfer:
+    return Transfer(
+        r.tx_hash,
+        r.log_index,
+        r.block_hash,
+        r.block_number,
+        r.tx_index,
+        r.from_address,
+        r.to_address,
+        r.value,
+        r.timestamp,
+    )
+
+
+class SqlTokenRepository:
+    """The token aggregate in one transaction (``conn`` is inside ``engine.begin()``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def balances(self, addresses: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for i in range(0, len(addresses), 500):
+            rows = await self.conn.execute(
+                sa.select(balances_t.c.address, balances_t.c.balance).where(
+                    balances_t.c.address.in_(addresses[i : i + 500])
+                )
+            )
+            out.update({a: b for a, b in rows})
+        return out
+
+    async def save_balances(self, balances: dict[str, int], block: int) -> None:
+        dialect = self.conn.dialect.name
+        for address, balance in balances.items():
+            await self.conn.execute(
+                upsert(
+                    dialect,
+                    balances_t,
+                    {"address": address, "balance": balance, "block_number": block},
+                    ("balance", "block_number"),
+                )
+            )
+
+    async def add(
+        self,
+        transfers: Sequence[Transfer],
+        approvals: Sequence[Approval],
+        supply_events: Sequence[SupplyEvent],
+    ) -> None:
+        if transfers:
+            await self.conn.execute(
+                sa.insert(transfers_t),
+                [
+                    {
+                        "tx_hash": t.tx_hash,
+                        "log_index": t.log_index,
+                        "block_hash": t.block_hash,
+                        "block_number": t.block_number,
+                        "tx_index": t.tx_index,
+                        "from_address": t.from_address,
+                        "to_address": t.to_address,
+                        "value": t.value,
+                        "timestamp": t.timestamp,
+                    }
+                    for t in transfers
+                ],
+            )
+        if approvals:
+            await self.conn.execute(
+                sa.insert(approvals_t),
+                [
+                    {
+                        "tx_hash": a.tx_hash,
+                        "log_index": a.log_index,
+                        "block_number": a.block_number,
+                        "owner": a.owner,
+                        "spender": a.spender,
+                        "value": a.value,
+                        "timestamp": a.timestamp,
+                    }
+                    for a in approvals
+                ],
+            )
+        if supply_events:
+            await self.conn.execute(
+                sa.insert(supply_events_t),
+                [
+                    {
+                        "tx_hash": s.tx_hash,
+                        "log_index": s.log_index,
+                        "kind": s.kind,
+                        "account": s.account,
+                        "amount": s.amount,
+                        "block_number": s.block_number,
+                        "timestamp": s.timestamp,
+                    }
+                    for s in supply_events
+                ],
+            )
+
+    async def stats(self) -> Stats:
+        row = (await self.conn.execute(sa.select(stats_t).where(stats_t.c.id == 1))).first()
+        if row is None:
+            return Stats()
+        return Stats(row.minted, row.burned, row.holders, row.last_block)
+
+    async def save_stats(self, stats: Stats) -> None:
+        await self.conn.execute(
+            upsert(
+                self.conn.dialect.name,
+                stats_t,
+                {
+                    "id": 1,
+                    "minted": stats.minted,
+                    "burned": stats.burned,
+                    "holders": stats.holders,
+                    "last_block": stats.last_block,
+                },
+                ("minted", "burned", "holders", "last_block"),
+            )
+        )
+
+    async def transfers_above(self, block: int) -> list[Transfer]:
+        rows = await self.conn.execute(
+            sa.select(transfers_t).where(transfers_t.c.block_number > block)
+        )
+        return [_transfer(r) for r in rows]
+
+    async def delete_above(self, block: int) -> None:
+        for t in (transfers_t, approvals_t, supply_events_t):
+            await self.conn.execute(sa.delete(t).where(t.c.block_number > block))
+
+
+# --------------------------------------------------------------------------- read views
+
+
+@dataclass(frozen=True)
+class TransferPage:
+    transfers: list[Transfer]
+    total: int
+    next_cursor: str
+
+
+def encode_cursor(block: int, log_index: int, tx_hash: str) -> str:
+    return base64.urlsafe_b64encode(f"{block}:{log_index}:{tx_hash}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, int, str]:
+    try:
+        block, log_index, tx_hash = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+        return int(block), int(log_index), tx_hash
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"malformed cursor {cursor!r}") from exc
+
+
+class TokenViews:
+    """Reads that need no rules: straight to SQL."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def balance(self, address: str) -> int:
+        async with self.engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    sa.select(balances_t.c.balance).where(balances_t.c.address == address)
+                )
+            ).scalar_one_or_none()
+        return int(value or 0)
+
+    async def stats(self) -> Stats:
+        async with self.engine.connect() as conn:
+            return await SqlTokenRepository(conn).stats()
+
+    async def allowance(self, owner: str, spender: str) -> tuple[int, int]:
+        """(value of the last Approval, its block), (0, 0) when none."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(approvals_t.c.value, approvals_t.c.block_number)
+                    .where(approvals_t.c.owner == owner, approvals_t.c.spender == spender)
+                    .order_by(approvals_t.c.block_number.desc(), approvals_t.c.log_index.desc())
+                    .limit(1)
+                )
+            ).first()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def holders(self, limit: int, offset: int) -> tuple[list[tuple[str, int]], int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(balances_t.c.address, balances_t.c.balance)
+                .where(balances_t.c.balance > 0, balances_t.c.address != ZERO_ADDRESS)
+                .order_by(balances_t.c.balance.desc(), balances_t.c.address)
+                .limit(limit)
+                .offset(offset)
+            )
+            page = [(a, b) for a, b in rows]
+            total = (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(balances_t)
+                    .where(balances_t.c.balance > 0)
+                )
+            ).scalar_one()
+        return page, int(total)
+
+    async def transfers(
+        self,
+        address: str | None,
+        direction: str,
+        from_block: int,
+        to_block: int | None,
+        limit: int,
+        offset: int,
+        cursor: str | None,
+    ) -> TransferPage:
+        t = transfers_t
+        where: list[Any] = [t.c.block_number >= from_block]
+        if to_block is not None:
+            where.append(t.c.block_number <= to_block)
+        if address:
+            if direction == "in":
+                where.append(t.c.to_address == address)
+            elif direction == "out":
+                where.append(t.c.from_address == address)
+            else:
+                where.append(sa.or_(t.c.to_address == address, t.c.from_address == address))
+        q = sa.select(t).where(*where)
+        if cursor:
+            block, log_index, tx_hash = decode_cursor(cursor)
+            q = q.where(
+                sa.or_(
+                    t.c.block_number < block,
+                    sa.and_(t.c.block_number == block, t.c.log_index < log_index),
+                    sa.and_(
+                        t.c.block_number == block, t.c.log_index == log_index, t.c.tx_hash < tx_hash
+                    ),
+                )
+            )
+            offset = 0
+        q = q.order_by(t.c.block_number.desc(), t.c.log_index.desc(), t.c.tx_hash.desc())
+        async with self.engine.connect() as conn:
+            rows = [_transfer(r) for r in await conn.execute(q.limit(limit + 1).offset(offset))]
+            total = (
+                await conn.execute(sa.select(sa.func.count()).select_from(t).where(*where))
+            ).scalar_one()
+        page = rows[:limit]
+        nxt = ""
+        if len(rows) > limit and page:
+            last = page[-1]
+            nxt = encode_cursor(last.block_number, last.log_index, last.tx_hash)
+        return TransferPage(page, int(total), nxt)
+
+    async def transfers_above(self, block: int) -> list[Transfer]:
+        async with self.engine.connect() as conn:
+            return await SqlTokenRepository(conn).transfers_above(block)
+
+    async def all_addresses(self) -> list[str]:
+        async with self.engine.connect() as conn:
+            return [a for (a,) in await conn.execute(sa.select(balances_t.c.address))]
+
+    async def balances_at(self, block: int) -> dict[str, int]:
+        """Every address's indexed balance at ``block`` (current minus later transfers)."""
+        from token_service.domain.ledger import balance_deltas
+
+        async with self.engine.connect() as conn:
+            current = {
+                a: int(b)
+                for a, b in await conn.execute(
+                    sa.select(balances_t.c.address, balances_t.c.balance)
+                )
+            }
+            later = [
+                _transfer(r)
+                for r in await conn.execute(
+                    sa.select(transfers_t).where(transfers_t.c.block_number > block)
+                )
+            ]
+        for address, delta in balance_deltas(later, sign=-1).items():
+            current[address] = current.get(address, 0) + delta
+        return current

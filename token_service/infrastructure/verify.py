@@ -1,0 +1,73 @@
+"""Compare the indexed token state with the chain at one block (replaces the seed's
+StateVerifier and its tx.value comparison): every known address's balance against
+``balanceOf`` and the supply against ``totalSupply`` (eth_call at that block)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from common.abi import ContractABI
+from common.jsonrpc import JsonRpcClient
+from token_service.infrastructure.sql import TokenViews
+
+
+@dataclass
+class TokenDrift:
+    block: int
+    checked: int = 0
+    balance_drift: dict[str, tuple[int, int]] = field(default_factory=dict)  # indexed, chain
+    supply: tuple[int, int] = (0, 0)
+
+    @property
+    def ok(self) -> bool:
+        return not self.balance_drift and self.supply[0] == self.supply[1]
+
+    def lines(self) -> list[str]:
+        out = [f"block {self.block}: checked {self.checked} addresses"]
+        for address, (indexed, chain) in sorted(self.balance_drift.items()):
+            out.append(
+                f"DRIFT balance {address}: indexed {indexed} chain {chain} (diff {indexed - chain})"
+            )
+        if self.supply[0] != self.supply[1]:
+            out.append(f"DRIFT supply: indexed {self.supply[0]} chain {self.supply[1]}")
+        out.append("OK: no drift" if self.ok else f"{len(self.balance_drift)} balance drifts")
+        return out
+
+
+async def verify_token(
+    views: TokenViews, rpc: JsonRpcClient, token: str, abi: ContractABI, block: int | None = None
+) -> TokenDrift:
+    """Drift between index and chain at ``block`` (default: the last indexed block)."""
+    stats = await views.stats()
+    at = stats.last_block if block is None else block
+    if at > stats.last_block:
+        raise ValueError(f"block {at} is above the last indexed block {stats.last_block}")
+    indexed = await views.balances_at(at)
+    later_supply = await _supply_at(views, at)
+    addresses = sorted(indexed)
+    drift = TokenDrift(block=at, checked=len(addresses))
+    for i in range(0, len(addresses), 500):
+        chunk = addresses[i : i + 500]
+        results = await rpc.batch(
+            [
+                ("eth_call", [{"to": token, "data": abi.encode_call("balanceOf", a)}, hex(at)])
+                for a in chunk
+            ]
+        )
+        for address, raw in zip(chunk, results, strict=True):
+            chain = int(abi.decode_result("balanceOf", raw))
+            if chain != indexed[address]:
+                drift.balance_drift[address] = (indexed[address], chain)
+    raw = await rpc.call("eth_call", {"to": token, "data": abi.encode_call("totalSupply")}, hex(at))
+    drift.supply = (later_supply, int(abi.decode_result("totalSupply", raw)))
+    return drift
+
+
+async def _supply_at(views: TokenViews, block: int) -> int:
+    """Indexed supply at ``block``: the current supply minus what later transfers minted/burned."""
+    from token_service.domain.ledger import supply_change
+
+    stats = await views.stats()
+    later = await views.transfers_above(block)
+    minted, burned = supply_change(later)
+    return (stats.minted - minted) - (stats.burned - burned)
