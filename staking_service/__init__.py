@@ -1,0 +1,1 @@
+"""Staking service: stakes, unstakes, reward claims and totals from NovaStaking events."""

@@ -1,0 +1,1 @@
+"""gRPC handlers of the staking service."""

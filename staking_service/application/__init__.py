@@ -1,0 +1,1 @@
+"""Use cases of the staking service: apply event batches and revert markers."""

@@ -1,0 +1,1 @@
+"""Staking rules as plain values and pure functions (standard library only)."""

@@ -1,0 +1,1 @@
+"""Adapters of the staking service: SQL repository and read views."""

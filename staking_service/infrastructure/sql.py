@@ -1,0 +1,322 @@
+"""Stakes in SQL (SQLAlchemy 2 Core)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from common.offsets import upsert
+from common.sqltypes import Amount
+from staking_service.domain.staking import ACTIVE, RewardClaim, Stake
+
+metadata = sa.MetaData()
+stakes_t = sa.Table(
+    "stakes",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("user", sa.String(42)),
+    sa.Column("amount", Amount),
+    sa.Column("start_time", sa.BigInteger),
+    sa.Column("last_claim_time", sa.BigInteger),
+    sa.Column("end_time", sa.BigInteger),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("unstaked_block", sa.BigInteger),
+    sa.Column("status", sa.String(20)),
+    sa.Column("tx_hash", sa.String(66)),
+)
+claims_t = sa.Table(
+    "reward_claims",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("user", sa.String(42)),
+    sa.Column("amount", Amount),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("timestamp", sa.BigInteger),
+)
+effects_t = sa.Table(
+    "claim_effects",
+    metadata,
+    sa.Column("claim_id", sa.String(80), primary_key=True),
+    sa.Column("stake_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("prev_last_claim_time", sa.BigInteger),
+)
+user_totals_t = sa.Table(
+    "staking_user_totals",
+    metadata,
+    sa.Column("user", sa.String(42), primary_key=True),
+    sa.Column("staked", Amount),
+    sa.Column("claimed", Amount),
+    sa.Column("active_stakes", sa.Integer),
+)
+stats_t = sa.Table(
+    "staking_stats",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("total_staked", Amount),
+    sa.Column("active_stakes", sa.Integer),
+    sa.Column("last_block", sa.BigInteger),
+    sa.Column("last_timestamp", sa.BigInteger),
+)
+
+
+def _stake(r: Any) -> Stake:
+    return Stake(
+        r.id,
+        r.user,
+        r.amount,
+        r.start_time,
+        r.last_claim_time,
+        r.block_number,
+        r.tx_hash,
+        r.status,
+        r.end_time,
+        r.unstaked_block,
+    )
+
+
+def _row(s: Stake) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "user": s.user,
+        "amount": s.amount,
+        "start_time": s.start_time,
+        "last_claim_time": s.last_claim_time,
+        "end_time": s.end_time,
+        "block_number": s.block_number,
+        "unstaked_block": s.unstaked_block,
+        "status": s.status,
+        "tx_hash": s.tx_hash,
+    }
+
+
+@dataclass
+class StakingStats:
+    total_staked: int = 0
+    active_stakes: int = 0
+    last_block: int = 0
+    last_timestamp: int = 0
+
+
+async def _stats(conn: AsyncConnection) -> StakingStats:
+    row = (await conn.execute(sa.select(stats_t).where(stats_t.c.id == 1))).first()
+    if row is None:
+        return StakingStats()
+    return StakingStats(row.total_staked, row.active_stakes, row.last_block, row.last_timestamp)
+
+
+class SqlStakingRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def stakes(self, ids: Sequence[int]) -> dict[int, Stake]:
+        rows = await self.conn.execute(sa.select(stakes_t).where(stakes_t.c.id.in_(list(ids))))
+        return {r.id: _stake(r) for r in rows}
+
+    async def active_stakes_of(self, user: str) -> list[Stake]:
+        rows = await self.conn.execute(
+            sa.select(stakes_t)
+            .where(stakes_t.c.user == user, stakes_t.c.status == ACTIVE)
+            .order_by(stakes_t.c.id)
+        )
+        return [_stake(r) for r in rows]
+
+    async def save_stakes(self, stakes: Sequence[Stake]) -> None:
+        cols = [c for c in _row(stakes[0]) if c != "id"] if stakes else []
+        for s in stakes:
+            await self.conn.execute(upsert(self.conn.dialect.name, stakes_t, _row(s), cols))
+
+    async def add_claim(self, c: RewardClaim, moved: dict[int, int]) -> None:
+        await self.conn.execute(
+            sa.insert(claims_t).values(
+                id=c.id,
+                user=c.user,
+                amount=c.amount,
+                block_number=c.block_number,
+                timestamp=c.timestamp,
+            )
+        )
+        if moved:
+            await self.conn.execute(
+                sa.insert(effects_t),
+                [
+                    {
+                        "claim_id": c.id,
+                        "stake_id": sid,
+                        "block_number": c.block_number,
+                        "prev_last_claim_time": prev,
+                    }
+                    for sid, prev in moved.items()
+                ],
+            )
+
+    async def refresh_totals(self, users: set[str], last_block: int, last_ts: int) -> None:
+        """Recompute the touched users' totals from their rows; move the global ones by the
+        difference (exact integers in Python; SQLite cannot SUM the padded columns)."""
+        stats = await _stats(self.conn)
+        for user in sorted(users):
+            old = (
+                await self.conn.execute(
+                    sa.select(user_totals_t).where(user_totals_t.c.user == user)
+                )
+            ).first()
+            active = [
+                _stake(r)
+                for r in await self.conn.execute(
+                    sa.select(stakes_t).where(stakes_t.c.user == user, stakes_t.c.status == ACTIVE)
+                )
+            ]
+            claimed = sum(
+                a
+                for (a,) in await self.conn.execute(
+                    sa.select(claims_t.c.amount).where(claims_t.c.user == user)
+                )
+            )
+            staked = sum(s.amount for s in active)
+            stats.total_staked += staked - (old.staked if old else 0)
+            stats.active_stakes += len(active) - (old.active_stakes if old else 0)
+            await self.conn.execute(
+                upsert(
+                    self.conn.dialect.name,
+                    user_totals_t,
+                    {
+                        "user": user,
+                        "staked": staked,
+                        "claimed": claimed,
+                        "active_stakes": len(active),
+                    },
+                    ("staked", "claimed", "active_stakes"),
+                )
+            )
+        if last_block >= 0:
+            stats.last_block = last_block
+        if last_ts >= 0:
+            stats.last_timestamp = last_ts
+        await self.conn.execute(
+            upsert(
+                self.conn.dialect.name,
+                stats_t,
+                {
+                    "id": 1,
+                    "total_staked": stats.total_staked,
+                    "active_stakes": stats.active_stakes,
+                    "last_block": stats.last_block,
+                    "last_timestamp": stats.last_timestamp,
+                },
+                ("total_staked", "active_stakes", "last_block", "last_timestamp"),
+            )
+        )
+
+    async def revert_above(self, block: int) -> set[str]:
+        c = self.conn
+        users: set[str] = set()
+        # claims: restore every moved stake time, newest claim first
+        effects = list(
+            await c.execute(
+                sa.select(effects_t)
+                .where(effects_t.c.block_number > block)
+                .order_by(effects_t.c.block_number.desc(), effects_t.c.claim_id.desc())
+            )
+        )
+        for e in effects:
+            await c.execute(
+                sa.update(stakes_t)
+                .where(stakes_t.c.id == e.stake_id)
+                .values(last_claim_time=e.prev_last_claim_time)
+            )
+        users |= {
+            u
+            for (u,) in await c.execute(
+                sa.select(claims_t.c.user).where(claims_t.c.block_number > block)
+            )
+        }
+        await c.execute(sa.delete(effects_t).where(effects_t.c.block_number > block))
+        await c.execute(sa.delete(claims_t).where(claims_t.c.block_number > block))
+        # unstakes above the block become active again
+        users |= {
+            u
+            for (u,) in await c.execute(
+                sa.select(stakes_t.c.user).where(stakes_t.c.unstaked_block > block)
+            )
+        }
+        await c.execute(
+            sa.update(stakes_t)
+            .where(stakes_t.c.unstaked_block > block)
+            .values(status=ACTIVE, end_time=0, unstaked_block=0)
+        )
+        # stakes made above the block disappear
+        users |= {
+            u
+            for (u,) in await c.execute(
+                sa.select(stakes_t.c.user).where(stakes_t.c.block_number > block)
+            )
+        }
+        await c.execute(sa.delete(stakes_t).where(stakes_t.c.block_number > block))
+        return users
+
+
+class StakingViews:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def stats(self) -> StakingStats:
+        async with self.engine.connect() as conn:
+            return await _stats(conn)
+
+    async def stake(self, stake_id: int) -> Stake | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(stakes_t).where(stakes_t.c.id == stake_id))).first()
+        return _stake(row) if row else None
+
+    async def active_stakes(
+        self, user: str | None, limit: int, offset: int
+    ) -> tuple[list[Stake], int]:
+        where = [stakes_t.c.status == ACTIVE]
+        if user:
+            where.append(stakes_t.c.user == user)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(stakes_t)
+                .where(*where)
+                .order_by(stakes_t.c.id)
+                .limit(limit)
+                .offset(offset)
+            )
+            page = [_stake(r) for r in rows]
+            total = (
+                await conn.execute(sa.select(sa.func.count()).select_from(stakes_t).where(*where))
+            ).scalar_one()
+        return page, int(total)
+
+    async def all_active(self) -> list[Stake]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(stakes_t).where(stakes_t.c.status == ACTIVE))
+            return [_stake(r) for r in rows]
+
+    async def claims(self, user: str, limit: int, offset: int) -> tuple[list[RewardClaim], int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(claims_t)
+                .where(claims_t.c.user == user)
+                .order_by(claims_t.c.block_number.desc(), claims_t.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            page = [RewardClaim(r.id, r.user, r.amount, r.block_number, r.timestamp) for r in rows]
+            total = (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(claims_t).where(claims_t.c.user == user)
+                )
+            ).scalar_one()
+        return page, int(total)
+
+    async def user_totals(self, user: str) -> tuple[int, int, int]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(user_totals_t).where(user_totals_t.c.user == user))
+            ).first()
+        return (row.staked, row.claimed, row.active_stakes) if row else (0, 0, 0)

@@ -1,0 +1,84 @@
+"""Compare the indexed stakes with NovaStaking's views at one block: totalStaked(), every
+active stake (getStake) and its rewards owed (pendingRewards)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from common.abi import ContractABI
+from common.jsonrpc import JsonRpcClient
+from staking_service.domain.staking import rewards_owed
+from staking_service.infrastructure.sql import StakingViews
+
+
+@dataclass
+class StakingDrift:
+    block: int
+    checked: int = 0
+    drifts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.drifts
+
+    def lines(self) -> list[str]:
+        out = [f"block {self.block}: checked {self.checked} active stakes", *self.drifts]
+        out.append("OK: no drift" if self.ok else f"{len(self.drifts)} drifts")
+        return out
+
+
+async def verify_staking(
+    views: StakingViews,
+    rpc: JsonRpcClient,
+    staking: str,
+    abi: ContractABI,
+    rate: int,
+    block: int | None = None,
+) -> StakingDrift:
+    stats = await views.stats()
+    at = stats.last_block if block is None else block
+    if at < stats.last_block:
+        raise ValueError(
+            f"block {at} is below the last indexed staking event ({stats.last_block})"
+            "; the index holds the state after it"
+        )
+    header = await rpc.call("eth_getBlockByNumber", hex(at), False)
+    ts = int(header["timestamp"], 16)
+    drift = StakingDrift(block=at)
+    tag = hex(at)
+
+    async def call(data: str) -> str:
+        return str(await rpc.call("eth_call", {"to": staking, "data": data}, tag))
+
+    chain_total = abi.decode_result("totalStaked", await call(abi.encode_call("totalStaked")))
+    if chain_total != stats.total_staked:
+        drift.drifts.append(f"DRIFT totalStaked: indexed {stats.total_staked} chain {chain_total}")
+    active = await views.all_active()
+    drift.checked = len(active)
+    for i in range(0, len(active), 200):
+        chunk = active[i : i + 200]
+        calls = []
+        for s in chunk:
+            calls.append(
+                ("eth_call", [{"to": staking, "data": abi.encode_call("getStake", s.id)}, tag])
+            )
+            calls.append(
+                (
+                    "eth_call",
+                    [{"to": staking, "data": abi.encode_call("pendingRewards", s.id)}, tag],
+                )
+            )
+        out = await rpc.batch(calls)
+        for j, s in enumerate(chunk):
+            user, amount, start, last, _end, is_active = abi.decode_result("getStake", out[2 * j])
+            owed = abi.decode_result("pendingRewards", out[2 * j + 1])
+            mine = (s.user, s.amount, s.start_time, s.last_claim_time, True)
+            if (user, amount, start, last, is_active) != mine:
+                drift.drifts.append(
+                    f"DRIFT stake {s.id}: indexed {mine} chain "
+                    f"{(user, amount, start, last, is_active)}"
+                )
+            ours = rewards_owed(s, rate, ts)
+            if ours != owed:
+                drift.drifts.append(f"DRIFT rewards of stake {s.id}: computed {ours} chain {owed}")
+    return drift

@@ -1,0 +1,205 @@
+"""Staking service end to end on the real stack, compared with NovaStaking's own views."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import subprocess
+import sys
+import uuid
+
+import grpc
+import pytest
+
+from block_sync_service.bootstrap import bootstrap as sync_bootstrap
+from common.db import migrate
+from common.infrastructure.redis_cache import RedisCache
+from common.metrics import isolated_registry
+from nova import stack
+from nova.devnet import artifacts
+from nova.devnet.reorg import force_reorg
+from novapb.staking.v1 import staking_pb2 as pb
+from novapb.staking.v1 import staking_pb2_grpc as pb_grpc
+from staking_service.bootstrap import bootstrap as staking_bootstrap
+from staking_service.infrastructure.verify import verify_staking
+from staking_service.settings import StakingSettings
+from tests.chain_helpers import Devnet, make_devnet, wait_for
+from tests.integration.test_block_sync import settings_for
+
+STK = artifacts.load("NovaStaking").abi
+
+
+@pytest.fixture(scope="module")
+async def devnet(anvil_url: str, tmp_path_factory: pytest.TempPathFactory):
+    net = await make_devnet(
+        anvil_url, tmp_path_factory.mktemp("devnet"), seed=61, blocks=90, txs_per_block=12
+    )
+    yield net
+    await net.rpc.close()
+
+
+@contextlib.asynccontextmanager
+async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str, consume: bool = True):
+    sync_settings = settings_for(net, endpoints, db_url, reorg_window=64)
+    migrate(db_url)
+    sync = sync_bootstrap(sync_settings, registry=isolated_registry())
+    await sync.start()
+    settings = StakingSettings(
+        database_url=db_url,
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
+        kafka_topic_prefix=sync_settings.kafka_topic_prefix,
+        manifest=net.manifest_path,
+        rpc_urls=net.rpc.url,
+        grpc_port=0,
+    )
+    cache = RedisCache(endpoints.redis_url, prefix=f"novatest:{uuid.uuid4().hex[:8]}:")
+    app = staking_bootstrap(settings, cache=cache, registry=isolated_registry())
+    await app.start()
+    port = await app.serve_grpc(0)
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(sync.run(stop)),
+        asyncio.create_task(app.run(stop) if consume else stop.wait()),
+    ]
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+
+    async def settled() -> bool:
+        head = await net.chain.block_number()
+        logs = await net.rpc.call(
+            "eth_getLogs",
+            {
+                "address": net.manifest.address("NovaStaking"),
+                "fromBlock": "0x0",
+                "toBlock": hex(head),
+            },
+        )
+        target = max(int(x["blockNumber"], 16) for x in logs)
+        stats = await app.views.stats()
+        if stats.last_block != target or sync.syncer.status.synced < head:
+            return False
+        drift = await verify_staking(
+            app.views, net.rpc, net.manifest.address("NovaStaking"), STK, app.reward_rate, head
+        )
+        return drift.ok
+
+    try:
+        yield app, pb_grpc.StakingServiceStub(channel), settled, sync_settings
+    finally:
+        stop.set()
+        for t in tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(t, 30)
+        await channel.close(None)
+        await app.close()
+        await sync.close()
+
+
+async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, mysql_url):
+    async with pipeline(devnet, endpoints, mysql_url) as (_app, stub, settled, _):
+        await wait_for(settled, "staking state to equal the contract", 120)
+        head = await devnet.chain.block_number()
+        staking = devnet.manifest.address("NovaStaking")
+        total = await stub.GetTotalStaked(pb.GetTotalStakedRequest())
+        chain_total = STK.decode_result(
+            "totalStaked", await devnet.chain.call(staking, STK.encode_call("totalStaked"))
+        )
+        assert int(total.total_staked) == chain_total > 0
+        active = await stub.GetActiveStakes(pb.GetActiveStakesRequest(limit=1000))
+        assert active.total == total.active_stakes > 0
+        sample = active.stakes[0]
+        at = await stub.CalculateRewards(
+            pb.CalculateRewardsRequest(stake_id=sample.id, at_block=head)
+        )
+        chain_owed = STK.decode_result(
+            "pendingRewards",
+            await devnet.chain.call(
+                staking, STK.encode_call("pendingRewards", int(sample.id)), head
+            ),
+        )
+        assert int(at.rewards) == chain_owed
+        assert any(int(s.rewards) > 0 for s in active.stakes), "time travel accrued rewards"
+        user = sample.user
+        totals = await stub.GetUserTotals(pb.GetUserTotalsRequest(user=user))
+        staked_of = STK.decode_result(
+            "stakedOf", await devnet.chain.call(staking, STK.encode_call("stakedOf", user))
+        )
+        assert int(totals.total_staked) == staked_of
+        claims = await stub.GetRewardClaims(pb.GetRewardClaimsRequest(user=user, limit=5))
+        assert claims.total >= len(claims.claims)
+        unstaked = next(
+            i for i in range(1, devnet.sim.next_stake_id) if not devnet.sim.stakes[i].active
+        )
+        gone = await stub.GetStake(pb.GetStakeRequest(id=str(unstaked)))
+        assert gone.stake.status == "unstaked"
+        assert gone.stake.end_time > 0
+        assert gone.stake.rewards == "0"
+        for call, request, code in [
+            (stub.GetStake, pb.GetStakeRequest(id="999999"), grpc.StatusCode.NOT_FOUND),
+            (stub.GetStake, pb.GetStakeRequest(id="abc"), grpc.StatusCode.INVALID_ARGUMENT),
+            (
+                stub.GetActiveStakes,
+                pb.GetActiveStakesRequest(user="0xzz"),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
+            (
+                stub.CalculateRewards,
+                pb.CalculateRewardsRequest(stake_id="1", at_block=1, at_timestamp=5),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
+            (
+                stub.GetRewardClaims,
+                pb.GetRewardClaimsRequest(user=user, offset=-1),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
+        ]:
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await call(request)
+            assert info.value.code() == code
+
+
+async def test_reorgs_kills_and_time_travel_leave_no_drift(devnet, endpoints, mysql_url, tmp_path):
+    rng = random.Random(61)
+    async with pipeline(devnet, endpoints, mysql_url, consume=False) as (_app, _, settled, sync_s):
+        env = {
+            **os.environ,
+            "NOVA_DATABASE_URL": mysql_url,
+            "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+            "NOVA_KAFKA_TOPIC_PREFIX": sync_s.kafka_topic_prefix,
+            "NOVA_MANIFEST": str(devnet.manifest_path),
+            "NOVA_RPC_URLS": devnet.rpc.url,
+            "NOVA_GRPC_PORT": "0",
+            "NOVA_CONSUMER_BATCH": "20",
+        }
+        log = tmp_path / "staking.log"
+
+        def spawn() -> subprocess.Popen[bytes]:
+            with open(log, "ab") as fh:
+                return subprocess.Popen(
+                    [sys.executable, "-m", "nova.cli", "serve", "staking"],
+                    env=env,
+                    cwd=stack.REPO_ROOT,
+                    stdout=fh,
+                    stderr=subprocess.STDOUT,
+                )
+
+        proc = spawn()
+        try:
+            await devnet.sim.resync()
+            for depth in (1, 3, 12):
+                await devnet.sim.run(blocks=20)  # includes a time travel every 40 blocks
+                for _ in range(3):  # kill the consumer at random moments
+                    await asyncio.sleep(rng.random() * 0.3)  # a random kill point
+                    proc.kill()
+                    proc.wait(10)
+                    proc = spawn()
+                await wait_for(settled, f"settle before reorg {depth}", 120)
+                await force_reorg(devnet.rpc, devnet.manifest, depth, seed=200 + depth)
+                await devnet.sim.resync()
+                await devnet.sim.run(blocks=2)
+                await wait_for(settled, f"no drift after reorg {depth}", 120)
+        finally:
+            proc.terminate()
+            assert proc.wait(20) == 0
+        assert "CONSUMER STOPPED" not in log.read_text()
