@@ -1,0 +1,1 @@
+"""API gateway: FastAPI REST over the services' gRPC APIs."""

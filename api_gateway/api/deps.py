@@ -1,0 +1,41 @@
+"""Shared dependencies and validated parameter types of the routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+
+from api_gateway.infrastructure.clients import Clients
+from common import validation
+
+MAX_BLOCK = 2**63 - 1
+
+
+def clients(request: Request) -> Clients:
+    c: Clients = request.app.state.clients
+    return c
+
+
+ClientsDep = Annotated[Clients, Depends(clients)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1-1000).")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
+BlockQuery = Annotated[int, Query(ge=0, le=MAX_BLOCK)]
+
+
+def address_path(
+    address: Annotated[str, Path(description="0x + 40 hex; EIP-55 if mixed case")],
+) -> str:
+    return validation.address(address, "address")
+
+
+AddressPath = Annotated[str, Depends(address_path)]
+
+
+def parse_block_or_latest(value: str, field: str) -> int | None:
+    """A block number, or None for ``latest``."""
+    if value == "latest":
+        return None
+    if not value.isdigit() or len(value) > 19 or int(value) > MAX_BLOCK:
+        raise validation.InvalidInput(field, f"not a block number or 'latest': {value!r}")
+    return int(value)

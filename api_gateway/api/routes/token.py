@@ -1,0 +1,168 @@
+"""Token balance, transfers, allowance, supply, holders and info (TokenService)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from api_gateway.api.deps import AddressPath, BlockQuery, ClientsDep, Limit, Offset
+from api_gateway.api.models import (
+    AllowanceModel,
+    BalanceModel,
+    HolderModel,
+    HoldersPage,
+    SupplyModel,
+    TokenInfoModel,
+    TransferModel,
+    TransfersPage,
+)
+from common import validation
+from novapb.token.v1 import token_pb2 as pb
+
+router = APIRouter(tags=["token"])
+SHORT = "public, max-age=2"
+DIRECTIONS = {"any": pb.DIRECTION_ANY, "in": pb.DIRECTION_IN, "out": pb.DIRECTION_OUT}
+
+
+@router.get("/accounts/{address}/balance", response_model=BalanceModel)
+async def balance(address: AddressPath, clients: ClientsDep, response: Response) -> BalanceModel:
+    reply = await clients.call("token", "GetBalance", pb.GetBalanceRequest(address=address))
+    response.headers["Cache-Control"] = SHORT
+    return BalanceModel(address=address, balance=reply.balance, block_number=reply.block_number)
+
+
+async def _transfers(
+    clients: ClientsDep,
+    address: str,
+    direction: str,
+    from_block: int,
+    to_block: int | None,
+    limit: int,
+    offset: int,
+    cursor: str | None,
+) -> TransfersPage:
+    if to_block is not None and to_block < from_block:
+        raise validation.InvalidInput("to_block", f"{to_block} is below from_block {from_block}")
+    reply = await clients.call(
+        "token",
+        "GetTransfers",
+        pb.GetTransfersRequest(
+            address=address,
+            direction=DIRECTIONS[direction],
+            from_block=from_block,
+            to_block=to_block or 0,
+            limit=limit,
+            offset=offset,
+            cursor=cursor or "",
+        ),
+    )
+    return TransfersPage(
+        transfers=[
+            TransferModel(
+                tx_hash=t.hash,
+                log_index=t.log_index,
+                tx_index=t.tx_index,
+                from_address=t.from_address,
+                to_address=t.to_address,
+                value=t.value,
+                block_number=t.block_number,
+                timestamp=t.timestamp,
+            )
+            for t in reply.transfers
+        ],
+        total=reply.total,
+        next_cursor=reply.next_cursor or None,
+    )
+
+
+@router.get("/accounts/{address}/transfers", response_model=TransfersPage)
+async def account_transfers(
+    address: AddressPath,
+    clients: ClientsDep,
+    response: Response,
+    direction: Literal["any", "in", "out"] = "any",
+    from_block: BlockQuery = 0,
+    to_block: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> TransfersPage:
+    """Newest first; for deep pages pass the previous page's `next_cursor`."""
+    response.headers["Cache-Control"] = SHORT
+    return await _transfers(
+        clients, address, direction, from_block, to_block, limit, offset, cursor
+    )
+
+
+@router.get("/transfers", response_model=TransfersPage)
+async def transfers(
+    clients: ClientsDep,
+    response: Response,
+    from_block: BlockQuery = 0,
+    to_block: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> TransfersPage:
+    response.headers["Cache-Control"] = SHORT
+    return await _transfers(clients, "", "any", from_block, to_block, limit, offset, cursor)
+
+
+@router.get("/allowances/{owner}/{spender}", response_model=AllowanceModel)
+async def allowance(
+    owner: str, spender: str, clients: ClientsDep, response: Response, on_chain: bool = False
+) -> AllowanceModel:
+    """The last Approval's value, or `on_chain=true` for allowance() at the chain head (the
+    amount spent by transferFrom is not visible in events)."""
+    owner = validation.address(owner, "owner")
+    spender = validation.address(spender, "spender")
+    reply = await clients.call(
+        "token",
+        "GetAllowance",
+        pb.GetAllowanceRequest(owner=owner, spender=spender, on_chain=on_chain),
+    )
+    response.headers["Cache-Control"] = SHORT
+    return AllowanceModel(
+        owner=owner,
+        spender=spender,
+        allowance=reply.allowance,
+        block_number=reply.block_number,
+        source=reply.source,
+    )
+
+
+@router.get("/token/supply", response_model=SupplyModel)
+async def supply(clients: ClientsDep, response: Response) -> SupplyModel:
+    reply = await clients.call("token", "GetTotalSupply", pb.GetTotalSupplyRequest())
+    response.headers["Cache-Control"] = SHORT
+    return SupplyModel(total_supply=reply.total_supply, block_number=reply.block_number)
+
+
+@router.get("/token/holders", response_model=HoldersPage)
+async def holders(
+    clients: ClientsDep, response: Response, limit: Limit = 100, offset: Offset = 0
+) -> HoldersPage:
+    reply = await clients.call(
+        "token", "GetHolders", pb.GetHoldersRequest(limit=limit, offset=offset)
+    )
+    response.headers["Cache-Control"] = SHORT
+    return HoldersPage(
+        holders=[HolderModel(address=h.address, balance=h.balance) for h in reply.holders],
+        total=reply.total,
+    )
+
+
+@router.get("/token", response_model=TokenInfoModel)
+async def token_info(clients: ClientsDep, response: Response) -> TokenInfoModel:
+    r = await clients.call("token", "GetTokenInfo", pb.GetTokenInfoRequest())
+    response.headers["Cache-Control"] = SHORT
+    return TokenInfoModel(
+        address=r.address,
+        name=r.name,
+        symbol=r.symbol,
+        decimals=r.decimals,
+        total_supply=r.total_supply,
+        holders=r.holders,
+        last_indexed_block=r.last_indexed_block,
+    )

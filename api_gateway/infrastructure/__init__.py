@@ -1,0 +1,1 @@
+"""gRPC clients of the gateway: one shared channel per downstream service."""

@@ -1,0 +1,83 @@
+"""One grpc.aio channel per downstream service, calls with deadlines, health checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from api_gateway.api.errors import from_grpc
+from novapb.block_sync.v1 import block_sync_pb2_grpc
+from novapb.governance.v1 import governance_pb2_grpc
+from novapb.staking.v1 import staking_pb2_grpc
+from novapb.token.v1 import token_pb2_grpc
+
+
+@dataclass
+class Downstream:
+    name: str
+    address: str
+    channel: grpc.aio.Channel
+    stub: Any
+    health: health_pb2_grpc.HealthStub
+
+
+class Clients:
+    def __init__(
+        self, addresses: dict[str, str], deadline_s: float, immutable_depth: int = 128
+    ) -> None:
+        self.immutable_depth = immutable_depth
+        self.token_address: str | None = None
+        self.token_info: dict[str, Any] = {}
+        stubs = {
+            "block_sync": block_sync_pb2_grpc.BlockSyncServiceStub,
+            "token": token_pb2_grpc.TokenServiceStub,
+            "staking": staking_pb2_grpc.StakingServiceStub,
+            "governance": governance_pb2_grpc.GovernanceServiceStub,
+        }
+        self.deadline_s = deadline_s
+        self.services: dict[str, Downstream] = {}
+        for name, address in addresses.items():
+            channel = grpc.aio.insecure_channel(address)
+            self.services[name] = Downstream(
+                name,
+                address,
+                channel,
+                stubs[name](channel),  # type: ignore[no-untyped-call]
+                health_pb2_grpc.HealthStub(channel),
+            )
+
+    async def call(self, service: str, method: str, request: Any) -> Any:
+        """``stub.method(request)`` with the deadline; gRPC errors become ApiError."""
+        stub = self.services[service].stub
+        try:
+            return await getattr(stub, method)(request, timeout=self.deadline_s)
+        except grpc.aio.AioRpcError as exc:
+            raise from_grpc(exc, service) from exc
+
+    async def load_token_info(self) -> None:
+        """Name/symbol/decimals/address for the Etherscan subset (best effort at start)."""
+        from novapb.token.v1 import token_pb2
+
+        try:
+            r = await self.call("token", "GetTokenInfo", token_pb2.GetTokenInfoRequest())
+        except Exception:  # noqa: BLE001 - the token service may start later; retried lazily
+            return
+        self.token_address = r.address or None
+        self.token_info = {"name": r.name, "symbol": r.symbol, "decimals": r.decimals}
+
+    async def healthy(self, service: str) -> tuple[bool, str]:
+        try:
+            reply = await self.services[service].health.Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=min(1.0, self.deadline_s)
+            )
+        except grpc.aio.AioRpcError as exc:
+            return False, exc.code().name
+        ok = reply.status == health_pb2.HealthCheckResponse.SERVING
+        return ok, health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+    async def close(self) -> None:
+        for d in self.services.values():
+            await d.channel.close(None)

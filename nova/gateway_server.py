@@ -1,0 +1,31 @@
+"""Running the gateway with uvicorn inside an existing event loop (tests, `nova dev`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import uvicorn
+from fastapi import FastAPI
+
+
+class GatewayServer:
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+        )
+        self.server = uvicorn.Server(config)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self.task.done():
+                await self.task  # raises the startup error
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
