@@ -111,7 +111,6 @@ _DAEMONS: list[subprocess.Popen[bytes]] = []
 
 
 def _spawn(
-
     name: str, argv: list[str], cwd: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], Path]:
     logs = stack_dir() / "logs"
