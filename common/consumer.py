@@ -7,7 +7,9 @@ the stored offsets. Effects are therefore exactly-once although delivery is at-l
   only if they were not committed;
 - events re-published by the syncer (it died between publish and checkpoint) sit at or below
   the mark and are dropped;
-- a revert marker lowers the mark to its block, so the new fork's events apply.
+- a revert marker lowers the mark to its block, so the new fork's events apply;
+- a progress marker raises it to the end of its block (nothing of it is left to come).
+
 A record that cannot be decoded or applied stops the consumer with a clear error and a metric
 (never skipped); database/bus outages are retried with backoff.
 """
@@ -192,7 +194,11 @@ class SqlConsumer:
     ) -> tuple[list[events.EventEnvelope], tuple[int, int]]:
         fresh = []
         for env in envelopes:
-            if env.WhichOneof("body") == "revert":
+            body = env.WhichOneof("body")
+            if body == "progress":  # everything up to its block is published: applied through
+                mark = max(mark, (env.progress.block_number, MAX_LOG_INDEX))
+                continue
+            if body == "revert":
                 target = (env.revert.to_block, MAX_LOG_INDEX)
                 mark = min(mark, target)
                 fresh.append(env)

@@ -18,6 +18,8 @@ DOMAINS = ("token", "staking", "governance")
 EventEnvelope = events_pb2.EventEnvelope
 ContractEvent = events_pb2.ContractEvent
 RevertMarker = events_pb2.RevertMarker
+Progress = events_pb2.Progress
+
 RawLog = events_pb2.RawLog
 
 

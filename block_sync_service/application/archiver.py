@@ -106,7 +106,7 @@ class Archiver:
                         log_index=e.log_index,
                     )
                 )
-            else:
+            elif env.WhichOneof("body") == "revert":
                 if pending:  # keep the order: insert what came before the marker first
                     self.archived += await self.archive.insert(pending)
                     pending = []

@@ -21,6 +21,7 @@ DOMAIN_OF_CONTRACT = {
     "NovaTimelock": ("governance",),
 }
 ALSO_GOVERNANCE = {"DelegateChanged", "DelegateVotesChanged"}
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,26 @@ class EventRouter:
             key = contract.address.encode()
             for domain in DOMAIN_OF_CONTRACT.get(contract.name, ("token",)):
                 out[self.topics[domain]].append((key, value))
-            if name in ALSO_GOVERNANCE and contract.name == "NovaToken":
+            if contract.name == "NovaToken" and (
+                name in ALSO_GOVERNANCE
+                # mints and burns: the past total supply the quorum is a fraction of
+                or (name == "Transfer" and ZERO_ADDRESS in (args.get("from"), args.get("to")))
+            ):
                 out[self.topics["governance"]].append((key, value))
         return out
+
+    def progress_record(self, header: BlockHeader) -> tuple[str, tuple[bytes, bytes]]:
+        """ "Published through ``header``" for the governance topic (see events.proto)."""
+        env = events.EventEnvelope(
+            version=events.ENVELOPE_VERSION,
+            chain_id=self.chain_id,
+            progress=events.Progress(
+                block_number=header.number,
+                block_hash=header.hash,
+                block_timestamp=header.timestamp,
+            ),
+        )
+        return self.topics["governance"], (b"progress", env.SerializeToString())
 
     def revert_records(self, reorg: Reorg) -> dict[str, list[tuple[bytes, bytes]]]:
         env = events.EventEnvelope(
@@ -113,7 +131,10 @@ class BusEventSink:
             await self.bus.create_topic(t)
 
     async def publish_batch(self, batch: BlockBatch, historical: bool) -> int:
-        return await self._publish(self.router.route(batch.logs, batch.headers, historical))
+        records = self.router.route(batch.logs, batch.headers, historical)
+        topic, record = self.router.progress_record(batch.last_header)
+        records[topic].append(record)
+        return await self._publish(records)
 
     async def publish_revert(self, reorg: Reorg) -> None:
         await self._publish(self.router.revert_records(reorg))

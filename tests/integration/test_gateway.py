@@ -88,8 +88,14 @@ async def system(anvil_url, tmp_path_factory, endpoints):
         head = await net.chain.block_number()
         if sync.syncer.status.synced < head:
             return False
-        drift = await verify_token(token.views, net.rpc, net.manifest.address("NovaToken"), TOK)
-        return drift.ok and (await token.views.stats()).last_block > 0
+        if (await token.views.stats()).last_block == 0:
+            return False
+        # at the chain head, not at the consumer's own last block: the consumer may still be
+        # behind the syncer (its state is then consistent, but old)
+        drift = await verify_token(
+            token.views, net.rpc, net.manifest.address("NovaToken"), TOK, block=head
+        )
+        return drift.ok
 
     await wait_for(caught_up, "the services to catch up", 120)
     try:

@@ -75,14 +75,26 @@ class RevertMarker(_message.Message):
     orphaned_to: int
     def __init__(self, to_block: _Optional[int] = ..., orphaned_hashes: _Optional[_Iterable[str]] = ..., orphaned_from: _Optional[int] = ..., orphaned_to: _Optional[int] = ...) -> None: ...
 
+class Progress(_message.Message):
+    __slots__ = ("block_number", "block_hash", "block_timestamp")
+    BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    block_number: int
+    block_hash: str
+    block_timestamp: int
+    def __init__(self, block_number: _Optional[int] = ..., block_hash: _Optional[str] = ..., block_timestamp: _Optional[int] = ...) -> None: ...
+
 class EventEnvelope(_message.Message):
-    __slots__ = ("version", "chain_id", "event", "revert")
+    __slots__ = ("version", "chain_id", "event", "revert", "progress")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     REVERT_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
     version: int
     chain_id: int
     event: ContractEvent
     revert: RevertMarker
-    def __init__(self, version: _Optional[int] = ..., chain_id: _Optional[int] = ..., event: _Optional[_Union[ContractEvent, _Mapping]] = ..., revert: _Optional[_Union[RevertMarker, _Mapping]] = ...) -> None: ...
+    progress: Progress
+    def __init__(self, version: _Optional[int] = ..., chain_id: _Optional[int] = ..., event: _Optional[_Union[ContractEvent, _Mapping]] = ..., revert: _Optional[_Union[RevertMarker, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ...) -> None: ...

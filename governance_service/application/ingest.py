@@ -1,0 +1,145 @@
+"""Apply the governance topic (NovaGovernor, the timelock, and NovaToken's delegation and supply
+events) and revert markers to the governance state, batch by batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from common import events
+from governance_service.domain.governance import GovernanceRuleError, Proposal, Vote
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+PROPOSAL_EVENTS = {"ProposalCreated", "ProposalQueued", "ProposalExecuted", "ProposalCanceled"}
+VOTE_EVENTS = {"VoteCast", "VoteCastWithParams"}
+
+
+class GovernanceRepository(Protocol):
+    """The governance aggregates, bound to one transaction."""
+
+    async def proposal(self, pid: int) -> Proposal | None: ...
+
+    async def save_proposal(self, p: Proposal) -> None: ...
+
+    async def add_vote(self, v: Vote) -> None:
+        """Raises GovernanceRuleError when the voter already voted on the proposal."""
+
+    async def add_delegation(
+        self, delegator: str, previous: str, delegatee: str, block: int, log_index: int
+    ) -> None: ...
+
+    async def add_votes_checkpoint(
+        self, delegate: str, block: int, log_index: int, votes: int
+    ) -> None: ...
+
+    async def latest_supply(self) -> int: ...
+
+    async def add_supply_checkpoint(self, block: int, log_index: int, supply: int) -> None: ...
+
+    async def add_quorum_checkpoint(self, block: int, log_index: int, numerator: int) -> None: ...
+
+    async def revert_above(self, block: int) -> None:
+        """Undo every effect above ``block``: proposals created, transitions, votes (tallies
+        recomputed), delegations, and all checkpoints."""
+
+
+def _int(v: str | list[str]) -> int:
+    return int(str(v))
+
+
+async def apply_batch(
+    repo: GovernanceRepository, envelopes: Sequence[events.EventEnvelope]
+) -> set[str]:
+    """Apply events in order. Governance reads are not cached: no keys to invalidate."""
+    supply: int | None = None
+    for env in envelopes:
+        if env.WhichOneof("body") == "revert":
+            await repo.revert_above(env.revert.to_block)
+            supply = None
+            continue
+        e = env.event
+        a = events.arg_values(e)
+        if e.event == "Transfer":  # only mints and burns are routed here: the supply
+            if supply is None:
+                supply = await repo.latest_supply()
+            value = _int(a["value"])
+            if a["from"] == ZERO_ADDRESS:
+                supply += value
+            if a["to"] == ZERO_ADDRESS:
+                supply -= value
+            await repo.add_supply_checkpoint(e.block_number, e.log_index, supply)
+        elif e.event == "DelegateChanged":
+            await repo.add_delegation(
+                str(a["delegator"]),
+                str(a["fromDelegate"]),
+                str(a["toDelegate"]),
+                e.block_number,
+                e.log_index,
+            )
+        elif e.event == "DelegateVotesChanged":
+            await repo.add_votes_checkpoint(
+                str(a["delegate"]), e.block_number, e.log_index, _int(a["newVotes"])
+            )
+        elif e.event == "QuorumNumeratorUpdated":
+            await repo.add_quorum_checkpoint(
+                e.block_number, e.log_index, _int(a["newQuorumNumerator"])
+            )
+        elif e.event in PROPOSAL_EVENTS:
+            await _proposal_event(repo, e, a)
+        elif e.event in VOTE_EVENTS:
+            pid = _int(a["proposalId"])
+            p = await repo.proposal(pid)
+            if p is None:
+                raise GovernanceRuleError(f"{e.event} on unknown proposal {pid}")
+            vote = Vote(
+                pid,
+                str(a["voter"]),
+                _int(a["support"]),
+                _int(a["weight"]),
+                str(a["reason"]),
+                str(a.get("params", "0x")),
+                e.block_number,
+                e.log_index,
+                e.tx_hash,
+            )
+            p.count(vote.support, vote.weight)
+            await repo.add_vote(vote)
+            await repo.save_proposal(p)
+        # anything else on this topic (timelock roles and calls, governor settings) does not
+        # change what the service serves: state comes from the governor's own events
+    return set()
+
+
+async def _proposal_event(
+    repo: GovernanceRepository, e: events.ContractEvent, a: dict[str, str | list[str]]
+) -> None:
+    pid = _int(a["proposalId"])
+    if e.event == "ProposalCreated":
+        if await repo.proposal(pid) is not None:
+            raise GovernanceRuleError(f"proposal {pid} created twice (block {e.block_number})")
+        await repo.save_proposal(
+            Proposal(
+                id=pid,
+                proposer=str(a["proposer"]),
+                targets=list(a["targets"]),
+                values=[int(v) for v in a["values"]],
+                signatures=list(a["signatures"]),
+                calldatas=list(a["calldatas"]),
+                description=str(a["description"]),
+                vote_start=_int(a["voteStart"]),
+                vote_end=_int(a["voteEnd"]),
+                created_block=e.block_number,
+                tx_hash=e.tx_hash,
+            )
+        )
+        return
+    p = await repo.proposal(pid)
+    if p is None:
+        raise GovernanceRuleError(f"{e.event} for unknown proposal {pid}")
+    if e.event == "ProposalQueued":
+        p.queued_block, p.eta = e.block_number, _int(a["etaSeconds"])
+    elif e.event == "ProposalExecuted":
+        p.executed_block = e.block_number
+    else:
+        p.canceled_block = e.block_number
+    await repo.save_proposal(p)

@@ -1,0 +1,461 @@
+"""Governance state in SQL (SQLAlchemy 2 Core): the repository the consumer writes through and
+the views the gRPC API reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from common.consumer import consumer_marks
+from common.offsets import upsert
+from common.sqltypes import Amount, Uint256
+from governance_service.domain.governance import (
+    GovernanceRuleError,
+    Proposal,
+    ProposalState,
+    Vote,
+    proposal_state,
+    quorum,
+)
+
+metadata = sa.MetaData()
+proposals_t = sa.Table(
+    "gov_proposals",
+    metadata,
+    sa.Column("id", Uint256, primary_key=True),
+    sa.Column("proposer", sa.String(42)),
+    sa.Column("actions", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("vote_start", sa.BigInteger),
+    sa.Column("vote_end", sa.BigInteger),
+    sa.Column("created_block", sa.BigInteger),
+    sa.Column("tx_hash", sa.String(66)),
+    sa.Column("for_votes", Amount),
+    sa.Column("against_votes", Amount),
+    sa.Column("abstain_votes", Amount),
+    sa.Column("canceled_block", sa.BigInteger),
+    sa.Column("queued_block", sa.BigInteger),
+    sa.Column("eta", sa.BigInteger),
+    sa.Column("executed_block", sa.BigInteger),
+)
+votes_t = sa.Table(
+    "gov_votes",
+    metadata,
+    sa.Column("proposal_id", Uint256, primary_key=True),
+    sa.Column("voter", sa.String(42), primary_key=True),
+    sa.Column("support", sa.SmallInteger),
+    sa.Column("weight", Amount),
+    sa.Column("reason", sa.Text),
+    sa.Column("params", sa.Text),
+    sa.Column("block_number", sa.BigInteger),
+    sa.Column("log_index", sa.BigInteger),
+    sa.Column("tx_hash", sa.String(66)),
+)
+changes_t = sa.Table(
+    "gov_delegation_changes",
+    metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("log_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("delegator", sa.String(42)),
+    sa.Column("from_delegate", sa.String(42)),
+    sa.Column("to_delegate", sa.String(42)),
+)
+delegations_t = sa.Table(
+    "gov_delegations",
+    metadata,
+    sa.Column("delegator", sa.String(42), primary_key=True),
+    sa.Column("delegatee", sa.String(42)),
+    sa.Column("block_number", sa.BigInteger),
+)
+vote_cp_t = sa.Table(
+    "gov_vote_checkpoints",
+    metadata,
+    sa.Column("delegate", sa.String(42), primary_key=True),
+    sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("log_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("votes", Amount),
+)
+supply_cp_t = sa.Table(
+    "gov_supply_checkpoints",
+    metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("log_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("total_supply", Amount),
+)
+quorum_cp_t = sa.Table(
+    "gov_quorum_checkpoints",
+    metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("log_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("numerator", sa.BigInteger),
+)
+
+
+def _proposal(r: Any) -> Proposal:
+    actions = json.loads(r.actions)
+    return Proposal(
+        id=r.id,
+        proposer=r.proposer,
+        targets=actions["targets"],
+        values=[int(v) for v in actions["values"]],
+        signatures=actions["signatures"],
+        calldatas=actions["calldatas"],
+        description=r.description,
+        vote_start=r.vote_start,
+        vote_end=r.vote_end,
+        created_block=r.created_block,
+        tx_hash=r.tx_hash,
+        for_votes=r.for_votes,
+        against_votes=r.against_votes,
+        abstain_votes=r.abstain_votes,
+        canceled_block=r.canceled_block,
+        queued_block=r.queued_block,
+        eta=r.eta,
+        executed_block=r.executed_block,
+    )
+
+
+def _proposal_row(p: Proposal) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "proposer": p.proposer,
+        "actions": json.dumps(
+            {
+                "targets": p.targets,
+                "values": [str(v) for v in p.values],  # uint256: strings, never floats
+                "signatures": p.signatures,
+                "calldatas": p.calldatas,
+            }
+        ),
+        "description": p.description,
+        "vote_start": p.vote_start,
+        "vote_end": p.vote_end,
+        "created_block": p.created_block,
+        "tx_hash": p.tx_hash,
+        "for_votes": p.for_votes,
+        "against_votes": p.against_votes,
+        "abstain_votes": p.abstain_votes,
+        "canceled_block": p.canceled_block,
+        "queued_block": p.queued_block,
+        "eta": p.eta,
+        "executed_block": p.executed_block,
+    }
+
+
+def _vote(r: Any) -> Vote:
+    return Vote(
+        r.proposal_id,
+        r.voter,
+        r.support,
+        r.weight,
+        r.reason,
+        r.params,
+        r.block_number,
+        r.log_index,
+        r.tx_hash,
+    )
+
+
+async def _checkpoint(
+    conn: AsyncConnection, table: sa.Table, column: str, block: int | None, *where: Any
+) -> int:
+    """The value of the last checkpoint at or before ``block`` (the latest when None)."""
+    q = sa.select(table.c[column]).where(*where)
+    if block is not None:
+        q = q.where(table.c.block_number <= block)
+    q = q.order_by(table.c.block_number.desc(), table.c.log_index.desc()).limit(1)
+    value = (await conn.execute(q)).scalar()
+    return int(value) if value is not None else 0
+
+
+class SqlGovernanceRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def proposal(self, pid: int) -> Proposal | None:
+        row = (
+            await self.conn.execute(sa.select(proposals_t).where(proposals_t.c.id == pid))
+        ).first()
+        return _proposal(row) if row else None
+
+    async def save_proposal(self, p: Proposal) -> None:
+        row = _proposal_row(p)
+        await self.conn.execute(
+            upsert(self.conn.dialect.name, proposals_t, row, [c for c in row if c != "id"])
+        )
+
+    async def add_vote(self, v: Vote) -> None:
+        exists = (
+            await self.conn.execute(
+                sa.select(votes_t.c.block_number).where(
+                    votes_t.c.proposal_id == v.proposal_id, votes_t.c.voter == v.voter
+                )
+            )
+        ).first()
+        if exists is not None:
+            raise GovernanceRuleError(f"{v.voter} voted twice on proposal {v.proposal_id}")
+        await self.conn.execute(
+            sa.insert(votes_t).values(
+                proposal_id=v.proposal_id,
+                voter=v.voter,
+                support=v.support,
+                weight=v.weight,
+                reason=v.reason,
+                params=v.params,
+                block_number=v.block_number,
+                log_index=v.log_index,
+                tx_hash=v.tx_hash,
+            )
+        )
+
+    async def add_delegation(
+        self, delegator: str, previous: str, delegatee: str, block: int, log_index: int
+    ) -> None:
+        await self.conn.execute(
+            sa.insert(changes_t).values(
+                block_number=block,
+                log_index=log_index,
+                delegator=delegator,
+                from_delegate=previous,
+                to_delegate=delegatee,
+            )
+        )
+        await self.conn.execute(
+            upsert(
+                self.conn.dialect.name,
+                delegations_t,
+                {"delegator": delegator, "delegatee": delegatee, "block_number": block},
+                ("delegatee", "block_number"),
+            )
+        )
+
+    async def add_votes_checkpoint(
+        self, delegate: str, block: int, log_index: int, votes: int
+    ) -> None:
+        await self.conn.execute(
+            sa.insert(vote_cp_t).values(
+                delegate=delegate, block_number=block, log_index=log_index, votes=votes
+            )
+        )
+
+    async def latest_supply(self) -> int:
+        return await _checkpoint(self.conn, supply_cp_t, "total_supply", None)
+
+    async def add_supply_checkpoint(self, block: int, log_index: int, supply: int) -> None:
+        await self.conn.execute(
+            sa.insert(supply_cp_t).values(
+                block_number=block, log_index=log_index, total_supply=supply
+            )
+        )
+
+    async def add_quorum_checkpoint(self, block: int, log_index: int, numerator: int) -> None:
+        await self.conn.execute(
+            sa.insert(quorum_cp_t).values(
+                block_number=block, log_index=log_index, numerator=numerator
+            )
+        )
+
+    async def revert_above(self, block: int) -> None:
+        c = self.conn
+        # votes: drop them, then recompute the tallies of the proposals they counted in
+        touched = {
+            pid
+            for (pid,) in await c.execute(
+                sa.select(votes_t.c.proposal_id).where(votes_t.c.block_number > block)
+            )
+        }
+        await c.execute(sa.delete(votes_t).where(votes_t.c.block_number > block))
+        await c.execute(sa.delete(proposals_t).where(proposals_t.c.created_block > block))
+        for column, reset in (
+            ("canceled_block", {"canceled_block": 0}),
+            ("executed_block", {"executed_block": 0}),
+            ("queued_block", {"queued_block": 0, "eta": 0}),
+        ):
+            await c.execute(
+                sa.update(proposals_t).where(proposals_t.c[column] > block).values(**reset)
+            )
+        for pid in sorted(touched):
+            p = await self.proposal(pid)
+            if p is None:  # created above the block too
+                continue
+            p.for_votes = p.against_votes = p.abstain_votes = 0
+            for v in await c.execute(
+                sa.select(votes_t.c.support, votes_t.c.weight).where(votes_t.c.proposal_id == pid)
+            ):
+                p.count(v.support, v.weight)
+            await self.save_proposal(p)
+        # delegations: drop the changes, then restore each touched delegator's latest one
+        delegators = {
+            d
+            for (d,) in await c.execute(
+                sa.select(changes_t.c.delegator).where(changes_t.c.block_number > block)
+            )
+        }
+        await c.execute(sa.delete(changes_t).where(changes_t.c.block_number > block))
+        for d in sorted(delegators):
+            last = (
+                await c.execute(
+                    sa.select(changes_t)
+                    .where(changes_t.c.delegator == d)
+                    .order_by(changes_t.c.block_number.desc(), changes_t.c.log_index.desc())
+                    .limit(1)
+                )
+            ).first()
+            await c.execute(sa.delete(delegations_t).where(delegations_t.c.delegator == d))
+            if last is not None:
+                await c.execute(
+                    sa.insert(delegations_t).values(
+                        delegator=d, delegatee=last.to_delegate, block_number=last.block_number
+                    )
+                )
+        for table in (vote_cp_t, supply_cp_t, quorum_cp_t):
+            await c.execute(sa.delete(table).where(table.c.block_number > block))
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    proposal: Proposal
+    state: ProposalState
+    quorum: int
+
+
+@dataclass(frozen=True)
+class DelegateView:
+    address: str
+    votes: int
+    votes_at_block: int
+    at_block: int
+    delegatee: str
+    delegators: list[str]
+
+
+class GovernanceViews:
+    """Reads, all evaluated at the indexed head: the block the consumer has applied through."""
+
+    def __init__(self, engine: AsyncEngine, group: str, topic: str, default_quorum: int) -> None:
+        self.engine = engine
+        self.group = group
+        self.topic = topic
+        self.default_quorum = default_quorum  # numerator until a QuorumNumeratorUpdated is seen
+
+    async def head(self, conn: AsyncConnection | None = None) -> int:
+        async def read(c: AsyncConnection) -> int:
+            value = (
+                await c.execute(
+                    sa.select(consumer_marks.c.block_number).where(
+                        consumer_marks.c.consumer_group == self.group,
+                        consumer_marks.c.topic == self.topic,
+                    )
+                )
+            ).scalar()
+            return max(0, int(value)) if value is not None else 0
+
+        if conn is not None:
+            return await read(conn)
+        async with self.engine.connect() as c:
+            return await read(c)
+
+    async def _quorum(self, conn: AsyncConnection, timepoint: int) -> int:
+        supply = await _checkpoint(conn, supply_cp_t, "total_supply", timepoint)
+        numerator = (
+            await _checkpoint(conn, quorum_cp_t, "numerator", timepoint)
+            if (await conn.execute(sa.select(quorum_cp_t.c.numerator).limit(1))).first()
+            else self.default_quorum
+        )
+        return quorum(supply, numerator)
+
+    async def _view(self, conn: AsyncConnection, p: Proposal, now: int) -> ProposalView:
+        q = await self._quorum(conn, min(p.vote_start, now))
+        return ProposalView(p, proposal_state(p, now, q), q)
+
+    async def proposal(self, pid: int) -> ProposalView | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(proposals_t).where(proposals_t.c.id == pid))
+            ).first()
+            if row is None:
+                return None
+            return await self._view(conn, _proposal(row), await self.head(conn))
+
+    async def proposals(
+        self, state: ProposalState | None, limit: int, offset: int
+    ) -> tuple[list[ProposalView], int]:
+        """Newest first. States are derived (they move with the head), so a state filter is
+        applied after deriving them; proposals are few (each costs its proposer a threshold)."""
+        async with self.engine.connect() as conn:
+            now = await self.head(conn)
+            rows = await conn.execute(
+                sa.select(proposals_t).order_by(
+                    proposals_t.c.created_block.desc(), proposals_t.c.id
+                )
+            )
+            views = [await self._view(conn, _proposal(r), now) for r in rows.all()]
+        if state is not None:
+            views = [v for v in views if v.state == state]
+        return views[offset : offset + limit], len(views)
+
+    async def all_proposals(self) -> list[ProposalView]:
+        views, _ = await self.proposals(None, 2**31, 0)
+        return views
+
+    async def votes(self, pid: int, limit: int, offset: int) -> tuple[list[Vote], int]:
+        return await self._votes(votes_t.c.proposal_id == pid, limit, offset)
+
+    async def voter(self, voter: str, limit: int, offset: int) -> tuple[list[Vote], int]:
+        return await self._votes(votes_t.c.voter == voter, limit, offset)
+
+    async def _votes(self, where: Any, limit: int, offset: int) -> tuple[list[Vote], int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(votes_t)
+                .where(where)
+                .order_by(votes_t.c.block_number, votes_t.c.log_index)
+                .limit(limit)
+                .offset(offset)
+            )
+            page = [_vote(r) for r in rows]
+            total = (
+                await conn.execute(sa.select(sa.func.count()).select_from(votes_t).where(where))
+            ).scalar_one()
+        return page, int(total)
+
+    async def delegate(self, address: str, at_block: int | None) -> DelegateView:
+        async with self.engine.connect() as conn:
+            head = await self.head(conn)
+            at = head if at_block is None else at_block
+            if at > head:
+                raise ValueError(f"block {at} is above the indexed head {head}")
+            where = vote_cp_t.c.delegate == address
+            votes = await _checkpoint(conn, vote_cp_t, "votes", None, where)
+            past = await _checkpoint(conn, vote_cp_t, "votes", at, where)
+            delegatee = (
+                await conn.execute(
+                    sa.select(delegations_t.c.delegatee).where(delegations_t.c.delegator == address)
+                )
+            ).scalar()
+            delegators = [
+                d
+                for (d,) in await conn.execute(
+                    sa.select(delegations_t.c.delegator)
+                    .where(delegations_t.c.delegatee == address)
+                    .order_by(delegations_t.c.delegator)
+                )
+            ]
+        return DelegateView(address, votes, past, at, delegatee or "", delegators)
+
+    async def delegates(self) -> list[str]:
+        """Every address that ever held votes (what the verifier checks)."""
+        async with self.engine.connect() as conn:
+            return [d for (d,) in await conn.execute(sa.select(vote_cp_t.c.delegate).distinct())]
+
+    async def votes_of(self, delegates: Sequence[str], at: int) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            return {
+                d: await _checkpoint(conn, vote_cp_t, "votes", at, vote_cp_t.c.delegate == d)
+                for d in delegates
+            }

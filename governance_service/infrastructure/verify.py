@@ -1,0 +1,100 @@
+"""Compare the indexed governance state with the chain: every proposal's state() and
+proposalVotes() at the indexed head, and every delegate's getVotes() at the block asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from common.abi import ContractABI
+from common.jsonrpc import JsonRpcClient
+from governance_service.domain.governance import ProposalState
+from governance_service.infrastructure.sql import GovernanceViews
+
+
+@dataclass
+class GovernanceDrift:
+    block: int
+    proposals: int = 0
+    delegates: int = 0
+    drifts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.drifts
+
+    def lines(self) -> list[str]:
+        out = [
+            f"block {self.block}: checked {self.proposals} proposals, {self.delegates} delegates",
+            *self.drifts,
+        ]
+        out.append("OK: no drift" if self.ok else f"{len(self.drifts)} drifts")
+        return out
+
+
+async def verify_governance(
+    views: GovernanceViews,
+    rpc: JsonRpcClient,
+    governor: str,
+    token: str,
+    gov_abi: ContractABI,
+    token_abi: ContractABI,
+    block: int | None = None,
+) -> GovernanceDrift:
+    head = await views.head()
+    at = head if block is None else block
+    if at > head:
+        raise ValueError(f"block {at} is above the indexed head {head}")
+    drift = GovernanceDrift(block=at)
+    tag = hex(at)
+    if at == head:  # proposal state moves with blocks: the index answers for its head only
+        proposals = await views.all_proposals()
+        drift.proposals = len(proposals)
+        for i in range(0, len(proposals), 100):
+            batch = proposals[i : i + 100]
+            calls = []
+            for v in batch:
+                for fn in ("state", "proposalVotes"):
+                    data = gov_abi.encode_call(fn, v.proposal.id)
+                    calls.append(("eth_call", [{"to": governor, "data": data}, tag]))
+            out = await rpc.batch(calls)
+            for j, v in enumerate(batch):
+                p = v.proposal
+                state = ProposalState(int(gov_abi.decode_result("state", out[2 * j])))
+                against, for_, abstain = gov_abi.decode_result("proposalVotes", out[2 * j + 1])
+                if state != v.state:
+                    drift.drifts.append(
+                        f"DRIFT proposal {p.id} state: indexed {v.state.name} chain {state.name}"
+                    )
+                mine = (p.against_votes, p.for_votes, p.abstain_votes)
+                if (against, for_, abstain) != mine:
+                    drift.drifts.append(
+                        f"DRIFT proposal {p.id} votes (against, for, abstain): indexed {mine} "
+                        f"chain {(against, for_, abstain)}"
+                    )
+    delegates = await views.delegates()
+    drift.delegates = len(delegates)
+    # getVotes() at the block itself, and getPastVotes() one block before it (the checkpoint
+    # lookup the governor does for a vote's weight)
+    past = max(0, at - 1)
+    ours = await views.votes_of(delegates, at)
+    ours_past = await views.votes_of(delegates, past)
+    for i in range(0, len(delegates), 200):
+        chunk = delegates[i : i + 200]
+        calls = []
+        for d in chunk:
+            for data in (
+                token_abi.encode_call("getVotes", d),
+                token_abi.encode_call("getPastVotes", d, past),
+            ):
+                calls.append(("eth_call", [{"to": token, "data": data}, tag]))
+        out = await rpc.batch(calls)
+        for j, d in enumerate(chunk):
+            now = int(token_abi.decode_result("getVotes", out[2 * j]))
+            before = int(token_abi.decode_result("getPastVotes", out[2 * j + 1]))
+            if now != ours[d]:
+                drift.drifts.append(f"DRIFT getVotes({d}): indexed {ours[d]} chain {now}")
+            if before != ours_past[d]:
+                drift.drifts.append(
+                    f"DRIFT getPastVotes({d}, {past}): indexed {ours_past[d]} chain {before}"
+                )
+    return drift

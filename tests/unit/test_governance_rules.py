@@ -1,0 +1,251 @@
+"""Governance domain rules: the governor's state machine, table-driven, and checkpoint lookups;
+the ingest use case over an in-memory repository (revert markers undo exactly)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from common import events
+from governance_service.application.ingest import ZERO_ADDRESS, apply_batch
+from governance_service.domain.governance import (
+    Checkpoints,
+    GovernanceRuleError,
+    Proposal,
+    ProposalState,
+    Vote,
+    proposal_state,
+    quorum,
+)
+
+S = ProposalState
+A, B, C = (f"0x{i:040x}" for i in (0xA, 0xB, 0xC))
+
+
+def _p(**kw: int) -> Proposal:
+    p = Proposal(
+        1,
+        A,
+        [B],
+        [0],
+        [""],
+        ["0x"],
+        "d",
+        vote_start=10,
+        vote_end=20,
+        created_block=9,
+        tx_hash="0x" + "1" * 64,
+    )
+    for k, v in kw.items():
+        setattr(p, k, v)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("fields", "now", "quorum_", "expected"),
+    [
+        ({}, 9, 0, S.Pending),
+        ({}, 10, 0, S.Pending),  # voteStart >= now: still pending AT the snapshot block
+        ({}, 11, 0, S.Active),
+        ({}, 20, 0, S.Active),  # voteEnd >= now: the deadline block still votes
+        ({"for_votes": 5}, 21, 5, S.Succeeded),  # quorum met exactly
+        ({"for_votes": 4}, 21, 5, S.Defeated),  # quorum missed
+        ({"for_votes": 3, "abstain_votes": 2}, 21, 5, S.Succeeded),  # abstain counts for quorum
+        ({"for_votes": 5, "against_votes": 5}, 21, 1, S.Defeated),  # a tie is defeated
+        ({"for_votes": 6, "against_votes": 5}, 21, 1, S.Succeeded),
+        ({"against_votes": 9}, 21, 0, S.Defeated),  # zero quorum, no for votes
+        ({"for_votes": 6, "eta": 1000, "queued_block": 22}, 23, 1, S.Queued),
+        ({"for_votes": 6, "eta": 1000, "executed_block": 30}, 31, 1, S.Executed),
+        ({"canceled_block": 10}, 11, 0, S.Canceled),
+        ({"canceled_block": 9}, 5, 0, S.Canceled),
+        ({"for_votes": 9, "canceled_block": 15}, 50, 0, S.Canceled),
+        ({"executed_block": 30, "canceled_block": 15}, 50, 0, S.Executed),  # executed wins
+    ],
+)
+def test_state_machine(fields: dict[str, int], now: int, quorum_: int, expected: S) -> None:
+    assert proposal_state(_p(**fields), now, quorum_) == expected
+
+
+def test_quorum_rounds_down() -> None:
+    assert quorum(1_000, 4) == 40
+    assert quorum(999, 4) == 39
+    assert quorum(0, 4) == 0
+
+
+def test_checkpoints_lookup_and_truncate() -> None:
+    cp = Checkpoints()
+    assert cp.at(100) == 0 and cp.latest() == 0
+    cp.push(5, 0, 10)
+    cp.push(5, 3, 12)  # same block: the last write of the block wins
+    cp.push(9, 1, 7)
+    assert [cp.at(b) for b in (4, 5, 6, 8, 9, 1000)] == [0, 12, 12, 12, 7, 7]
+    with pytest.raises(GovernanceRuleError):
+        cp.push(9, 1, 1)
+    cp.truncate_above(5)
+    assert cp.latest() == 12 and cp.at(9) == 12
+
+
+# ---------------------------------------------------------------------------- ingest
+
+
+class MemoryRepo:
+    """An in-process GovernanceRepository."""
+
+    def __init__(self) -> None:
+        self.proposals: dict[int, Proposal] = {}
+        self.votes: dict[tuple[int, str], Vote] = {}
+        self.changes: list[tuple[int, int, str, str]] = []  # block, log, delegator, to
+        self.vote_cps: dict[str, Checkpoints] = {}
+        self.supply = Checkpoints()
+        self.quorum = Checkpoints()
+
+    def snapshot(self) -> object:
+        return copy.deepcopy(
+            (self.proposals, self.votes, self.changes, self.vote_cps, self.supply, self.quorum)
+        )
+
+    async def proposal(self, pid: int) -> Proposal | None:
+        return copy.deepcopy(self.proposals.get(pid))
+
+    async def save_proposal(self, p: Proposal) -> None:
+        self.proposals[p.id] = copy.deepcopy(p)
+
+    async def add_vote(self, v: Vote) -> None:
+        if (v.proposal_id, v.voter) in self.votes:
+            raise GovernanceRuleError("twice")
+        self.votes[(v.proposal_id, v.voter)] = v
+
+    async def add_delegation(
+        self, delegator: str, previous: str, delegatee: str, block: int, log_index: int
+    ) -> None:
+        self.changes.append((block, log_index, delegator, delegatee))
+
+    async def add_votes_checkpoint(
+        self, delegate: str, block: int, log_index: int, votes: int
+    ) -> None:
+        self.vote_cps.setdefault(delegate, Checkpoints()).push(block, log_index, votes)
+
+    async def latest_supply(self) -> int:
+        return self.supply.latest()
+
+    async def add_supply_checkpoint(self, block: int, log_index: int, supply: int) -> None:
+        self.supply.push(block, log_index, supply)
+
+    async def add_quorum_checkpoint(self, block: int, log_index: int, numerator: int) -> None:
+        self.quorum.push(block, log_index, numerator)
+
+    async def revert_above(self, block: int) -> None:
+        self.votes = {k: v for k, v in self.votes.items() if v.block_number <= block}
+        self.proposals = {k: p for k, p in self.proposals.items() if p.created_block <= block}
+        for p in self.proposals.values():
+            if p.canceled_block > block:
+                p.canceled_block = 0
+            if p.executed_block > block:
+                p.executed_block = 0
+            if p.queued_block > block:
+                p.queued_block = p.eta = 0
+            p.for_votes = p.against_votes = p.abstain_votes = 0
+            for v in self.votes.values():
+                if v.proposal_id == p.id:
+                    p.count(v.support, v.weight)
+        self.changes = [c for c in self.changes if c[0] <= block]
+        for cp in (*self.vote_cps.values(), self.supply, self.quorum):
+            cp.truncate_above(block)
+        self.vote_cps = {d: cp for d, cp in self.vote_cps.items() if cp.keys}
+
+
+def _ev(name: str, block: int, log: int, **args: object) -> events.EventEnvelope:
+    return events.EventEnvelope(
+        version=events.ENVELOPE_VERSION,
+        chain_id=31337,
+        event=events.ContractEvent(
+            contract=A,
+            event=name,
+            block_number=block,
+            log_index=log,
+            tx_hash=f"0x{block:064x}",
+            args=events.encode_args(args),
+        ),
+    )
+
+
+def _revert(to: int) -> events.EventEnvelope:
+    return events.EventEnvelope(
+        version=events.ENVELOPE_VERSION, chain_id=31337, revert=events.RevertMarker(to_block=to)
+    )
+
+
+def _created(pid: int, block: int) -> events.EventEnvelope:
+    return _ev(
+        "ProposalCreated",
+        block,
+        0,
+        proposalId=pid,
+        proposer=A,
+        targets=[B],
+        values=[0],
+        signatures=[""],
+        calldatas=["0x"],
+        voteStart=block + 1,
+        voteEnd=block + 5,
+        description=f"p{pid}",
+    )
+
+
+def _vote(
+    pid: int, voter: str, support: int, weight: int, block: int, log: int = 1
+) -> events.EventEnvelope:
+    return _ev(
+        "VoteCast",
+        block,
+        log,
+        voter=voter,
+        proposalId=pid,
+        support=support,
+        weight=weight,
+        reason="",
+    )
+
+
+async def test_ingest_tallies_supply_delegation_and_exact_revert() -> None:
+    repo = MemoryRepo()
+    await apply_batch(
+        repo,
+        [
+            _ev("Transfer", 1, 0, **{"from": ZERO_ADDRESS, "to": A, "value": 1000}),
+            _ev("QuorumNumeratorUpdated", 1, 1, oldQuorumNumerator=0, newQuorumNumerator=4),
+            _ev("DelegateChanged", 2, 0, delegator=A, fromDelegate=ZERO_ADDRESS, toDelegate=A),
+            _ev("DelegateVotesChanged", 2, 1, delegate=A, previousVotes=0, newVotes=1000),
+            _created(7, 3),
+        ],
+    )
+    before = repo.snapshot()
+    await apply_batch(
+        repo,
+        [
+            _vote(7, A, 1, 600, 5),
+            _vote(7, B, 0, 100, 5, 2),
+            _ev("Transfer", 6, 0, **{"from": A, "to": ZERO_ADDRESS, "value": 10}),
+            _ev("DelegateVotesChanged", 6, 1, delegate=A, previousVotes=1000, newVotes=990),
+            _ev("ProposalQueued", 9, 0, proposalId=7, etaSeconds=1234),
+            _created(8, 9),
+        ],
+    )
+    p = repo.proposals[7]
+    assert (p.for_votes, p.against_votes, p.eta) == (600, 100, 1234)
+    assert repo.supply.latest() == 990 and repo.vote_cps[A].at(5) == 1000
+    assert proposal_state(p, 10, quorum(repo.supply.at(p.vote_start), 4)) == S.Queued
+    await apply_batch(repo, [_revert(4)])
+    assert repo.snapshot() == before
+
+
+async def test_ingest_refuses_contradictions() -> None:
+    repo = MemoryRepo()
+    with pytest.raises(GovernanceRuleError, match="unknown proposal"):
+        await apply_batch(repo, [_vote(1, A, 1, 1, 5)])
+    await apply_batch(repo, [_created(1, 3)])
+    with pytest.raises(GovernanceRuleError, match="created twice"):
+        await apply_batch(repo, [_created(1, 4)])
+    with pytest.raises(GovernanceRuleError, match="unknown support"):
+        await apply_batch(repo, [_vote(1, A, 3, 1, 5)])
