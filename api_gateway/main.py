@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from api_gateway.api import errors
 from api_gateway.api.models import ErrorModel
-from api_gateway.api.routes import chain, etherscan, ops, staking, token
+from api_gateway.api.routes import chain, etherscan, governance, ops, staking, token
 from api_gateway.infrastructure.clients import Clients
 from api_gateway.settings import GatewaySettings
 from common.logging import get_logger
@@ -166,7 +166,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )
-    for r in (chain.router, token.router, staking.router):
+    for r in (chain.router, token.router, staking.router, governance.router):
         app.include_router(r, prefix="/api/v1")
     app.include_router(etherscan.router)
     app.include_router(ops.router)

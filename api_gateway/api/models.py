@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 Uint = Field(pattern=r"^[0-9]+$", description="uint256 as a decimal string")
@@ -178,3 +180,57 @@ class ErrorDetail(BaseModel):
 
 class ErrorModel(BaseModel):
     error: ErrorDetail
+
+
+class ActionModel(BaseModel):
+    target: str
+    value: str = Uint
+    calldata: str
+    signature: str
+
+
+class ProposalModel(BaseModel):
+    id: str = Uint
+    proposer: str
+    state: Literal[
+        "Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"
+    ]
+    actions: list[ActionModel]
+    description: str
+    vote_start: int = Field(description="Block number (the governor's clock)")
+    vote_end: int
+    for_votes: str = Uint
+    against_votes: str = Uint
+    abstain_votes: str = Uint
+    quorum: str = Uint
+    created_block: int
+    eta: int = Field(description="Queued: earliest execution time (unix seconds); else 0")
+
+
+class ProposalsPage(BaseModel):
+    proposals: list[ProposalModel]
+    total: int
+
+
+class VoteModel(BaseModel):
+    proposal_id: str = Uint
+    voter: str
+    support: Literal["against", "for", "abstain"]
+    weight: str = Uint
+    reason: str
+    block_number: int
+    tx_hash: str
+
+
+class VotesPage(BaseModel):
+    votes: list[VoteModel]
+    total: int
+
+
+class DelegateModel(BaseModel):
+    address: str
+    votes: str = Uint
+    votes_at_block: str = Uint
+    at_block: int
+    delegatee: str | None = Field(description="Whom this address delegates to")
+    delegators: list[str]

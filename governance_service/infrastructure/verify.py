@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from common.abi import ContractABI
-from common.jsonrpc import JsonRpcClient
+from common.jsonrpc import JsonRpcClient, RpcError
 from governance_service.domain.governance import ProposalState
 from governance_service.infrastructure.sql import GovernanceViews
 
@@ -56,9 +56,12 @@ async def verify_governance(
                 for fn in ("state", "proposalVotes"):
                     data = gov_abi.encode_call(fn, v.proposal.id)
                     calls.append(("eth_call", [{"to": governor, "data": data}, tag]))
-            out = await rpc.batch(calls)
+            out = await rpc.batch_results(calls)
             for j, v in enumerate(batch):
                 p = v.proposal
+                if isinstance(out[2 * j], RpcError):  # e.g. GovernorNonexistentProposal
+                    drift.drifts.append(f"DRIFT proposal {p.id}: the governor says {out[2 * j]}")
+                    continue
                 state = ProposalState(int(gov_abi.decode_result("state", out[2 * j])))
                 against, for_, abstain = gov_abi.decode_result("proposalVotes", out[2 * j + 1])
                 if state != v.state:

@@ -63,6 +63,7 @@ class ProposalModel:
     phase: str = "pending"  # pending -> voting -> ended -> queued -> done
     eta: int = 0
     cancel: bool = False
+    quiet: bool = False  # one small For vote: below quorum, so Defeated by the quorum rule
 
 
 @dataclass
@@ -603,6 +604,7 @@ class Simulator:
                 vote_start=block + delay,
                 vote_end=block + delay + period,
                 cancel=self.proposal_seq % 3 == 2,  # every third proposal is cancelled
+                quiet=self.proposal_seq % 5 == 4,
             )
             p.pid = self._proposal_id(p)
             self.proposals.append(p)
@@ -640,9 +642,20 @@ class Simulator:
             elif p.phase in ("pending", "voting") and p.vote_start < block <= p.vote_end:
                 p.phase = "voting"
                 candidates = [h for h in self.holders if h not in p.voters]
+                if p.quiet:  # one vote, by the smallest self-delegated holder
+                    small = sorted(
+                        (self.balances.get(h, 0), h)
+                        for h in candidates
+                        if self.delegates.get(h) == h and self.balances.get(h, 0) > 0
+                    )
+                    candidates = [] if p.voters or not small else [small[0][1]]
+
                 for voter in self.rng.sample(candidates, min(len(candidates), 3)):
                     p.voters.add(voter)
                     support = self.rng.choices([0, 1, 2], weights=[2, 6, 1])[0]
+                    if p.quiet:
+                        support = 1
+
                     if self.rng.random() < 0.2:
                         data = self.gov.encode_call(
                             "castVoteWithReasonAndParams", p.pid, support, "with params", b"\x01"

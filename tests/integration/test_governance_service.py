@@ -1,0 +1,192 @@
+"""Governance service end to end on the real stack (anvil -> block sync -> tansu -> MariaDB),
+compared with NovaGovernor's state()/proposalVotes() and NovaToken's getVotes()/getPastVotes()."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+
+import grpc
+import pytest
+
+from block_sync_service.bootstrap import bootstrap as sync_bootstrap
+from common.db import migrate
+from common.metrics import isolated_registry
+from governance_service.bootstrap import bootstrap as gov_bootstrap
+from governance_service.infrastructure.verify import GovernanceDrift, verify_governance
+from governance_service.settings import GovernanceSettings
+from nova import stack
+from nova.devnet import artifacts
+from nova.devnet.reorg import force_reorg
+from novapb.governance.v1 import governance_pb2 as pb
+from novapb.governance.v1 import governance_pb2_grpc as pb_grpc
+from tests.chain_helpers import Devnet, make_devnet, wait_for
+from tests.integration.test_block_sync import settings_for
+
+GOV = artifacts.load("NovaGovernor").abi
+TOK = artifacts.load("NovaToken").abi
+
+
+@pytest.fixture(scope="module")
+async def devnet(anvil_url: str, tmp_path_factory: pytest.TempPathFactory):
+    net = await make_devnet(
+        anvil_url, tmp_path_factory.mktemp("devnet"), seed=81, blocks=120, txs_per_block=10
+    )
+    yield net
+    await net.rpc.close()
+
+
+@contextlib.asynccontextmanager
+async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str):
+    sync_settings = settings_for(net, endpoints, db_url, reorg_window=64)
+    migrate(db_url)
+    sync = sync_bootstrap(sync_settings, registry=isolated_registry())
+    await sync.start()
+    app = gov_bootstrap(
+        GovernanceSettings(
+            database_url=db_url,
+            kafka_bootstrap_servers=endpoints.kafka_bootstrap,
+            kafka_topic_prefix=sync_settings.kafka_topic_prefix,
+            manifest=net.manifest_path,
+            grpc_port=0,
+        ),
+        registry=isolated_registry(),
+    )
+    await app.start()
+    port = await app.serve_grpc(0)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(sync.run(stop)), asyncio.create_task(app.run(stop))]
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    last: list[GovernanceDrift] = []
+
+    async def settled() -> bool:
+        """Indexed through the chain head, and no drift there."""
+        head = await net.chain.block_number()
+        if await app.views.head() < head:
+            return False
+        drift = await verify_governance(
+            app.views,
+            net.rpc,
+            net.manifest.address("NovaGovernor"),
+            net.manifest.address("NovaToken"),
+            GOV,
+            TOK,
+        )
+        last[:] = [drift]
+        return drift.ok and drift.block == head
+
+    async def settle(what: str) -> None:
+        try:
+            await wait_for(settled, what, 120)
+        except AssertionError as exc:  # say what differs, not only that it timed out
+            raise AssertionError(f"{exc}; last check: {last and last[0].lines()}") from None
+
+    try:
+        yield app, pb_grpc.GovernanceServiceStub(channel), settle, last
+    finally:
+        stop.set()
+        for t in tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(t, 30)
+        await channel.close(None)
+        await app.close()
+        await sync.close()
+
+
+async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysql_url):
+    async with pipeline(devnet, endpoints, mysql_url) as (_app, stub, settle, last):
+        states: Counter[str] = Counter()
+        for round_ in range(3):  # several heads: states move with the block number
+            if round_:
+                await devnet.sim.resync()
+                await devnet.sim.run(blocks=15)
+            await settle(f"governance = chain (round {round_})")
+            assert last[0].proposals > 0 and last[0].delegates > 0
+            listed = await stub.ListProposals(pb.ListProposalsRequest(limit=1000))
+            assert listed.total == len(listed.proposals) == last[0].proposals
+            states.update(p.state for p in listed.proposals)
+        # the simulator's traffic reaches the governor's interesting states
+        assert {"Executed", "Canceled", "Active"} & set(states), states
+        assert states["Executed"] > 0 and states["Canceled"] > 0, states
+        governor = devnet.manifest.address("NovaGovernor")
+        token = devnet.manifest.address("NovaToken")
+        head = await devnet.chain.block_number()
+        p = next(p for p in listed.proposals if p.state == "Executed")
+        got = (await stub.GetProposal(pb.GetProposalRequest(id=p.id))).proposal
+        chain_votes = GOV.decode_result(
+            "proposalVotes",
+            await devnet.chain.call(governor, GOV.encode_call("proposalVotes", int(p.id))),
+        )
+        assert (int(got.against_votes), int(got.for_votes), int(got.abstain_votes)) == tuple(
+            chain_votes
+        )
+        assert got.actions[0].target == token and got.description.startswith("NIP-")
+        assert int(got.quorum) > 0
+        votes = await stub.GetVotes(pb.GetVotesRequest(proposal_id=p.id, limit=2))
+        assert votes.total >= len(votes.votes) > 0
+        assert sum(
+            int(v.weight) for v in (await stub.GetVotes(pb.GetVotesRequest(proposal_id=p.id))).votes
+        ) == sum(chain_votes)
+        voter = votes.votes[0].voter
+        mine = await stub.GetVoter(pb.GetVoterRequest(address=voter.lower()))
+        assert any(v.proposal_id == p.id for v in mine.votes)
+        filtered = await stub.ListProposals(pb.ListProposalsRequest(state="executed"))
+        assert filtered.total == states_now(listed, "Executed")
+        # a delegate's power now and at a past block
+        holder = devnet.sim.holders[0]
+        delegatee = devnet.sim.delegates.get(holder, holder)
+        past = head - 30
+        d = await stub.GetDelegate(pb.GetDelegateRequest(address=delegatee, at_block=past))
+        assert int(d.votes) == TOK.decode_result(
+            "getVotes", await devnet.chain.call(token, TOK.encode_call("getVotes", delegatee))
+        )
+        assert int(d.votes_at_block) == TOK.decode_result(
+            "getPastVotes",
+            await devnet.chain.call(token, TOK.encode_call("getPastVotes", delegatee, past)),
+        )
+        assert holder in d.delegators and d.at_block == past
+        for call, request, code in [
+            (stub.GetProposal, pb.GetProposalRequest(id="12345"), grpc.StatusCode.NOT_FOUND),
+            (stub.GetProposal, pb.GetProposalRequest(id="0x12"), grpc.StatusCode.INVALID_ARGUMENT),
+            (
+                stub.GetProposal,
+                pb.GetProposalRequest(id=str(2**256)),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
+            (
+                stub.ListProposals,
+                pb.ListProposalsRequest(state="won"),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
+            (stub.GetVotes, pb.GetVotesRequest(proposal_id="1"), grpc.StatusCode.NOT_FOUND),
+            (stub.GetVoter, pb.GetVoterRequest(address="0x12"), grpc.StatusCode.INVALID_ARGUMENT),
+            (
+                stub.GetDelegate,
+                pb.GetDelegateRequest(address=delegatee, at_block=head + 1000),
+                grpc.StatusCode.OUT_OF_RANGE,
+            ),
+        ]:
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await call(request)
+            assert info.value.code() == code, request
+
+
+def states_now(listed: pb.ListProposalsResponse, state: str) -> int:
+    return sum(1 for p in listed.proposals if p.state == state)
+
+
+async def test_reorgs_during_voting_leave_no_trace(devnet, endpoints, mysql_url):
+    async with pipeline(devnet, endpoints, mysql_url) as (_app, stub, settle, last):
+        await settle("initial catch-up")
+        for depth in (2, 5, 9):
+            await devnet.sim.resync()
+            await devnet.sim.run(blocks=12)  # proposals open, votes land
+            await settle(f"settle before reorg {depth}")
+            listed = await stub.ListProposals(pb.ListProposalsRequest(state="Active"))
+            assert listed.total > 0, "a reorg during voting needs an active proposal"
+            await force_reorg(devnet.rpc, devnet.manifest, depth, seed=300 + depth)
+            await devnet.sim.resync()
+            await devnet.sim.run(blocks=2)
+            await settle(f"no drift after reorg {depth}")
+        assert last[0].ok
