@@ -59,5 +59,6 @@ test: install check  ## everything CI runs: static checks, then all tests on the
 contracts:  ## recompile the Solidity contracts into deploy/contracts/artifacts
 	$(RUN) nova devnet compile
 
-dev: install  ## the embedded dev mode (for now: a local devnet with the contracts deployed and live traffic)
-	$(RUN) nova devnet up --simulate
+dev: install  ## the embedded dev mode: every service in one process over a local devnet with live traffic
+	$(RUN) nova dev
+

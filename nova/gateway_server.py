@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
+
 
 import uvicorn
 from fastapi import FastAPI
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal capture: the embedding process owns SIGINT/SIGTERM and
+    stops the gateway itself (uvicorn's capture would swallow the first Ctrl-C and re-raise
+    it after the gateway alone had shut down)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class GatewayServer:
@@ -14,7 +26,7 @@ class GatewayServer:
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
         )
-        self.server = uvicorn.Server(config)
+        self.server = _Server(config)
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

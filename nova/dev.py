@@ -1,0 +1,217 @@
+"""``nova dev``: the whole backend in ONE process with embedded backends.
+
+A local anvil with the contracts deployed and live traffic; block sync, token, staking,
+governance and the gateway in this process
+ over SQLite (the same SQLAlchemy models and migrations), the in-process
+bus, in-memory cache and in-memory archive; gRPC still on loopback ports. Running it again resumes
+from its database: the block sync continues from its checkpoint, and since the in-process bus
+starts empty, the consumers' offsets are reset while their position marks (block, log index)
+keep every event counted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from api_gateway.main import create_app
+from api_gateway.settings import GatewaySettings
+from block_sync_service.bootstrap import bootstrap as sync_bootstrap
+from block_sync_service.settings import BlockSyncSettings
+from common.db import create_engine, migrate
+from common.inprocess import InMemoryCache, InMemoryEventBus, InMemoryLogArchive
+from common.jsonrpc import JsonRpcClient
+from common.logging import get_logger
+from common.metrics import isolated_registry
+from governance_service.bootstrap import bootstrap as gov_bootstrap
+from governance_service.settings import GovernanceSettings
+from nova import stack
+from nova.devnet.chain import DevChain
+from nova.devnet.deploy import Manifest, deploy, is_deployed
+from nova.devnet.simulate import Simulator
+from nova.gateway_server import GatewayServer
+from staking_service.bootstrap import bootstrap as staking_bootstrap
+from staking_service.settings import StakingSettings
+from token_service.bootstrap import bootstrap as token_bootstrap
+from token_service.settings import TokenSettings
+
+log = get_logger(__name__)
+
+
+@dataclass
+class DevOptions:
+    data_dir: Path
+    rpc_url: str | None
+    http_port: int
+    grpc_base_port: int
+    simulate: bool
+    interval_s: float
+    seed: int
+
+
+async def _chain(opts: DevOptions) -> tuple[str, Manifest]:
+    url = opts.rpc_url or stack.up(services=("anvil",)).rpc_url
+    rpc = JsonRpcClient(url)
+    try:
+        path = opts.data_dir / "manifest.json"
+        existing = Manifest.load(path) if path.exists() else None
+        if existing is not None and existing.rpc_url == url and await is_deployed(rpc, existing):
+            return url, existing
+        if existing is not None:
+            raise SystemExit(
+                f"error: {opts.data_dir} indexes contracts that are not on {url} (a new chain?). "
+                f"Start with another --data-dir, or delete {opts.data_dir}."
+            )
+        manifest = await deploy(rpc)
+        manifest.save(path)
+        return url, manifest
+    finally:
+        await rpc.close()
+
+
+async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
+    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    rpc_url, manifest = await _chain(opts)
+    db_url = f"sqlite+aiosqlite:///{(opts.data_dir / 'nova.sqlite').resolve()}"
+    migrate(db_url)
+    await _reset_offsets(db_url)  # a fresh in-process bus: see the module docstring
+    bus, cache = InMemoryEventBus(), InMemoryCache()
+    manifest_path = opts.data_dir / "manifest.json"
+    common: dict[str, Any] = {
+        "database_url": db_url,
+        "manifest": manifest_path,
+        "rpc_urls": rpc_url,
+    }
+    ports = {
+        name: opts.grpc_base_port + i
+        for i, name in enumerate(("block_sync", "token", "staking", "governance"))
+    }
+    sync = sync_bootstrap(
+        BlockSyncSettings(**common, grpc_port=ports["block_sync"], poll_interval_s=0.5),
+        bus=bus,
+        archive=InMemoryLogArchive(),
+        registry=isolated_registry(),
+    )
+    token = token_bootstrap(
+        TokenSettings(**common, grpc_port=ports["token"]),
+        bus=bus,
+        cache=cache,
+        registry=isolated_registry(),
+    )
+    staking = staking_bootstrap(
+        StakingSettings(**common, grpc_port=ports["staking"]),
+        bus=bus,
+        cache=cache,
+        registry=isolated_registry(),
+    )
+    gov = gov_bootstrap(
+        GovernanceSettings(**common, grpc_port=ports["governance"]),
+        bus=bus,
+        registry=isolated_registry(),
+    )
+    await sync.start()
+    await token.start()
+    await staking.start()
+    await gov.start()
+    for app in (sync, token, staking, gov):
+        await app.serve_grpc()
+    gateway = GatewayServer(
+        create_app(
+            GatewaySettings(
+                block_sync_addr=f"127.0.0.1:{ports['block_sync']}",
+                token_addr=f"127.0.0.1:{ports['token']}",
+                staking_addr=f"127.0.0.1:{ports['staking']}",
+                governance_addr=f"127.0.0.1:{ports['governance']}",
+            )
+        ),
+        "127.0.0.1",
+        opts.http_port,
+    )
+    await gateway.start()
+    print(
+        f"NovaToken dev: chain {rpc_url} (chain id {manifest.chain_id}), data in {opts.data_dir}",
+        file=sys.stderr,
+    )
+    print(
+        f"  REST API  http://127.0.0.1:{opts.http_port}/api/v1   docs "
+        f"http://127.0.0.1:{opts.http_port}/docs",
+        file=sys.stderr,
+    )
+    print(
+        f"  gRPC      block sync :{ports['block_sync']}  token :{ports['token']}  "
+        f"staking :{ports['staking']}  governance :{ports['governance']}",
+        file=sys.stderr,
+        flush=True,
+    )
+    tasks = [
+        asyncio.create_task(sync.run(stop), name="sync"),
+        asyncio.create_task(token.run(stop), name="token"),
+        asyncio.create_task(staking.run(stop), name="staking"),
+        asyncio.create_task(gov.run(stop), name="governance"),
+        asyncio.create_task(_status_line(sync, token, stop), name="status"),
+    ]
+    if opts.simulate:
+        tasks.append(asyncio.create_task(_traffic(rpc_url, manifest, opts, stop), name="traffic"))
+    try:
+        done, _ = await asyncio.wait(
+            [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        for t in done:
+            if t in tasks and t.exception() is not None:
+                log.error("component failed", component=t.get_name(), error=str(t.exception()))
+    finally:
+        stop.set()
+        for t in tasks:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(t, 15)
+        await gateway.stop()
+        for app in (gov, staking, token, sync):
+            await app.close()
+        print("\nstopped cleanly", file=sys.stderr)
+
+
+async def _reset_offsets(db_url: str) -> None:
+    engine = create_engine(db_url)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("DELETE FROM consumer_offsets"))
+    await engine.dispose()
+
+
+async def _traffic(rpc_url: str, manifest: Manifest, opts: DevOptions, stop: asyncio.Event) -> None:
+    rpc = JsonRpcClient(rpc_url)
+    chain = DevChain(rpc)
+    try:
+        await chain.set_automine(False)
+        sim = Simulator(chain, manifest, seed=opts.seed, holders=40, txs_per_block=20)
+        await sim.setup()
+        await sim.run(should_stop=stop.is_set, interval_s=opts.interval_s)
+    finally:
+        with contextlib.suppress(Exception):
+            await chain.set_automine(True)
+        await rpc.close()
+
+
+async def _status_line(sync: object, token: object, stop: asyncio.Event) -> None:
+    tty = sys.stderr.isatty()
+    last = 0.0
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+        s = sync.syncer.status  # type: ignore[attr-defined]
+        stats = await token.views.stats()  # type: ignore[attr-defined]
+        line = (
+            f"head {s.head}  synced {s.synced}  lag {s.lag}  events/s "
+            f"{s.events_per_second:,.0f}  holders {stats.holders}  reorgs {s.reorgs_total}"
+        )
+        if tty:
+            print(f"\r{line}   ", end="", file=sys.stderr, flush=True)
+        elif time.monotonic() - last >= 10:
+            last = time.monotonic()
+            print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,327 @@
+"""``nova serve <service>`` (one service per process, real backends from NOVA_* settings) and
+``nova verify <domain>`` (compare the index with the chain)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from common.db import migrate
+from common.metrics import serve_metrics
+from nova.runtime import load_settings, stop_on_signals
+
+serve_app = typer.Typer(
+    help="Run one service in this process (settings from NOVA_*).", no_args_is_help=True
+)
+verify_app = typer.Typer(
+    help="Compare indexed state with the chain; exit 1 on any drift.", no_args_is_help=True
+)
+
+MigrateOpt = Annotated[
+    bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before starting.")
+]
+
+
+@serve_app.command("token")
+def serve_token(migrate_first: MigrateOpt = False) -> None:
+    """The token service: consume the token topic, serve TokenService over gRPC."""
+    from token_service.bootstrap import bootstrap
+    from token_service.settings import TokenSettings
+
+    settings = load_settings(TokenSettings)
+    if migrate_first:
+        migrate(settings.database_url)
+    serve_metrics(settings.metrics_port)
+
+    async def main() -> None:
+        stop = stop_on_signals()
+        app = bootstrap(settings)
+        try:
+            await app.start()
+            await app.serve_grpc()
+            await app.run(stop)
+        finally:
+            await app.close()
+
+    asyncio.run(main())
+
+
+@serve_app.command("block-sync")
+def serve_block_sync(migrate_first: MigrateOpt = False) -> None:
+    """The block sync service (same as `nova sync`)."""
+    from nova.sync_cli import sync_cmd
+
+    sync_cmd(manifest=None, rpc_url=None, migrate_first=migrate_first)
+
+
+@verify_app.command("token")
+def verify_token_cmd(
+    block: Annotated[
+        int | None, typer.Option(help="Block to compare at (default: the last indexed block).")
+    ] = None,
+    manifest: Annotated[Path | None, typer.Option(help="Devnet manifest.")] = None,
+) -> None:
+    """Every indexed balance and the supply vs balanceOf/totalSupply at one block."""
+    from common.jsonrpc import JsonRpcClient
+    from common.manifest import ManifestError, contract_address
+    from nova.devnet.artifacts import load
+    from token_service.infrastructure.sql import TokenViews
+    from token_service.infrastructure.verify import verify_token
+    from token_service.settings import TokenSettings
+
+    overrides: dict[str, Any] = {"manifest": manifest} if manifest else {}
+    settings = load_settings(lambda: TokenSettings(**overrides))
+    token = settings.token_address
+    try:
+        if token is None and settings.manifest is not None:
+            token = contract_address(settings.manifest, "NovaToken")
+    except ManifestError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if token is None or not settings.rpc_urls:
+        typer.echo("error: set NOVA_RPC_URLS and NOVA_MANIFEST (or NOVA_TOKEN_ADDRESS)", err=True)
+        raise typer.Exit(2)
+
+    async def main() -> bool:
+        from common.db import create_engine
+
+        engine = create_engine(settings.database_url)
+        rpc = JsonRpcClient(settings.rpc_urls.split(",")[0])  # type: ignore[union-attr]
+        try:
+            drift = await verify_token(TokenViews(engine), rpc, token, load("NovaToken").abi, block)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        finally:
+            await rpc.close()
+            await engine.dispose()
+        for line in drift.lines():
+            typer.echo(line)
+        return drift.ok
+
+    if not asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+@serve_app.command("staking")
+def serve_staking(migrate_first: MigrateOpt = False) -> None:
+    """The staking service: consume the staking topic, serve StakingService over gRPC."""
+    from staking_service.bootstrap import StakingConfigError, bootstrap
+    from staking_service.settings import StakingSettings
+
+    settings = load_settings(StakingSettings)
+    if migrate_first:
+        migrate(settings.database_url)
+    serve_metrics(settings.metrics_port)
+
+    async def main() -> None:
+        stop = stop_on_signals()
+        app = bootstrap(settings)
+        try:
+            await app.start()
+            await app.serve_grpc()
+            await app.run(stop)
+        except StakingConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        finally:
+            await app.close()
+
+    asyncio.run(main())
+
+
+@verify_app.command("staking")
+def verify_staking_cmd(
+    block: Annotated[
+        int | None, typer.Option(help="Block to compare at (default: the last indexed block).")
+    ] = None,
+    manifest: Annotated[Path | None, typer.Option(help="Devnet manifest.")] = None,
+) -> None:
+    """Total staked, every active stake and its rewards owed vs the contract's views."""
+    from common.db import create_engine
+    from nova.devnet.artifacts import load
+    from staking_service.bootstrap import StakingConfigError, bootstrap
+    from staking_service.infrastructure.verify import verify_staking
+    from staking_service.settings import StakingSettings
+
+    overrides: dict[str, Any] = {"manifest": manifest} if manifest else {}
+    settings = load_settings(lambda: StakingSettings(**overrides))
+
+    async def main() -> bool:
+        app = bootstrap(settings)
+        try:
+            await app.start()
+        except StakingConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        if app.rpc is None or app.staking_address is None or app.reward_rate is None:
+            typer.echo(
+                "error: set NOVA_RPC_URLS and NOVA_MANIFEST (or NOVA_STAKING_ADDRESS)", err=True
+            )
+            raise typer.Exit(2)
+        engine = create_engine(settings.database_url)
+        try:
+            from staking_service.infrastructure.sql import StakingViews
+
+            drift = await verify_staking(
+                StakingViews(engine),
+                app.rpc,
+                app.staking_address,
+                load("NovaStaking").abi,
+                app.reward_rate,
+                block,
+            )
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        finally:
+            await engine.dispose()
+            await app.close()
+        for line in drift.lines():
+            typer.echo(line)
+        return drift.ok
+
+    if not asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+@serve_app.command("governance")
+def serve_governance(migrate_first: MigrateOpt = False) -> None:
+    """The governance service: consume the governance topic, serve GovernanceService."""
+    from governance_service.bootstrap import bootstrap
+    from governance_service.settings import GovernanceSettings
+
+    settings = load_settings(GovernanceSettings)
+    if migrate_first:
+        migrate(settings.database_url)
+    serve_metrics(settings.metrics_port)
+
+    async def main() -> None:
+        stop = stop_on_signals()
+        app = bootstrap(settings)
+        try:
+            await app.start()
+            await app.serve_grpc()
+            await app.run(stop)
+        finally:
+            await app.close()
+
+    asyncio.run(main())
+
+
+@verify_app.command("governance")
+def verify_governance_cmd(
+    block: Annotated[
+        int | None,
+        typer.Option(
+            help="Block to compare delegates' votes at (default and for proposals: the indexed "
+            "head)."
+        ),
+    ] = None,
+    manifest: Annotated[Path | None, typer.Option(help="Devnet manifest.")] = None,
+) -> None:
+    """Each proposal's state and tallies vs state()/proposalVotes(), each delegate's power vs
+    getVotes()/getPastVotes()."""
+    from common.db import create_engine
+    from common.jsonrpc import JsonRpcClient
+    from governance_service.bootstrap import GROUP, bootstrap
+    from governance_service.infrastructure.verify import verify_governance
+    from governance_service.settings import GovernanceSettings
+    from nova.devnet.artifacts import load
+
+    overrides: dict[str, Any] = {"manifest": manifest} if manifest else {}
+    settings = load_settings(lambda: GovernanceSettings(**overrides))
+    app = bootstrap(settings)
+    if not settings.rpc_urls or app.governor_address is None or app.token_address is None:
+        typer.echo(
+            "error: set NOVA_RPC_URLS and NOVA_MANIFEST (or NOVA_GOVERNOR_ADDRESS and "
+            "NOVA_TOKEN_ADDRESS)",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+    async def main() -> bool:
+        from governance_service.infrastructure.sql import GovernanceViews
+
+        engine = create_engine(settings.database_url)
+        rpc = JsonRpcClient(settings.rpc_urls.split(",")[0])  # type: ignore[union-attr]
+        try:
+            drift = await verify_governance(
+                GovernanceViews(engine, GROUP, app.topic, app.quorum_percent),
+                rpc,
+                app.governor_address,  # type: ignore[arg-type]
+                app.token_address,  # type: ignore[arg-type]
+                load("NovaGovernor").abi,
+                load("NovaToken").abi,
+                block,
+            )
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        finally:
+            await rpc.close()
+            await engine.dispose()
+            await app.bus.close()
+        for line in drift.lines():
+            typer.echo(line)
+        return drift.ok
+
+    if not asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+@serve_app.command("gateway")
+def serve_gateway() -> None:
+    """The REST gateway (FastAPI + uvicorn) over the services' gRPC APIs."""
+    import uvicorn
+
+    from api_gateway.main import create_app
+    from api_gateway.settings import GatewaySettings
+
+    settings = load_settings(GatewaySettings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+def dev_cmd(
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the SQLite database and manifest live.")
+    ] = Path(".nova/dev"),
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Index this chain instead of starting the local anvil (contracts must be deployed "
+            "there: give a --data-dir whose manifest.json points at them)."
+        ),
+    ] = None,
+    http_port: Annotated[int, typer.Option(help="REST API port.")] = 8080,
+    grpc_base_port: Annotated[int, typer.Option(help="First of 4 gRPC ports.")] = 50061,
+    simulate: Annotated[bool, typer.Option(help="Run live traffic on the local chain.")] = True,
+    interval: Annotated[float, typer.Option(help="Seconds between simulated blocks.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated traffic.")] = 1,
+) -> None:
+    """Everything in one process with embedded backends (SQLite, in-process bus and cache), a
+    local anvil with the contracts and live traffic. Ctrl-C stops; running again resumes."""
+    from common.logging import configure_logging
+    from nova.dev import DevOptions, run_dev
+
+    if interval <= 0:
+        typer.echo(f"error: --interval must be > 0, got {interval}", err=True)
+        raise typer.Exit(2)
+    configure_logging("WARNING")
+    opts = DevOptions(
+        data_dir, rpc_url, http_port, grpc_base_port, simulate and rpc_url is None, interval, seed
+    )
+
+    async def main() -> None:
+        await run_dev(opts, stop_on_signals())
+
+    asyncio.run(main())
