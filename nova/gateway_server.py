@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-
 import uvicorn
 from fastapi import FastAPI
 
