@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from api_gateway.api import errors
 from api_gateway.api.models import ErrorModel
-from api_gateway.api.routes import chain, etherscan, governance, ops, staking, token
+from api_gateway.api.routes import chain, etherscan, governance, ops, staking, token, verify
 from api_gateway.infrastructure.clients import Clients
 from api_gateway.settings import GatewaySettings
 from common.logging import get_logger
@@ -84,6 +84,7 @@ def create_app(
                     "token": settings.token_addr,
                     "staking": settings.staking_addr,
                     "governance": settings.governance_addr,
+                    "verification": settings.verification_addr or settings.block_sync_addr,
                 },
                 settings.grpc_deadline_s,
                 settings.immutable_depth,
@@ -166,7 +167,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )
-    for r in (chain.router, token.router, staking.router, governance.router):
+    for r in (chain.router, token.router, staking.router, governance.router, verify.router):
         app.include_router(r, prefix="/api/v1")
     app.include_router(etherscan.router)
     app.include_router(ops.router)

@@ -14,6 +14,10 @@ class GatewaySettings(CommonSettings):
     token_addr: str = Field("127.0.0.1:50052", description="TokenService host:port.")
     staking_addr: str = Field("127.0.0.1:50053", description="StakingService host:port.")
     governance_addr: str = Field("127.0.0.1:50054", description="GovernanceService host:port.")
+    verification_addr: str = Field(
+        "", description="VerificationService host:port (default: the block sync service's)."
+    )
+
     immutable_depth: int = Field(
         128, ge=0, description="Blocks this far below the synced head are final: cached long."
     )

@@ -8,12 +8,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
 from eth_utils.address import to_checksum_address
 from prometheus_client import CollectorRegistry
 
 from block_sync_service.api.grpc_api import SERVICE_NAME, BlockSyncServicer, register
+from block_sync_service.api.verification_api import SERVICE_NAME as VERIFICATION_SERVICE
+from block_sync_service.api.verification_api import VerificationServicer
+from block_sync_service.api.verification_api import register as register_verification
 from block_sync_service.application.archiver import Archiver
 from block_sync_service.application.sync import SyncConfig, Syncer, SyncObserver, SyncStatus
+from block_sync_service.application.verification import TxVerifier
 from block_sync_service.domain.errors import ChainUnavailable
 from block_sync_service.domain.model import BlockBatch, Reorg
 from block_sync_service.domain.rules import RangeSizer
@@ -141,7 +146,9 @@ class BlockSyncApp:
     sink: BusEventSink | None = None
     heads: WebSocketHeads | None = None
     grpc: RunningServer | None = None
+    verifier: TxVerifier | None = None
     chain_id: int = 0
+
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def validate(self) -> None:
@@ -199,10 +206,21 @@ class BlockSyncApp:
         assert self.syncer is not None
         syncer = self.syncer
         servicer = BlockSyncServicer(self.store, lambda: syncer.status, self.chain_id)
-        self.grpc = await serve(
-            register(servicer), [SERVICE_NAME], self.settings.grpc_port if port is None else port
+        self.verifier = TxVerifier(
+            self.chain, self.tracked.addresses["NovaToken"], self.settings.reorg_window
         )
-        log.info("gRPC BlockSyncService listening", port=self.grpc.port)
+        verification = VerificationServicer(self.verifier, self.chain)
+
+        def add(server: grpc.aio.Server) -> None:
+            register(servicer)(server)
+            register_verification(verification)(server)
+
+        self.grpc = await serve(
+            add,
+            [SERVICE_NAME, VERIFICATION_SERVICE],
+            self.settings.grpc_port if port is None else port,
+        )
+        log.info("gRPC BlockSyncService + VerificationService listening", port=self.grpc.port)
         return self.grpc.port
 
     def archiver(self) -> Archiver:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -234,3 +234,71 @@ class DelegateModel(BaseModel):
     at_block: int
     delegatee: str | None = Field(description="Whom this address delegates to")
     delegators: list[str]
+
+
+# ---------------------------------------------------------------------------- verification
+
+Hash = Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="0x + 64 hex")
+Address = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="0x + 40 hex; EIP-55 if mixed case")
+Confirmations = Field(0, ge=0, le=1_000_000, description="Confirmations required (0 = 1)")
+
+
+class VerifyTransferBody(BaseModel):
+    tx_hash: str = Hash
+    from_address: str | None = Field(None, alias="from", pattern=r"^0x[0-9a-fA-F]{40}$")
+    to: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    value: str | None = Field(None, pattern=r"^[0-9]{1,78}$", description="uint256, decimal")
+    min_confirmations: int = Confirmations
+
+
+class VerifyContractCallBody(BaseModel):
+    tx_hash: str = Hash
+    contract: str = Address
+    method: str | None = Field(
+        None,
+        max_length=512,
+        description="0x + 8 hex selector, or a signature like transfer(address,uint256)",
+    )
+    min_confirmations: int = Confirmations
+
+
+class VerifySenderBody(BaseModel):
+    tx_hash: str = Hash
+    expected_address: str = Address
+    min_confirmations: int = Confirmations
+
+
+class VerifySignatureBody(BaseModel):
+    address: str = Address
+    signature: str = Field(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=8194)
+    message: str | None = Field(None, max_length=65536, description="EIP-191 personal_sign text")
+    message_hex: str | None = Field(
+        None, pattern=r"^0x([0-9a-fA-F]{2})*$", max_length=131074, description="EIP-191 bytes"
+    )
+    typed_data: dict[str, Any] | None = Field(
+        None, description="EIP-712: {types, primaryType, domain, message}"
+    )
+
+
+class MismatchModel(BaseModel):
+    field: str
+    expected: str
+    actual: str
+
+
+class TxVerdictModel(BaseModel):
+    verdict: Literal["verified", "pending", "not_found", "failed", "mismatch", "reorged"]
+    reasons: list[str]
+    block_number: int
+    block_hash: str
+    confirmations: int
+    log_index: int | None = Field(description="VerifyTransfer: the matching Transfer log")
+    mismatches: list[MismatchModel]
+    final: bool = Field(description="Deeper than the reorg window: this answer never changes")
+
+
+class SignatureVerdictModel(BaseModel):
+    valid: bool
+    method: Literal["eip191", "eip712", "erc1271"]
+    recovered: str | None
+    reason: str

@@ -13,6 +13,7 @@ from novapb.block_sync.v1 import block_sync_pb2_grpc
 from novapb.governance.v1 import governance_pb2_grpc
 from novapb.staking.v1 import staking_pb2_grpc
 from novapb.token.v1 import token_pb2_grpc
+from novapb.verification.v1 import verification_pb2_grpc
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Clients:
             "token": token_pb2_grpc.TokenServiceStub,
             "staking": staking_pb2_grpc.StakingServiceStub,
             "governance": governance_pb2_grpc.GovernanceServiceStub,
+            "verification": verification_pb2_grpc.VerificationServiceStub,
         }
         self.deadline_s = deadline_s
         self.services: dict[str, Downstream] = {}

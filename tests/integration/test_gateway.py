@@ -247,7 +247,62 @@ async def test_governance_routes(system):
         )
 
 
+async def test_verify_routes(system):
+    net, base = system["net"], system["base"]
+    holder = net.sim.holders[0]
+    async with httpx.AsyncClient(base_url=base) as http:
+        page = (await http.get(f"/api/v1/accounts/{holder}/transfers", params={"limit": 1})).json()
+        t = page["transfers"][0]
+        r = await http.post(
+            "/api/v1/verify/transfer",
+            json={
+                "tx_hash": t["tx_hash"],
+                "from": t["from_address"],
+                "to": t["to_address"],
+                "value": t["value"],
+                "min_confirmations": 1,
+            },
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["verdict"] == "verified"
+        assert r.json()["log_index"] == t["log_index"]
+        wrong = (
+            await http.post("/api/v1/verify/transfer", json={"tx_hash": t["tx_hash"], "value": "1"})
+        ).json()
+        assert wrong["verdict"] == "mismatch" and wrong["mismatches"][0]["field"] == "value"
+        who = await http.post(
+            "/api/v1/verify/sender",
+            json={"tx_hash": t["tx_hash"], "expected_address": t["from_address"]},
+        )
+        assert who.status_code == 200
+        for path, body, status_code, field in [
+            ("/api/v1/verify/transfer", {"tx_hash": "0x12"}, 422, "tx_hash"),
+            (
+                "/api/v1/verify/transfer",
+                {"tx_hash": t["tx_hash"], "to": holder.lower()[:-1] + "X"},
+                422,
+                "to",
+            ),
+            (
+                "/api/v1/verify/contract-call",
+                {"tx_hash": t["tx_hash"], "contract": holder, "method": "nope"},
+                400,
+                "method",
+            ),
+            (
+                "/api/v1/verify/signature",
+                {"address": holder, "signature": "0x00", "message": "a", "message_hex": "0x00"},
+                400,
+                "message",
+            ),
+        ]:
+            r = await http.post(path, json=body)
+            assert r.status_code == status_code, (path, r.text)
+            assert r.json()["error"]["field"] == field, r.text
+
+
 async def test_etherscan_subset(system):
+
     net, base = system["net"], system["base"]
     token = net.manifest.address("NovaToken")
     holder = net.sim.holders[1]
