@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from block_sync_service.application.verification import MethodError, selector
 from block_sync_service.domain.verification import (
     TransferLog,
     TxFacts,
+    Verdict,
     verify_contract_call,
     verify_sender,
     verify_transfer,
@@ -31,8 +33,8 @@ BASE = TxFacts(
 )
 
 
-def _transfer(facts: TxFacts, **kw: object) -> object:
-    args: dict[str, object] = {
+def _transfer(facts: TxFacts, **kw: Any) -> Verdict:
+    args: dict[str, Any] = {
         "sender": None,
         "recipient": None,
         "value": None,
@@ -40,7 +42,7 @@ def _transfer(facts: TxFacts, **kw: object) -> object:
         "final_depth": 64,
     }
     args.update(kw)
-    return verify_transfer(facts, **args)  # type: ignore[arg-type]
+    return verify_transfer(facts, **args)
 
 
 @pytest.mark.parametrize(
@@ -57,21 +59,21 @@ def _transfer(facts: TxFacts, **kw: object) -> object:
     ],
 )
 def test_verdict_order(facts: TxFacts, kw: dict[str, object], verdict: str) -> None:
-    assert _transfer(facts, **kw).verdict == verdict  # type: ignore[attr-defined]
+    assert _transfer(facts, **kw).verdict == verdict
 
 
 def test_the_matching_log_and_the_closest_mismatch() -> None:
     v = _transfer(BASE, recipient=C.upper().replace("0X", "0x"), value=60)
-    assert (v.verdict, v.log_index, v.confirmations) == ("verified", 7, 11)  # type: ignore[attr-defined]
+    assert (v.verdict, v.log_index, v.confirmations) == ("verified", 7, 11)
     v = _transfer(BASE, sender=A, recipient=C, value=61)
-    assert v.log_index == 7  # type: ignore[attr-defined]
-    assert [(m.field, m.expected, m.actual) for m in v.mismatches] == [("value", "61", "60")]  # type: ignore[attr-defined]
+    assert v.log_index == 7
+    assert [(m.field, m.expected, m.actual) for m in v.mismatches] == [("value", "61", "60")]
 
 
 def test_finality() -> None:
-    assert not _transfer(BASE, final_depth=11).final  # type: ignore[attr-defined]
-    assert _transfer(BASE, final_depth=10).final  # type: ignore[attr-defined]
-    assert not _transfer(BASE, final_depth=0, min_confirmations=20).final  # type: ignore[attr-defined]
+    assert not _transfer(BASE, final_depth=11).final
+    assert _transfer(BASE, final_depth=10).final
+    assert not _transfer(BASE, final_depth=0, min_confirmations=20).final
 
 
 def test_contract_call_and_sender() -> None:
