@@ -219,6 +219,7 @@ class BlockSyncApp:
             add,
             [SERVICE_NAME, VERIFICATION_SERVICE],
             self.settings.grpc_port if port is None else port,
+            host=self.settings.grpc_host,
         )
         log.info("gRPC BlockSyncService + VerificationService listening", port=self.grpc.port)
         return self.grpc.port

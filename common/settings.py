@@ -44,6 +44,11 @@ class CommonSettings(BaseSettings):
         None, description="MongoDB URL of the raw log archive. Unset = in-process archive."
     )
     mongo_database: str = Field("nova", description="MongoDB database of the log archive.")
+    grpc_host: str = Field(
+        "127.0.0.1",
+        description="Address the gRPC server binds (0.0.0.0 in containers; the default keeps it "
+        "on loopback).",
+    )
     metrics_port: int = Field(
         0, ge=0, le=65535, description="Prometheus /metrics port; 0 = not exported."
     )

@@ -69,6 +69,7 @@ class GovernanceApp:
             register(GovernanceServicer(self.views)),
             [SERVICE_NAME],
             self.settings.grpc_port if port is None else port,
+            host=self.settings.grpc_host,
         )
         log.info("gRPC GovernanceService listening", port=self.grpc.port)
         return self.grpc.port

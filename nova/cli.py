@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nova import serve_cli, sync_cli
+from nova import ops_cli, serve_cli, sync_cli
 from nova import stack as local_stack
 from nova.devnet.cli import app as devnet_app
 
@@ -26,6 +26,8 @@ app.add_typer(serve_cli.serve_app, name="serve")
 app.command("dev")(serve_cli.dev_cmd)
 
 app.add_typer(serve_cli.verify_app, name="verify")
+app.add_typer(ops_cli.health_app, name="health")
+app.add_typer(ops_cli.config_app, name="config")
 
 
 @stack_app.command("up")

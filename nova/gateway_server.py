@@ -21,10 +21,11 @@ class _Server(uvicorn.Server):
 
 
 class GatewayServer:
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(self, app: FastAPI, host: str, port: int, log_level: str = "warning") -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+            app, host=host, port=port, log_level=log_level, lifespan="on", access_log=False
         )
+
         self.server = _Server(config)
         self.task: asyncio.Task[None] | None = None
 

@@ -276,19 +276,24 @@ def verify_governance_cmd(
 @serve_app.command("gateway")
 def serve_gateway() -> None:
     """The REST gateway (FastAPI + uvicorn) over the services' gRPC APIs."""
-    import uvicorn
-
     from api_gateway.main import create_app
     from api_gateway.settings import GatewaySettings
+    from nova.gateway_server import GatewayServer
 
     settings = load_settings(GatewaySettings)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+
+    async def main() -> None:
+        stop = stop_on_signals()  # SIGTERM/SIGINT: drain, close, exit 0
+        server = GatewayServer(
+            create_app(settings), settings.host, settings.port, settings.log_level.lower()
+        )
+        await server.start()
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+
+    asyncio.run(main())
 
 
 def dev_cmd(

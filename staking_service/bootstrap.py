@@ -99,7 +99,10 @@ class StakingApp:
             self.views, self.cache, self.reward_rate, self.block_time if self.rpc else None
         )
         self.grpc = await serve(
-            register(servicer), [SERVICE_NAME], self.settings.grpc_port if port is None else port
+            register(servicer),
+            [SERVICE_NAME],
+            self.settings.grpc_port if port is None else port,
+            host=self.settings.grpc_host,
         )
         log.info("gRPC StakingService listening", port=self.grpc.port)
         return self.grpc.port

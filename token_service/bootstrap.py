@@ -90,7 +90,10 @@ class TokenApp:
             self.on_chain_allowance if self.rpc and self.token_address else None,
         )
         self.grpc = await serve(
-            register(servicer), [SERVICE_NAME], self.settings.grpc_port if port is None else port
+            register(servicer),
+            [SERVICE_NAME],
+            self.settings.grpc_port if port is None else port,
+            host=self.settings.grpc_host,
         )
         log.info("gRPC TokenService listening", port=self.grpc.port)
         return self.grpc.port

@@ -1,0 +1,168 @@
+"""Every service as its own `nova serve` process on the real local stack (MariaDB, Redis, tansu,
+SecantusDB, a private anvil with live traffic): the REST answers equal the chain, SIGTERM stops
+each process with exit code 0, and bad settings fail fast naming the variable."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from nova import stack
+from nova.devnet import artifacts
+from tests.chain_helpers import Devnet, make_devnet, wait_for
+
+TOK = artifacts.load("NovaToken").abi
+STK = artifacts.load("NovaStaking").abi
+GOV = artifacts.load("NovaGovernor").abi
+STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]
+SERVICES = ("block-sync", "token", "staking", "governance")
+
+
+def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as fh:
+        return subprocess.Popen(
+            [sys.executable, "-m", "nova.cli", *argv],
+            env={**os.environ, **env},
+            cwd=stack.REPO_ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _rest_equals_chain(net: Devnet, http: httpx.AsyncClient) -> bool:
+    head = await net.chain.block_number()
+    try:
+        status = (await http.get("/api/v1/sync/status")).json()
+        if status.get("synced_block") != head:
+            return False
+        token, staking = net.manifest.address("NovaToken"), net.manifest.address("NovaStaking")
+        supply = (await http.get("/api/v1/token/supply")).json().get("total_supply")
+        if supply != str(
+            TOK.decode_result(
+                "totalSupply", await net.chain.call(token, TOK.encode_call("totalSupply"))
+            )
+        ):
+            return False
+        for holder in net.sim.holders[:10]:
+            got = (await http.get(f"/api/v1/accounts/{holder}/balance")).json().get("balance")
+            chain = TOK.decode_result(
+                "balanceOf", await net.chain.call(token, TOK.encode_call("balanceOf", holder))
+            )
+            if got != str(chain):
+                return False
+        staked = (await http.get("/api/v1/staking/totals")).json().get("total_staked")
+        if staked != str(
+            STK.decode_result(
+                "totalStaked", await net.chain.call(staking, STK.encode_call("totalStaked"))
+            )
+        ):
+            return False
+        governor = net.manifest.address("NovaGovernor")
+        page = (await http.get("/api/v1/governance/proposals", params={"limit": 1000})).json()
+        for p in page.get("proposals", []):
+            state = GOV.decode_result(
+                "state", await net.chain.call(governor, GOV.encode_call("state", int(p["id"])))
+            )
+            if p["state"] != STATES[state]:
+                return False
+        return page.get("total", 0) > 0
+    except (httpx.TransportError, ValueError):
+        return False
+
+
+async def test_every_service_as_its_own_process(
+    anvil_url, endpoints, mysql_url, mongo_database, tmp_path
+):
+    net = await make_devnet(anvil_url, tmp_path, seed=101, blocks=40, txs_per_block=8)
+    ports = {name: stack.free_port() for name in (*SERVICES, "gateway")}
+    env = {
+        "NOVA_DATABASE_URL": mysql_url,
+        "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+        "NOVA_KAFKA_TOPIC_PREFIX": f"nova.p{uuid.uuid4().hex[:8]}.",
+        "NOVA_REDIS_URL": endpoints.redis_url,
+        "NOVA_CACHE_PREFIX": f"novatest:{uuid.uuid4().hex[:8]}:",
+        "NOVA_MONGO_URL": endpoints.mongo_url,
+        "NOVA_MONGO_DATABASE": mongo_database,
+        "NOVA_MANIFEST": str(net.manifest_path),
+        "NOVA_RPC_URLS": anvil_url,
+        "NOVA_POLL_INTERVAL_S": "0.2",
+    }
+    migrate = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "nova.cli", "migrate"],
+        env={**os.environ, **env},
+        cwd=stack.REPO_ROOT,
+        capture_output=True,
+        check=False,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    logs = {name: tmp_path / f"{name}.log" for name in ports}
+    try:
+        for name in SERVICES:
+            procs[name] = _spawn(
+                ["serve", name], {**env, "NOVA_GRPC_PORT": str(ports[name])}, logs[name]
+            )
+        procs["gateway"] = _spawn(
+            ["serve", "gateway"],
+            {
+                "NOVA_PORT": str(ports["gateway"]),
+                "NOVA_BLOCK_SYNC_ADDR": f"127.0.0.1:{ports['block-sync']}",
+                "NOVA_TOKEN_ADDR": f"127.0.0.1:{ports['token']}",
+                "NOVA_STAKING_ADDR": f"127.0.0.1:{ports['staking']}",
+                "NOVA_GOVERNANCE_ADDR": f"127.0.0.1:{ports['governance']}",
+            },
+            logs["gateway"],
+        )
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['gateway']}") as http:
+            await wait_for(lambda: _rest_equals_chain(net, http), "REST = chain", 120)
+            await net.sim.resync()
+            await net.sim.run(blocks=10)  # traffic while everything runs
+            await wait_for(lambda: _rest_equals_chain(net, http), "REST = chain, live", 120)
+            ready = await http.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["ready"]
+        for name, proc in procs.items():  # graceful shutdown
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(30) == 0, f"{name}: {logs[name].read_text()[-2000:]}"
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        await net.rpc.close()
+    for name, log in logs.items():
+        text = log.read_text()
+        assert "Traceback" not in text and "CONSUMER STOPPED" not in text, (name, text[-2000:])
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "variable"),
+    [
+        (["serve", "token"], {"NOVA_GRPC_PORT": "abc"}, "NOVA_GRPC_PORT"),
+        (["serve", "staking"], {"NOVA_LOG_LEVEL": "LOUD"}, "NOVA_LOG_LEVEL"),
+        (["serve", "governance"], {"NOVA_CONSUMER_BATCH": "0"}, "NOVA_CONSUMER_BATCH"),
+        (["serve", "gateway"], {"NOVA_PORT": "70000"}, "NOVA_PORT"),
+        (["sync"], {"NOVA_REORG_WINDOW": "-1"}, "NOVA_REORG_WINDOW"),
+    ],
+)
+def test_bad_settings_fail_fast_naming_the_variable(argv, env, variable):
+    result = subprocess.run(
+        [sys.executable, "-m", "nova.cli", *argv],
+        env={**os.environ, **env},
+        cwd=stack.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert variable in result.stderr
+    assert "Traceback" not in result.stderr
