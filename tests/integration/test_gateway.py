@@ -380,7 +380,60 @@ async def test_etherscan_subset(system):
         assert bad["message"] == "NOTOK"
 
 
+def _etherscan_python(base: str, token: str, holder: str) -> tuple[str, str, list[dict[str, Any]]]:
+    """PyPI etherscan-python, unchanged but for its base URL (a class attribute)."""
+    from etherscan import Etherscan
+    from etherscan.enums.fields_enum import FieldsEnum
+
+    original = FieldsEnum.PREFIX
+    FieldsEnum.PREFIX = f"{base}/api?"  # what a user changes to point it at this gateway
+    try:
+        eth = Etherscan("any-key")
+        balance = eth.get_acc_balance_by_token_and_contract_address(
+            contract_address=token, address=holder
+        )
+        supply = eth.get_total_supply_by_contract_address(contract_address=token)
+        transfers = eth.get_erc20_token_transfer_events_by_address(
+            address=holder, startblock=0, endblock=99_999_999, sort="asc"
+        )
+    finally:
+        FieldsEnum.PREFIX = original
+    return balance, supply, transfers
+
+
+async def test_an_etherscan_client_library_works_against_the_gateway(system):
+    net, base = system["net"], system["base"]
+    token = net.manifest.address("NovaToken")
+    holder = net.sim.holders[2]
+    balance, supply, transfers = await asyncio.to_thread(_etherscan_python, base, token, holder)
+    assert balance == str(
+        TOK.decode_result(
+            "balanceOf", await net.chain.call(token, TOK.encode_call("balanceOf", holder))
+        )
+    )
+    assert supply == str(
+        TOK.decode_result(
+            "totalSupply", await net.chain.call(token, TOK.encode_call("totalSupply"))
+        )
+    )
+    chain_logs = await net.rpc.call(
+        "eth_getLogs",
+        {"address": token, "fromBlock": "0x0", "topics": [TOK.events["Transfer"].topic0]},
+    )
+    padded = "0x" + "00" * 12 + holder[2:].lower()
+    mine = [lg for lg in chain_logs if padded in (lg["topics"][1], lg["topics"][2])]
+    assert len(transfers) == len(mine) > 0
+    assert [t["hash"] for t in transfers] == [lg["transactionHash"] for lg in mine]
+    assert all(t["contractAddress"].lower() == token.lower() for t in transfers)
+    me = holder.lower()
+    assert sum(
+        int(t["value"]) * ((t["to"].lower() == me) - (t["from"].lower() == me)) for t in transfers
+    ) == int(balance)
+
+
+
 async def test_generated_requests_never_get_a_5xx_or_break_the_schema(system):
+
     base = system["base"]
     async with httpx.AsyncClient(base_url=base) as http:
         spec = (await http.get("/openapi.json")).json()

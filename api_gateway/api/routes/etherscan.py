@@ -95,7 +95,9 @@ async def _tokentx(params: dict[str, str], clients: Clients) -> dict[str, Any]:
     start = _int(params, "startblock", 0)
     end = _int(params, "endblock", 0)
     page = _int(params, "page", 1, 1, 10**6)
-    size = _int(params, "offset", 100, 1, MAX_RESULTS)
+    # like Etherscan: without paging, up to the last 10,000 transfers in one answer
+    size = _int(params, "offset", MAX_RESULTS if page == 1 else 100, 1, MAX_RESULTS)
+
     sort = params.get("sort", "asc")
     if sort not in ("asc", "desc"):
         raise EtherscanError("Invalid sort: use asc or desc")

@@ -1,0 +1,232 @@
+"""Gateway throughput: cached balance lookups and transfer pages through the REST gateway (its
+own process, over `nova sync` + `nova serve token` processes on the real local stack), beside a
+trivial FastAPI endpoint served by the same uvicorn in the same run: the ratio is how close the
+gateway gets to the framework's own ceiling on this machine.
+
+    uv run python -m bench.gateway [--requests 5000] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from bench.common import drop_database, fresh_database, generate
+from nova import stack
+
+TRIVIAL_APP = """
+from fastapi import FastAPI
+app = FastAPI()
+@app.get("/ping")
+async def ping() -> dict[str, str]:
+    return {"status": "ok"}
+"""
+
+
+def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as fh:
+        return subprocess.Popen(
+            argv,
+            env={**os.environ, **env},
+            cwd=stack.REPO_ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _wait(url: str, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{what} not ready after {timeout:.0f}s")
+
+
+async def load(base: str, paths: list[str], requests: int, concurrency: int) -> dict[str, float]:
+    """``requests`` GETs cycling over ``paths`` from ``concurrency`` workers; every answer must
+    be 200."""
+    latencies: list[float] = []
+    counter = iter(range(requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+
+        async def worker() -> None:
+            for i in counter:
+                started = time.perf_counter()
+                r = await http.get(paths[i % len(paths)])
+                latencies.append(time.perf_counter() - started)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{paths[i % len(paths)]}: {r.status_code} {r.text[:200]}")
+
+        for path in paths:  # warm the caches (and the connection pool)
+            await http.get(path)
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        took = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "rps": len(latencies) / took,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--events", type=int, default=5000, help="history to index first")
+    args = parser.parse_args()
+    endpoints = stack.up()
+    procs: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        history, anvil = asyncio.run(generate(args.events, work))
+        db_url, db_name = fresh_database()
+        grpc = {name: stack.free_port() for name in ("sync", "token")}
+        http_port, trivial_port = stack.free_port(), stack.free_port()
+        env = {
+            "NOVA_DATABASE_URL": db_url,
+            "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+            "NOVA_KAFKA_TOPIC_PREFIX": f"nova.bgw{uuid.uuid4().hex[:6]}.",
+            "NOVA_REDIS_URL": endpoints.redis_url,
+            "NOVA_CACHE_PREFIX": f"novabench:{uuid.uuid4().hex[:6]}:",
+            "NOVA_MANIFEST": str(history.manifest_path),
+            "NOVA_RPC_URLS": history.url,
+            "NOVA_LOG_LEVEL": "WARNING",
+            "NOVA_ARCHIVE": "false",
+        }
+        (work / "trivial_app.py").write_text(TRIVIAL_APP)
+        try:
+            py = [sys.executable, "-m"]
+            subprocess.run(  # once, before the services (concurrent --migrate would race)
+                [*py, "nova.cli", "migrate"],
+                env={**os.environ, **env},
+                cwd=stack.REPO_ROOT,
+                check=True,
+                capture_output=True,
+            )
+            procs.append(
+                _spawn(
+                    [*py, "nova.cli", "sync"],
+                    {**env, "NOVA_GRPC_PORT": str(grpc["sync"])},
+                    work / "sync.log",
+                )
+            )
+            procs.append(
+                _spawn(
+                    [*py, "nova.cli", "serve", "token"],
+                    {**env, "NOVA_GRPC_PORT": str(grpc["token"])},
+                    work / "token.log",
+                )
+            )
+            procs.append(
+                _spawn(
+                    [*py, "nova.cli", "serve", "gateway"],
+                    {
+                        "NOVA_PORT": str(http_port),
+                        "NOVA_LOG_LEVEL": "WARNING",
+                        "NOVA_BLOCK_SYNC_ADDR": f"127.0.0.1:{grpc['sync']}",
+                        "NOVA_TOKEN_ADDR": f"127.0.0.1:{grpc['token']}",
+                    },
+                    work / "gateway.log",
+                )
+            )
+            procs.append(
+                _spawn(
+                    [
+                        *py,
+                        "uvicorn",
+                        "trivial_app:app",
+                        "--port",
+                        str(trivial_port),
+                        "--log-level",
+                        "warning",
+                        "--app-dir",
+                        str(work),
+                    ],
+                    {},
+                    work / "trivial.log",
+                )
+            )
+            base = f"http://127.0.0.1:{http_port}"
+            asyncio.run(_wait(f"http://127.0.0.1:{trivial_port}/ping", "trivial app"))
+            holders = asyncio.run(_holders(base, history.head))
+            balances = [f"/api/v1/accounts/{h}/balance" for h in holders]
+            pages = [f"/api/v1/accounts/{h}/transfers?limit=20" for h in holders]
+            results = {
+                "trivial FastAPI /ping": asyncio.run(
+                    load(
+                        f"http://127.0.0.1:{trivial_port}",
+                        ["/ping"],
+                        args.requests,
+                        args.concurrency,
+                    )
+                ),
+                "cached balance": asyncio.run(
+                    load(base, balances, args.requests, args.concurrency)
+                ),
+                "transfer page (20)": asyncio.run(
+                    load(base, pages, args.requests, args.concurrency)
+                ),
+            }
+        except BaseException:
+            for log in sorted(work.glob("*.log")):
+                print(f"--- {log.name}\n{log.read_text()[-1500:]}", file=sys.stderr)
+            raise
+        finally:
+            for p in procs:
+                p.terminate()
+
+            for p in procs:
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            drop_database(db_name)
+            anvil.terminate()  # type: ignore[attr-defined]
+    ceiling = results["trivial FastAPI /ping"]["rps"]
+    print(f"{args.requests} requests per measure, {args.concurrency} concurrent, loopback")
+    print(f"{'measure':24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs trivial':>11}")
+    for name, r in results.items():
+        print(
+            f"{name:24} {r['rps']:9,.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
+            f"{r['rps'] / ceiling:11.2f}"
+        )
+
+
+async def _holders(base: str, head: int) -> list[str]:
+    """Wait until the gateway serves the indexed head; return the top holders."""
+    deadline = time.monotonic() + 180
+    last: object = None
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        while time.monotonic() < deadline:
+            try:
+                status = (await http.get("/api/v1/sync/status")).json()
+                holders = (await http.get("/api/v1/token/holders", params={"limit": 50})).json()
+                last = (status, str(holders)[:300])
+                if status.get("synced_block", 0) >= head and holders.get("holders"):
+                    return [h["address"] for h in holders["holders"]]
+            except (httpx.TransportError, ValueError) as exc:
+                last = exc
+            await asyncio.sleep(0.5)
+    raise RuntimeError(f"the gateway did not serve the indexed history in time; last: {last}")
+
+
+if __name__ == "__main__":
+    main()
