@@ -431,7 +431,6 @@ async def test_an_etherscan_client_library_works_against_the_gateway(system):
     ) == int(balance)
 
 
-
 async def test_generated_requests_never_get_a_5xx_or_break_the_schema(system):
 
     base = system["base"]
