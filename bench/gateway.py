@@ -44,8 +44,8 @@ def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
         )
 
 
-async def _wait(url: str, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait(url: str, what: str, within_s: float = 120) -> None:
+    deadline = time.monotonic() + within_s
     async with httpx.AsyncClient() as http:
         while time.monotonic() < deadline:
             try:
@@ -54,7 +54,8 @@ async def _wait(url: str, what: str, timeout: float = 120) -> None:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.2)
-    raise RuntimeError(f"{what} not ready after {timeout:.0f}s")
+    raise RuntimeError(f"{what} not ready after {within_s:.0f}s")
+
 
 
 async def load(base: str, paths: list[str], requests: int, concurrency: int) -> dict[str, float]:
