@@ -57,7 +57,6 @@ async def _wait(url: str, what: str, within_s: float = 120) -> None:
     raise RuntimeError(f"{what} not ready after {within_s:.0f}s")
 
 
-
 async def load(base: str, paths: list[str], requests: int, concurrency: int) -> dict[str, float]:
     """``requests`` GETs cycling over ``paths`` from ``concurrency`` workers; every answer must
     be 200."""
