@@ -5,7 +5,7 @@ RUN := $(UV) run --frozen
 PROTO_FILES := $(shell find proto -name '*.proto' | sort)
 
 .PHONY: help install proto proto-check lint typecheck imports check stack-up stack-down stack-status \
-	test test-unit test-integration test-e2e dev contracts
+	test test-unit test-integration test-e2e dev contracts chaos bench
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -53,7 +53,15 @@ test-integration: install  ## adapters against their real servers (brings the st
 test-e2e: install  ## processes over the real stack
 	$(RUN) pytest -m e2e -q
 
+chaos: install  ## the full fault campaign (100 reorgs, 50 kills); NOVA_CHAOS_SEED=N replays one
+	NOVA_CHAOS_SCALE=$${NOVA_CHAOS_SCALE:-10} $(RUN) pytest -m chaos -q -s
+
+bench: install  ## every benchmark, figures printed as tables
+	$(RUN) python -m bench.backfill
+	$(RUN) python -m bench.gateway
+
 test: install check  ## everything CI runs: static checks, then all tests on the real local stack
+
 	$(RUN) pytest -q
 
 contracts:  ## recompile the Solidity contracts into deploy/contracts/artifacts

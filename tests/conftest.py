@@ -22,7 +22,7 @@ _TESTS = Path(__file__).parent
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         rel = Path(str(item.fspath)).relative_to(_TESTS).parts
-        if rel and rel[0] in ("unit", "integration", "e2e"):
+        if rel and rel[0] in ("unit", "integration", "e2e", "chaos"):
             item.add_marker(getattr(pytest.mark, rel[0]))
 
 

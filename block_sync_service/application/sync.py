@@ -30,6 +30,7 @@ from block_sync_service.domain.errors import (
 )
 from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint, RawLog, Reorg
 from block_sync_service.domain.rules import DeepReorgError, RangeSizer, find_reorg
+from common.jsonrpc import RpcError
 from common.logging import get_logger
 from common.ports import PortError
 
@@ -134,7 +135,10 @@ class Syncer:
                 try:
                     progressed = await self.step(until)
                     failures = 0
-                except (ChainUnavailable, ChainMismatch, OSError, TimeoutError) as exc:
+                except (ChainUnavailable, ChainMismatch, RpcError, OSError, TimeoutError) as exc:
+                    # RpcError: an answer the client does not expect (e.g. a load-balanced
+                    # node's transient "header not found"); retried, logged, counted
+
                     failures += 1
                     self.obs.on_error("step", exc)
                     delay = min(self.cfg.retry_max_s, self.cfg.retry_base_s * 2 ** min(failures, 8))

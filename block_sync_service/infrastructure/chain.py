@@ -35,6 +35,7 @@ _RANGE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _HINT = re.compile(r"\[(0x[0-9a-fA-F]+),\s*(0x[0-9a-fA-F]+)\]")
+_UNKNOWN_BLOCK = re.compile(r"unknown block|block not found|header not found", re.I)
 
 
 class RateLimiter:
@@ -207,9 +208,16 @@ class JsonRpcChainClient:
     async def logs_by_block_hash(
         self, hashes: Sequence[str], addresses: Sequence[str]
     ) -> list[list[RawLog]]:
-        replies = await self.batch(
-            "eth_getLogs", [[{"blockHash": h, "address": list(addresses)}] for h in hashes]
-        )
+        try:
+            replies = await self.batch(
+                "eth_getLogs", [[{"blockHash": h, "address": list(addresses)}] for h in hashes]
+            )
+        except RpcError as exc:
+            # EIP-234: a blockHash the node does not know (any more) is an error, not an empty
+            # list: the block was reorged away between reading its header and its logs
+            if _UNKNOWN_BLOCK.search(exc.message):
+                raise ChainMismatch(f"a block vanished while reading its logs: {exc}") from exc
+            raise
         return [[_log(x) for x in reply] for reply in replies]
 
     async def transactions(self, hashes: Sequence[str]) -> dict[str, ChainTransaction]:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import signal
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
-import orjson
 import pymysql
 import pytest
 from aiohttp import ClientSession, web
@@ -23,6 +21,7 @@ from common.infrastructure.kafka_bus import KafkaEventBus
 from common.metrics import isolated_registry
 from nova import stack
 from tests.chain_helpers import TopicReader, ground_truth, make_devnet, wait_for
+from tests.faults import FaultyRpc
 from tests.integration.test_block_sync import settings_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -142,42 +141,6 @@ async def test_sigkill_during_backfill_then_restart_leaves_no_gap(
                 await reader.close()
     finally:
         await bus.close()
-
-
-class FaultyRpc:
-    """A loopback JSON-RPC proxy that misbehaves: range limits, 429s, timeouts."""
-
-    def __init__(self, upstream: str, seed: int) -> None:
-        self.upstream = upstream
-        self.rng = random.Random(seed)
-        self.counts = {"range": 0, "429": 0, "timeout": 0, "ok": 0}
-        self.session: ClientSession | None = None
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        payload = orjson.loads(body)
-        calls = payload if isinstance(payload, list) else [payload]
-        roll = self.rng.random()
-        if roll < 0.08:
-            self.counts["429"] += 1
-            return web.Response(status=429, headers={"Retry-After": "0"}, text="slow down")
-        if roll < 0.12:
-            self.counts["timeout"] += 1
-            await asyncio.sleep(2.5)  # beyond the client's timeout
-        for call in calls:
-            if call.get("method") == "eth_getLogs":
-                p = call["params"][0]
-                if "fromBlock" in p and int(p["toBlock"], 16) - int(p["fromBlock"], 16) >= 7:
-                    self.counts["range"] += 1
-                    error = {"code": -32005, "message": "query returned more than 10000 results"}
-                    reply = {"jsonrpc": "2.0", "id": call["id"], "error": error}
-                    return web.json_response(reply if not isinstance(payload, list) else [reply])
-        assert self.session is not None
-        async with self.session.post(
-            self.upstream, data=body, headers={"Content-Type": "application/json"}
-        ) as resp:
-            self.counts["ok"] += 1
-            return web.Response(body=await resp.read(), content_type="application/json")
 
 
 async def test_backfill_through_rpc_faults_yields_exactly_the_ground_truth(

@@ -18,6 +18,7 @@ from block_sync_service.domain.model import (
     Reorg,
 )
 from block_sync_service.domain.rules import DeepReorgError, RangeSizer
+from common.jsonrpc import RpcError
 
 TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
@@ -201,3 +202,24 @@ async def test_a_fenced_syncer_stops() -> None:
     with pytest.raises(Fenced):
         await asyncio.wait_for(syncer.run(asyncio.Event()), 10)
     assert syncer.status.alarm
+
+
+async def test_an_unexpected_rpc_error_is_retried_not_fatal() -> None:
+    """A node's transient error (e.g. "header not found" behind a load balancer) must not stop
+    the sync: it is retried with backoff and the stream stays exact."""
+    chain = FakeChain(40)
+    syncer, _store, sink = make(chain)
+    syncer.cfg.retry_base_s = syncer.cfg.retry_max_s = 0.001
+    real = chain.logs
+    failures = {"left": 3}
+
+    async def flaky(first: int, last: int, addresses: Sequence[str]) -> list[RawLog]:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RpcError("eth_getLogs", -32000, "header not found")
+        return await real(first, last, addresses)
+
+    chain.logs = flaky  # type: ignore[method-assign]
+    await asyncio.wait_for(syncer.run(asyncio.Event(), until=39), 10)
+    assert failures["left"] == 0
+    assert sink.replay() == truth(chain)

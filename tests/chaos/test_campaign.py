@@ -1,0 +1,379 @@
+"""The fault campaign: every service as its own process on the real local stack with traffic
+running; reorgs, SIGKILLs, RPC faults, a Redis outage and duplicate delivery; after each
+scenario the whole system must settle to exactly the chain.
+
+Size: NOVA_CHAOS_SCALE (1 = the CI-sized run: 10 reorgs, 5 kills; 10 = the full campaign:
+100 reorgs, 50 kills, via `make chaos`). NOVA_CHAOS_SEED replays a run (the seed is printed).
+
+Settled = at the chain head: the block sync synced it; the token, staking and governance state
+equal the contracts' views (the `nova verify` logic: every balance and the supply, every stake
+and its rewards owed, every proposal's state and tallies, every delegate's votes); and every
+event of the chain is accounted for exactly once (transfer rows = Transfer logs, stored logs =
+tracked logs). Throughout, a prober sends well-formed REST requests: any 5xx other than a 503
+(a service down) fails the campaign.
+
+What this cannot show: the local broker (tansu) keeps its data in memory, so a broker restart
+loses the topics; that scenario is left to the docker-compose Kafka (persistent volume), where
+the consumers' stored offsets and the syncer's checkpoint resume it. MariaDB is the machine's
+shared server and is not restarted here (the token tests cover database outages in process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pymysql
+import pytest
+
+from common.db import create_engine
+from common.infrastructure.kafka_bus import KafkaEventBus
+from governance_service.bootstrap import GROUP as GOV_GROUP
+from governance_service.infrastructure.sql import GovernanceViews
+from governance_service.infrastructure.verify import verify_governance
+from nova import stack
+from nova.devnet import artifacts
+from nova.devnet.reorg import force_reorg
+from staking_service.infrastructure.sql import StakingViews
+from staking_service.infrastructure.verify import verify_staking
+from tests.chain_helpers import Devnet, make_devnet, wait_for
+from tests.faults import FaultyRpc
+from token_service.infrastructure.sql import TokenViews
+from token_service.infrastructure.verify import verify_token
+
+TOK = artifacts.load("NovaToken").abi
+STK = artifacts.load("NovaStaking").abi
+GOV = artifacts.load("NovaGovernor").abi
+SCALE = int(os.environ.get("NOVA_CHAOS_SCALE", "1"))
+SEED = int(os.environ.get("NOVA_CHAOS_SEED", str(int(time.time()) % 100_000)))
+SERVICES = ("block-sync", "token", "staking", "governance", "gateway")
+TRACKED = ("NovaToken", "NovaStaking", "NovaGovernor", "NovaTimelock")
+
+
+@dataclass
+class System:
+    net: Devnet
+    env: dict[str, str]
+    ports: dict[str, int]
+    logs: Path
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    redis: subprocess.Popen[bytes] | None = None
+    statuses: Counter[int] = field(default_factory=Counter)
+    bad: list[str] = field(default_factory=list)
+
+    def _env_of(self, name: str) -> dict[str, str]:
+        if name == "gateway":
+            return {
+                "NOVA_PORT": str(self.ports["gateway"]),
+                "NOVA_GRPC_DEADLINE_S": "3",
+                **{
+                    f"NOVA_{svc.upper().replace('-', '_')}_ADDR": f"127.0.0.1:{self.ports[svc]}"
+                    for svc in ("block-sync", "token", "staking", "governance")
+                },
+            }
+        env = {**self.env, "NOVA_GRPC_PORT": str(self.ports[name])}
+        if name == "block-sync":  # one dead RPC URL first, then the faulty proxy
+            env["NOVA_RPC_URLS"] = (
+                f"http://127.0.0.1:{self.ports['dead']},http://127.0.0.1:{self.ports['proxy']}"
+            )
+            env["NOVA_RPC_TIMEOUT_S"] = "1"
+            env["NOVA_RPC_MAX_ATTEMPTS"] = "30"
+        return env
+
+    def start(self, name: str) -> None:
+        with open(self.logs / f"{name}.log", "ab") as fh:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "nova.cli", "serve", name],
+                env={**os.environ, **self._env_of(name)},
+                cwd=stack.REPO_ROOT,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self, name: str) -> None:
+        proc = self.procs[name]
+        proc.kill()
+        proc.wait(10)
+
+    def start_redis(self) -> None:
+        exe = shutil.which("redis-server")
+        assert exe is not None, "redis-server is needed for the Redis outage scenario"
+        self.redis = subprocess.Popen(
+            [exe, "--bind", "127.0.0.1", "--port", str(self.ports["redis"]), "--save", ""],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop_redis(self) -> None:
+        assert self.redis is not None
+        self.redis.terminate()
+        self.redis.wait(10)
+
+
+async def _prober(system: System, stop: asyncio.Event) -> None:
+    """Well-formed requests all along; record every status (connection refused = down)."""
+    holders = system.net.sim.holders[:5]
+    paths = [
+        "/api/v1/token/supply",
+        "/api/v1/staking/totals",
+        "/api/v1/governance/proposals?limit=5",
+        "/api/v1/sync/status",
+        *[f"/api/v1/accounts/{h}/balance" for h in holders],
+    ]
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{system.ports['gateway']}", timeout=10
+    ) as http:
+        i = 0
+        while not stop.is_set():
+            path = paths[i % len(paths)]
+            i += 1
+            try:
+                r = await http.get(path)
+            except httpx.TransportError:
+                system.statuses[0] += 1
+            else:
+                system.statuses[r.status_code] += 1
+                if r.status_code >= 500 and r.status_code != 503:
+                    system.bad.append(f"{path}: {r.status_code} {r.text[:300]}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.05)
+
+
+def _count(db: str, sql: str) -> int:
+    conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root", database=db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            row = cur.fetchone()
+            return int(row[0]) if row else 0
+    finally:
+        conn.close()
+
+
+async def _last_event_block(net: Devnet, address: str, head: int) -> int:
+    logs = await net.rpc.call(
+        "eth_getLogs",
+        {"address": address, "fromBlock": hex(net.manifest.start_block), "toBlock": hex(head)},
+    )
+    return max((int(x["blockNumber"], 16) for x in logs), default=0)
+
+
+class Checker:
+    def __init__(self, system: System, db_url: str, db_name: str) -> None:
+        self.system = system
+        self.db_name = db_name
+        self.engine = create_engine(db_url)
+        self.token = TokenViews(self.engine)
+        self.staking = StakingViews(self.engine)
+        topic = f"{system.env['NOVA_KAFKA_TOPIC_PREFIX']}governance"
+        self.gov = GovernanceViews(self.engine, GOV_GROUP, topic, 4)
+        self.last = ""
+
+    async def settled(self) -> bool:
+        net = self.system.net
+        m = net.manifest
+        head = await net.chain.block_number()
+        try:
+            if _count(self.db_name, "SELECT synced_block FROM sync_state") != head:
+                self.last = "block sync behind"
+                return False
+            token_last = await _last_event_block(net, m.address("NovaToken"), head)
+            stats = await self.token.stats()
+            if stats.last_block != token_last:
+                self.last = f"token consumer at {stats.last_block}, last token event {token_last}"
+                return False
+            drift = await verify_token(self.token, net.rpc, m.address("NovaToken"), TOK, token_last)
+            if not drift.ok:
+                self.last = "\n".join(drift.lines()[-5:])
+                return False
+            staking_last = await _last_event_block(net, m.address("NovaStaking"), head)
+            if (await self.staking.stats()).last_block != staking_last:
+                self.last = "staking consumer behind"
+                return False
+            rate = int(m.params.get("reward_rate", 0))
+            s_drift = await verify_staking(
+                self.staking, net.rpc, m.address("NovaStaking"), STK, rate, head
+            )
+            if not s_drift.ok:
+                self.last = "\n".join(s_drift.lines()[-5:])
+                return False
+            if await self.gov.head() != head:
+                self.last = "governance consumer behind"
+                return False
+            g_drift = await verify_governance(
+                self.gov, net.rpc, m.address("NovaGovernor"), m.address("NovaToken"), GOV, TOK
+            )
+            if not g_drift.ok or g_drift.block != head:
+                self.last = "\n".join(g_drift.lines()[-5:])
+                return False
+            # every event exactly once
+            addresses = [m.address(n) for n in TRACKED]
+            logs = await net.rpc.call(
+                "eth_getLogs",
+                {"address": addresses, "fromBlock": hex(m.start_block), "toBlock": hex(head)},
+            )
+            transfers = sum(
+                1
+                for lg in logs
+                if lg["topics"][0] == TOK.events["Transfer"].topic0
+                and lg["address"].lower() == m.address("NovaToken").lower()
+            )
+            stored_logs = _count(self.db_name, "SELECT COUNT(*) FROM logs")
+            stored_transfers = _count(self.db_name, "SELECT COUNT(*) FROM transfers")
+            if (stored_logs, stored_transfers) != (len(logs), transfers):
+                self.last = (
+                    f"logs {stored_logs}/{len(logs)}, transfers {stored_transfers}/{transfers}"
+                )
+                return False
+            return True
+        except (pymysql.err.Error, ValueError, OSError) as exc:
+            self.last = f"{type(exc).__name__}: {exc}"
+            return False
+
+    async def settle(self, what: str, timeout_s: float = 180) -> None:
+        try:
+            await wait_for(self.settled, what, timeout_s)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last check: {self.last}") from None
+
+
+@pytest.fixture
+async def system(anvil_url, endpoints, mysql_url, mongo_database, tmp_path):
+    print(f"chaos seed {SEED} scale {SCALE} (replay: NOVA_CHAOS_SEED={SEED})")
+    net = await make_devnet(anvil_url, tmp_path, seed=SEED % 1000, blocks=30, txs_per_block=8)
+    ports = {name: stack.free_port() for name in (*SERVICES, "proxy", "dead", "redis")}
+    env = {
+        "NOVA_DATABASE_URL": mysql_url,
+        "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+        "NOVA_KAFKA_TOPIC_PREFIX": f"nova.c{uuid.uuid4().hex[:8]}.",
+        "NOVA_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+        "NOVA_MONGO_URL": endpoints.mongo_url,
+        "NOVA_MONGO_DATABASE": mongo_database,
+        "NOVA_MANIFEST": str(net.manifest_path),
+        "NOVA_RPC_URLS": anvil_url,
+        "NOVA_POLL_INTERVAL_S": "0.2",
+        "NOVA_REORG_WINDOW": "64",
+        "NOVA_CONSUMER_BATCH": "50",
+    }
+    migrate = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "nova.cli", "migrate"],
+        env={**os.environ, **env},
+        cwd=stack.REPO_ROOT,
+        capture_output=True,
+        check=False,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    system = System(net, env, ports, tmp_path)
+    system.start_redis()
+    proxy = FaultyRpc(anvil_url, seed=SEED)
+    proxy.active = False
+    await proxy.start(ports["proxy"])
+    for name in SERVICES:
+        system.start(name)
+    checker = Checker(system, mysql_url, mysql_url.rsplit("/", 1)[1])
+    stop = asyncio.Event()
+    prober = asyncio.create_task(_prober(system, stop))
+    try:
+        yield system, checker, proxy
+    finally:
+        stop.set()
+        await prober
+        for proc in system.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in system.procs.items():
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+            del name
+        if system.redis is not None and system.redis.poll() is None:
+            system.stop_redis()
+        await proxy.stop()
+        await checker.engine.dispose()
+        await net.rpc.close()
+
+
+async def test_fault_campaign(system):
+    system, checker, proxy = system
+    net = system.net
+    rng = random.Random(SEED)
+    await checker.settle("initial catch-up")
+
+    # 1. reorg storm during traffic
+    for i in range(10 * SCALE):
+        await net.sim.resync()
+        await net.sim.run(blocks=rng.randint(1, 3))
+        head = await net.chain.block_number()
+        depth = rng.randint(1, min(32, head - net.manifest.start_block - 1))
+        await force_reorg(net.rpc, net.manifest, depth, seed=SEED + i)
+    await net.sim.resync()
+    await net.sim.run(blocks=2)
+    await checker.settle("after the reorg storm")
+
+    # 2. kill storm: SIGKILL random services at random moments during traffic, restart each
+    for _ in range(5 * SCALE):
+        victim = rng.choice(SERVICES)
+        await net.sim.resync()
+        traffic = asyncio.create_task(net.sim.run(blocks=rng.randint(1, 3)))
+        await asyncio.sleep(rng.random() * 0.5)  # a random kill point, not a settle wait
+        system.kill(victim)
+        await traffic
+        system.start(victim)
+    await checker.settle("after the kill storm")
+
+    # 3. RPC faults (range limits, 429 with Retry-After, timeouts; one of two URLs dead)
+    proxy.active = True
+    await net.sim.resync()
+    await net.sim.run(blocks=5 * SCALE)
+    await checker.settle("through RPC faults")
+    proxy.active = False
+    assert proxy.counts["429"] + proxy.counts["timeout"] + proxy.counts["range"] > 0
+
+    # 4. Redis stopped during traffic, then restarted
+    system.stop_redis()
+    await net.sim.resync()
+    await net.sim.run(blocks=3)
+    await checker.settle("with Redis down")
+    system.start_redis()
+    await net.sim.run(blocks=2)
+    await checker.settle("after Redis came back")
+
+    # 5. duplicate delivery: replay already-consumed records into every domain topic
+    bus = KafkaEventBus(system.env["NOVA_KAFKA_BOOTSTRAP_SERVERS"])
+    try:
+        for domain in ("token", "staking", "governance"):
+            topic = f"{system.env['NOVA_KAFKA_TOPIC_PREFIX']}{domain}"
+            consumer = await bus.consumer(topic)
+            try:
+                await consumer.seek(0, 0)
+                records = await consumer.fetch(500, timeout_s=2)
+            finally:
+                await consumer.close()
+            assert records, topic
+            await bus.publish(topic, [(r.key or b"", r.value) for r in records])
+    finally:
+        await bus.close()
+    await net.sim.run(blocks=2)
+    await checker.settle("after duplicate delivery")
+
+    print(f"prober statuses: {dict(system.statuses)}")
+    assert system.bad == [], system.bad[:5]
+    assert system.statuses[200] > 0
+    for name in SERVICES:
+        text = (system.logs / f"{name}.log").read_text()
+        assert "CONSUMER STOPPED" not in text, (name, text[-2000:])
