@@ -11,7 +11,13 @@ def make_bus(settings: CommonSettings, client_id: str) -> EventBus:
     if settings.kafka_bootstrap_servers:
         from common.infrastructure.kafka_bus import KafkaEventBus
 
-        return KafkaEventBus(settings.kafka_bootstrap_servers, client_id=client_id)
+        return KafkaEventBus(
+            settings.kafka_bootstrap_servers,
+            client_id=client_id,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            enable_idempotence=settings.kafka_idempotence,
+        )
+
     return InMemoryEventBus()
 
 

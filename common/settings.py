@@ -34,6 +34,17 @@ class CommonSettings(BaseSettings):
         None, description="Kafka bootstrap servers (host:port,...). Unset = in-process bus."
     )
     kafka_topic_prefix: str = Field("nova.", description="Prefix of the per-domain topics.")
+    kafka_fetch_max_wait_ms: int = Field(
+        20,
+        ge=1,
+        le=10_000,
+        description="Longest wait of an idle fetch on the broker: bounds the tip latency "
+        "added by each consumer.",
+    )
+    kafka_idempotence: bool = Field(
+        False, description="Idempotent Kafka producer (needs a broker that supports it)."
+    )
+
     redis_url: str | None = Field(
         None, description="Redis URL for the cache (redis://host:6379/0). Unset = in-memory cache."
     )
