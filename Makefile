@@ -58,7 +58,9 @@ chaos: install  ## the full fault campaign (100 reorgs, 50 kills); NOVA_CHAOS_SE
 
 bench: install  ## every benchmark, figures printed as tables
 	$(RUN) python -m bench.backfill
+	$(RUN) python -m bench.tip_latency
 	$(RUN) python -m bench.gateway
+
 
 test: install check  ## everything CI runs: static checks, then all tests on the real local stack
 

@@ -1,20 +1,26 @@
 """Backfill benchmark: block sync (RPC -> decode -> Kafka + MariaDB) vs the raw rate of
-``eth_getLogs`` + ABI decoding against the same node, in the same run.
+``eth_getLogs`` + ABI decoding against the same node, in the same run; then the same backfill
+as processes (`nova backfill`, then the token, staking and governance consumers catching up)
+for their peak memory and the consumers' rates. ``--sizes`` gives the scaling curve.
 
-    uv run python -m bench.backfill [--events 100000]
+    uv run python -m bench.backfill [--sizes 10000,100000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
+import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from bench.common import drop_database, fresh_database, generate
+import pymysql
+
+from bench.common import History, drop_database, fresh_database, generate
 from block_sync_service.bootstrap import bootstrap
 from block_sync_service.infrastructure.chain import JsonRpcChainClient
 from block_sync_service.settings import BlockSyncSettings
@@ -66,25 +72,127 @@ async def service_rate(settings: BlockSyncSettings, head: int) -> tuple[float, i
     return events / took, events, took
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--range", type=int, default=50, help="initial eth_getLogs range")
-    args = parser.parse_args()
-    endpoints = stack.up()
+def _vm_hwm_mb(pid: int) -> float:
+    """Peak resident set of a running process (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _query(db: str, sql: str, *params: object) -> int:
+    conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root", database=db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+            return int(row[0]) if row and row[0] is not None else -1
+    except pymysql.err.ProgrammingError:
+        return -1
+    finally:
+        conn.close()
+
+
+def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[str, float]:
+    """`nova backfill` as a process (its peak RSS), then the three consumers as processes
+    catching up on what it published (each one's rate and peak RSS)."""
+    db_url, db_name = fresh_database()
+    env = {
+        **os.environ,
+        "NOVA_DATABASE_URL": db_url,
+        "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+        "NOVA_KAFKA_TOPIC_PREFIX": f"nova.benchp{uuid.uuid4().hex[:6]}.",
+        "NOVA_MANIFEST": str(history.manifest_path),
+        "NOVA_RPC_URLS": history.url,
+        "NOVA_ARCHIVE": "false",
+        "NOVA_LOG_LEVEL": "WARNING",
+        "NOVA_GRPC_PORT": "0",
+    }
+    out: dict[str, float] = {}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        cli = [sys.executable, "-m", "nova.cli"]
+        sync = subprocess.Popen(
+            [
+                *cli,
+                "backfill",
+                "--from",
+                str(history.manifest.start_block),
+                "--to",
+                str(history.head),
+            ],
+            env=env,
+            cwd=stack.REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _, status, usage = os.wait4(sync.pid, 0)
+        sync.returncode = os.waitstatus_to_exitcode(status)
+        assert sync.returncode == 0, "nova backfill failed"
+        out["block sync process peak RSS (MB)"] = usage.ru_maxrss / 1024
+        m = history.manifest
+        token, staking = m.address("NovaToken").lower(), m.address("NovaStaking").lower()
+        last = "SELECT MAX(block_number) FROM logs WHERE LOWER(address) = %s"
+        count = "SELECT COUNT(*) FROM logs WHERE LOWER(address) = %s"
+        targets = {
+            "token": _query(db_name, last, token),
+            "staking": _query(db_name, last, staking),
+            "governance": history.head,
+        }
+        events = {
+            "token": _query(db_name, count, token),
+            "staking": _query(db_name, count, staking),
+        }
+        started = time.monotonic()
+        for name in targets:
+            procs[name] = subprocess.Popen(
+                [*cli, "serve", name],
+                env=env,
+                cwd=stack.REPO_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        pending = set(targets)
+        deadline = time.monotonic() + 600
+        while pending and time.monotonic() < deadline:
+            for name in list(pending):
+                mark = _query(
+                    db_name,
+                    "SELECT block_number FROM consumer_marks WHERE consumer_group = %s",
+                    name,
+                )
+                if mark >= targets[name]:
+                    took = time.monotonic() - started
+                    out[f"{name} consumer peak RSS (MB)"] = _vm_hwm_mb(procs[name].pid)
+                    if name in events:
+                        out[f"{name} consumer (events/s)"] = events[name] / took
+                    pending.discard(name)
+            time.sleep(0.2)
+        assert not pending, f"consumers did not catch up: {pending}"
+    finally:
+        for p in procs.values():
+            p.terminate()
+        for p in procs.values():
+            p.wait(30)
+        drop_database(db_name)
+    return out
+
+
+def one_size(
+    events: int, step: int, endpoints: stack.Endpoints, with_processes: bool
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        history, anvil = asyncio.run(generate(args.events, Path(tmp)))
+        history, anvil = asyncio.run(generate(events, Path(tmp)))
         print(
             f"history: {history.events} events in {history.head} blocks "
-            f"(generated in {history.generate_s:.1f}s)"
+            f"(generated in {history.generate_s:.1f}s)",
+            flush=True,
         )
         db_url, db_name = fresh_database()
         try:
             addresses = [c["address"] for c in history.manifest.contracts.values()]
             raw, raw_count = asyncio.run(
-                raw_rate(
-                    history.url, addresses, history.manifest.start_block, history.head, args.range
-                )
+                raw_rate(history.url, addresses, history.manifest.start_block, history.head, step)
             )
             settings = BlockSyncSettings(
                 database_url=db_url,
@@ -95,21 +203,49 @@ def main() -> None:
                 grpc_port=0,
                 archive=False,
                 reorg_window=16,
-                range_initial=args.range,
+                range_initial=step,
             )
-            rate, events, took = asyncio.run(service_rate(settings, history.head))
-            assert events == raw_count, f"published {events} of the chain's {raw_count} events"
-            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            rate, published, took = asyncio.run(service_rate(settings, history.head))
+            assert published == raw_count, f"published {published} of the chain's {raw_count}"
+            out = {
+                "chain events": float(published),
+                "raw eth_getLogs + decode (events/s)": raw,
+                "block sync -> Kafka + MariaDB (events/s)": rate,
+                "ratio block sync / raw": rate / raw,
+                "backfill time (s)": took,
+            }
         finally:
             drop_database(db_name)
+        try:
+            if with_processes:
+                out |= processes(history, endpoints, Path(tmp))
+        finally:
             anvil.terminate()  # type: ignore[attr-defined]
-    print(f"{'measure':42} {'value':>12}")
-    print(f"{'raw eth_getLogs + decode (events/s)':42} {raw:12,.0f}")
-    print(f"{'block sync -> Kafka + MariaDB (events/s)':42} {rate:12,.0f}")
-    print(f"{'ratio service / raw':42} {rate / raw:12.2f}")
-    print(f"{'chain events published':42} {events:12,}")
-    print(f"{'backfill time (s)':42} {took:12.1f}")
-    print(f"{'peak RSS of this process (MB)':42} {peak_mb:12.0f}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--sizes", default="10000,100000", help="comma-separated history sizes (events)"
+    )
+    parser.add_argument("--range", type=int, default=50, help="initial eth_getLogs range")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    endpoints = stack.up()
+    results = {n: one_size(n, args.range, endpoints, with_processes=n == max(sizes)) for n in sizes}
+    names = list(dict.fromkeys(k for r in results.values() for k in r))
+    print(f"{'measure':44}" + "".join(f"{f'{n:,} events':>16}" for n in sizes))
+    for name in names:
+        cells = "".join(
+            f"{results[n][name]:16,.2f}"
+            if name.startswith("ratio")
+            else f"{results[n][name]:16,.0f}"
+            if name in results[n]
+            else f"{'':16}"
+            for n in sizes
+        )
+        print(f"{name:44}{cells}")
 
 
 if __name__ == "__main__":

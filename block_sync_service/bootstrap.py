@@ -195,6 +195,7 @@ class BlockSyncApp:
                 reorg_window=s.reorg_window,
                 poll_interval_s=s.poll_interval_s,
                 range_concurrency=s.range_concurrency,
+                max_logs_per_unit=s.max_logs_per_unit,
             ),
             sizer=RangeSizer(size=min(s.range_initial, s.range_max), maximum=s.range_max),
             heads=self.heads,

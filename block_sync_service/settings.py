@@ -31,9 +31,18 @@ class BlockSyncSettings(CommonSettings):
     confirmations: int = Field(0, ge=0, description="Blocks behind the head considered final.")
     reorg_window: int = Field(128, ge=1, le=10_000, description="Unconfirmed window kept.")
     poll_interval_s: float = Field(1.0, gt=0, description="Head polling interval (seconds).")
-    range_initial: int = Field(2_000, ge=1, description="First eth_getLogs range (blocks).")
+    range_initial: int = Field(
+        20, ge=1, description="First eth_getLogs range (blocks); it adapts from there."
+    )
     range_max: int = Field(50_000, ge=1, description="Largest eth_getLogs range.")
     range_concurrency: int = Field(4, ge=1, le=64, description="Log ranges in flight.")
+    max_logs_per_unit: int = Field(
+        5_000,
+        ge=100,
+        description="Ranges shrink to hold about this many logs (bounds memory: "
+        "range_concurrency x this many logs in flight).",
+    )
+
     rpc_timeout_s: float = Field(20.0, gt=0, description="Timeout of one JSON-RPC request.")
     rpc_rate_limit: float = Field(0.0, ge=0, description="Max requests/s (0 = unlimited).")
     rpc_max_attempts: int = Field(6, ge=1, description="Attempts per request before failing.")

@@ -46,7 +46,9 @@ class SyncConfig:
     poll_interval_s: float = 1.0
     range_concurrency: int = 4
     window_batch: int = 64  # window blocks read per unit
+    max_logs_per_unit: int = 5_000  # bounds memory: ranges shrink to about this many logs
     retry_base_s: float = 0.2
+
     retry_max_s: float = 15.0
 
 
@@ -287,7 +289,9 @@ class Syncer:
                     next_start = start
                     continue
                 in_flight.popleft()
-                self.obs.on_range_size(self.sizer.grow())
+                self.obs.on_range_size(
+                    self.sizer.observe(end - start + 1, len(batch.logs), self.cfg.max_logs_per_unit)
+                )
                 await self._finish(batch, head, historical=True)
         finally:
             for _, _, t in in_flight:

@@ -64,3 +64,15 @@ class RangeSizer:
             self._streak = 0
             self.size = min(self.maximum, self.size * 2)
         return self.size
+
+    def observe(self, blocks: int, logs: int, max_logs: int) -> int:
+        """After an accepted range of ``blocks`` blocks holding ``logs`` logs: keep a range's
+        logs near ``max_logs`` (what a unit holds in memory), else grow."""
+        if logs > max_logs and blocks > 1:
+            self._streak = 0
+            self.size = max(self.minimum, min(self.size, blocks * max_logs // logs))
+            return self.size
+        if logs * 2 > max_logs:  # dense enough already: doubling would overshoot
+            self._streak = 0
+            return self.size
+        return self.grow()

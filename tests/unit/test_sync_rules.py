@@ -66,3 +66,13 @@ def test_range_sizer_halves_uses_hints_and_grows_back() -> None:
 def test_range_sizer_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="minimum"):
         RangeSizer(size=0)
+
+
+def test_range_sizer_keeps_a_range_near_its_log_budget() -> None:
+    sizer = RangeSizer(size=100, maximum=50_000)
+    assert sizer.observe(100, 27_000, 5_000) == 18  # dense: shrink to the density
+    assert sizer.observe(18, 4_860, 5_000) == 18  # near the budget: stay
+    assert sizer.observe(18, 100, 5_000) == 18  # sparse: grow (after two successes)
+    assert sizer.observe(18, 100, 5_000) == 36
+    one = RangeSizer(size=1, maximum=10)
+    assert one.observe(1, 99_999, 5_000) == 1  # one block is the floor, whatever it holds
