@@ -8,7 +8,9 @@ the stored offsets. Effects are therefore exactly-once although delivery is at-l
 - events re-published by the syncer (it died between publish and checkpoint) sit at or below
   the mark and are dropped;
 - a revert marker lowers the mark to its block, so the new fork's events apply;
-- a progress marker raises it to the end of its block (nothing of it is left to come).
+- a progress marker raises it to the end of its block (nothing of it is left to come);
+- every record carries the syncer's fork generation (reorgs reverted so far), so a replayed
+  old record, a revert marker among them, is dropped instead of rewinding the state.
 
 A record that cannot be decoded or applied stops the consumer with a clear error and a metric
 (never skipped); database/bus outages are retried with backoff.
@@ -42,7 +44,9 @@ consumer_marks = sa.Table(
     sa.Column("topic", sa.String(255), primary_key=True),
     sa.Column("block_number", sa.BigInteger, nullable=False),
     sa.Column("log_index", sa.BigInteger, nullable=False),
+    sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
 )
+Mark = tuple[int, int, int]  # (fork generation, block, log index) of the last applied record
 
 Handler = Callable[[AsyncConnection, Sequence[events.EventEnvelope]], Awaitable[set[str]]]
 
@@ -73,6 +77,8 @@ class SqlConsumer:
     metrics: Metrics | None = None
     batch_size: int = 2_000
     poll_s: float = 0.5
+    gather_s: float = 0.25
+
     status: ConsumerStatus = field(default_factory=ConsumerStatus)
 
     def __post_init__(self) -> None:
@@ -89,17 +95,21 @@ class SqlConsumer:
             )
             self._m_block = self.metrics.gauge("applied_block", "Block of the last applied event")
 
-    async def mark(self) -> tuple[int, int]:
+    async def mark(self) -> Mark:
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    sa.select(consumer_marks.c.block_number, consumer_marks.c.log_index).where(
+                    sa.select(
+                        consumer_marks.c.generation,
+                        consumer_marks.c.block_number,
+                        consumer_marks.c.log_index,
+                    ).where(
                         consumer_marks.c.consumer_group == self.group,
                         consumer_marks.c.topic == self.topic,
                     )
                 )
             ).first()
-        return (int(row[0]), int(row[1])) if row else (-1, -1)
+        return (int(row[0]), int(row[1]), int(row[2])) if row else (0, -1, -1)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.status.running = True
@@ -143,6 +153,15 @@ class SqlConsumer:
                 if not records:
                     self.status.caught_up_at = time.monotonic()
                     continue
+                # a fetch may hand over one small record batch: gather what is ready now, so
+                # a transaction applies up to batch_size records (the per-transaction cost of
+                # offsets and marks dominated topics of small batches, e.g. staking)
+                gather_until = time.monotonic() + self.gather_s
+                while len(records) < self.batch_size and time.monotonic() < gather_until:
+                    more = await consumer.fetch(self.batch_size - len(records), timeout_s=0.005)
+                    if not more:
+                        break
+                    records.extend(more)
                 envelopes = []
                 for r in records:
                     try:
@@ -168,7 +187,7 @@ class SqlConsumer:
                                 f"{self.topic}[{first.partition}] offsets {first.offset}.."
                                 f"{records[-1].offset}: cannot apply: {type(exc).__name__}: {exc}"
                             ) from exc
-                    await self.offsets.save_in(conn, self.topic, positions, max(0, mark[0]))
+                    await self.offsets.save_in(conn, self.topic, positions, max(0, mark[1]))
                     await conn.execute(
                         upsert(
                             conn.dialect.name,
@@ -176,39 +195,48 @@ class SqlConsumer:
                             {
                                 "consumer_group": self.group,
                                 "topic": self.topic,
-                                "block_number": mark[0],
-                                "log_index": mark[1],
+                                "generation": mark[0],
+                                "block_number": mark[1],
+                                "log_index": mark[2],
                             },
-                            ("block_number", "log_index"),
+                            ("generation", "block_number", "log_index"),
                         )
                     )
                 await self._invalidate(keys)
-                self.status.last_block = mark[0]
+                self.status.last_block = mark[1]
                 if self._m_block is not None:
-                    self._m_block.set(mark[0])
+                    self._m_block.set(mark[1])
         finally:
             await consumer.close()
 
     def _dedupe(
-        self, envelopes: Sequence[events.EventEnvelope], mark: tuple[int, int]
-    ) -> tuple[list[events.EventEnvelope], tuple[int, int]]:
+        self, envelopes: Sequence[events.EventEnvelope], mark: Mark
+    ) -> tuple[list[events.EventEnvelope], Mark]:
+        """Drop what was applied already. Records are ordered by (generation, block, log
+        index): a record of an older fork generation than the mark is a replay from before a
+        revert (applied, or orphaned), a revert marker of a generation the mark has reached is
+        applied already, and within a generation the chain position decides."""
         fresh = []
         for env in envelopes:
             body = env.WhichOneof("body")
-            if body == "progress":  # everything up to its block is published: applied through
-                mark = max(mark, (env.progress.block_number, MAX_LOG_INDEX))
-                continue
+            gen = env.generation
             if body == "revert":
-                target = (env.revert.to_block, MAX_LOG_INDEX)
-                mark = min(mark, target)
+                if gen <= mark[0]:
+                    self._duplicate()
+                    continue
+                mark = (gen, *min(mark[1:], (env.revert.to_block, MAX_LOG_INDEX)))
                 fresh.append(env)
                 self.status.reverts += 1
                 continue
-            position = (env.event.block_number, env.event.log_index)
+            if gen < mark[0]:
+                self._duplicate()
+                continue
+            if body == "progress":  # everything up to its block is published: applied through
+                mark = max(mark, (gen, env.progress.block_number, MAX_LOG_INDEX))
+                continue
+            position = (gen, env.event.block_number, env.event.log_index)
             if position <= mark:
-                self.status.duplicates += 1
-                if self._m_dupes is not None:
-                    self._m_dupes.inc()
+                self._duplicate()
                 continue
             mark = position
             fresh.append(env)
@@ -216,6 +244,11 @@ class SqlConsumer:
             if self._m_applied is not None:
                 self._m_applied.inc()
         return fresh, mark
+
+    def _duplicate(self) -> None:
+        self.status.duplicates += 1
+        if self._m_dupes is not None:
+            self._m_dupes.inc()
 
     async def _invalidate(self, keys: set[str]) -> None:
         """After the commit: drop the cached values the batch changed (Redis down = no cache,

@@ -284,8 +284,20 @@ def _kafka_ready(port: int) -> bool:
             finally:
                 await admin.close()
 
-        asyncio.run(asyncio.wait_for(probe(), 5))
+        def run() -> None:
+            asyncio.run(asyncio.wait_for(probe(), 5))
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            run()
+        else:  # called from inside an event loop (e.g. `nova dev`): probe on a worker thread
+            import concurrent.futures
+
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                pool.submit(run).result()
         return True
+
     except Exception:  # noqa: BLE001
         return False
 

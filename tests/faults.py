@@ -12,7 +12,10 @@ from aiohttp import ClientSession, web
 class FaultyRpc:
     """A loopback JSON-RPC proxy that misbehaves: range limits, 429s, timeouts."""
 
-    def __init__(self, upstream: str, seed: int) -> None:
+    def __init__(
+        self, upstream: str, seed: int, p_429: float = 0.08, p_timeout: float = 0.04
+    ) -> None:
+        self.p_429, self.p_timeout = p_429, p_timeout
         self.upstream = upstream
         self.rng = random.Random(seed)
         self.counts = {"range": 0, "429": 0, "timeout": 0, "ok": 0}
@@ -24,10 +27,10 @@ class FaultyRpc:
         payload = orjson.loads(body)
         calls = payload if isinstance(payload, list) else [payload]
         roll = self.rng.random() if self.active else 1.0
-        if roll < 0.08:
+        if roll < self.p_429:
             self.counts["429"] += 1
             return web.Response(status=429, headers={"Retry-After": "0"}, text="slow down")
-        if roll < 0.12:
+        if roll < self.p_429 + self.p_timeout:
             self.counts["timeout"] += 1
             await asyncio.sleep(2.5)  # beyond the client's timeout
         for call in calls if self.active else []:

@@ -38,16 +38,18 @@ class SyncStore(Protocol):
         self, batch: BlockBatch, checkpoint: Checkpoint, epoch: int, head: int
     ) -> None: ...
 
-    async def revert(self, reorg: Reorg, epoch: int, now: int) -> Checkpoint: ...
+    async def revert(self, reorg: Reorg, epoch: int, now: int, generation: int) -> Checkpoint:
+        """Delete what is above the ancestor; the checkpoint goes back to it, in
+        ``generation``."""
 
     async def set_alarm(self, alarm: str | None) -> None: ...
 
 
 class EventSink(Protocol):
-    async def publish_batch(self, batch: BlockBatch, historical: bool) -> int:
+    async def publish_batch(self, batch: BlockBatch, historical: bool, generation: int) -> int:
         """Publish the batch's events in chain order; return once durably acked."""
 
-    async def publish_revert(self, reorg: Reorg) -> None: ...
+    async def publish_revert(self, reorg: Reorg, generation: int) -> None: ...
 
 
 class HeadSignal(Protocol):

@@ -318,8 +318,9 @@ class Syncer:
                 header = batch.headers.get(tx.block_number)
                 if header is None or header.hash != tx.block_hash:
                     raise ChainMismatch(f"transaction {tx.hash} moved to another block")
-        published = await self.sink.publish_batch(batch, historical)
-        checkpoint = Checkpoint(batch.last, batch.last_header.hash)
+        generation = self._checkpoint.generation
+        published = await self.sink.publish_batch(batch, historical, generation)
+        checkpoint = Checkpoint(batch.last, batch.last_header.hash, generation)
         await self.store.commit(batch, checkpoint, self._epoch, head)
         self._checkpoint = checkpoint
         self.status.synced = checkpoint.number
@@ -335,8 +336,12 @@ class Syncer:
         reorg = find_reorg(stored, canonical)
         if reorg is None:
             raise ChainMismatch("parent hash mismatch but the stored window is canonical")
-        await self.sink.publish_revert(reorg)
-        self._checkpoint = await self.store.revert(reorg, self._epoch, int(self.clock()))
+        generation = self._checkpoint.generation + 1  # a new fork: records after this revert
+        await self.sink.publish_revert(reorg, generation)
+        self._checkpoint = await self.store.revert(
+            reorg, self._epoch, int(self.clock()), generation
+        )
+
         self.status.synced = self._checkpoint.number
         self.status.synced_hash = self._checkpoint.hash
         self.status.last_reorg_block = reorg.ancestor + 1

@@ -73,6 +73,10 @@ class BlockBatch:
 class Checkpoint:
     number: int
     hash: str
+    # the fork generation: how many reorgs the sync has reverted so far. Every published
+    # record carries it, so a consumer can tell a replayed old record (an older generation)
+    # from a new one, whatever its block number.
+    generation: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,11 @@ class EventRouter:
         return [c.address for c in self.by_address.values()]
 
     def route(
-        self, logs: Sequence[RawLog], headers: Mapping[int, BlockHeader], historical: bool
+        self,
+        logs: Sequence[RawLog],
+        headers: Mapping[int, BlockHeader],
+        historical: bool,
+        generation: int = 0,
     ) -> dict[str, list[tuple[bytes, bytes]]]:
         """(key, value) records per topic, in chain order."""
         out: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
@@ -64,6 +68,7 @@ class EventRouter:
             env = events.EventEnvelope(
                 version=events.ENVELOPE_VERSION,
                 chain_id=self.chain_id,
+                generation=generation,
                 event=events.ContractEvent(
                     contract=contract.address,
                     event=name,
@@ -91,11 +96,14 @@ class EventRouter:
                 out[self.topics["governance"]].append((key, value))
         return out
 
-    def progress_record(self, header: BlockHeader) -> tuple[str, tuple[bytes, bytes]]:
+    def progress_record(
+        self, header: BlockHeader, generation: int = 0
+    ) -> tuple[str, tuple[bytes, bytes]]:
         """ "Published through ``header``" for the governance topic (see events.proto)."""
         env = events.EventEnvelope(
             version=events.ENVELOPE_VERSION,
             chain_id=self.chain_id,
+            generation=generation,
             progress=events.Progress(
                 block_number=header.number,
                 block_hash=header.hash,
@@ -104,10 +112,13 @@ class EventRouter:
         )
         return self.topics["governance"], (b"progress", env.SerializeToString())
 
-    def revert_records(self, reorg: Reorg) -> dict[str, list[tuple[bytes, bytes]]]:
+    def revert_records(
+        self, reorg: Reorg, generation: int = 0
+    ) -> dict[str, list[tuple[bytes, bytes]]]:
         env = events.EventEnvelope(
             version=events.ENVELOPE_VERSION,
             chain_id=self.chain_id,
+            generation=generation,
             revert=events.RevertMarker(
                 to_block=reorg.ancestor,
                 orphaned_hashes=[h for _, h in reorg.orphaned],
@@ -130,14 +141,14 @@ class BusEventSink:
         for t in self.router.topics.values():
             await self.bus.create_topic(t)
 
-    async def publish_batch(self, batch: BlockBatch, historical: bool) -> int:
-        records = self.router.route(batch.logs, batch.headers, historical)
-        topic, record = self.router.progress_record(batch.last_header)
+    async def publish_batch(self, batch: BlockBatch, historical: bool, generation: int) -> int:
+        records = self.router.route(batch.logs, batch.headers, historical, generation)
+        topic, record = self.router.progress_record(batch.last_header, generation)
         records[topic].append(record)
         return await self._publish(records)
 
-    async def publish_revert(self, reorg: Reorg) -> None:
-        await self._publish(self.router.revert_records(reorg))
+    async def publish_revert(self, reorg: Reorg, generation: int) -> None:
+        await self._publish(self.router.revert_records(reorg, generation))
 
     async def _publish(self, records: Mapping[str, list[tuple[bytes, bytes]]]) -> int:
         items = [(t, r) for t, r in records.items() if r]

@@ -75,6 +75,7 @@ sync_state = sa.Table(
     sa.Column("last_reorg_block", sa.BigInteger),
     sa.Column("last_reorg_depth", sa.Integer),
     sa.Column("last_reorg_at", sa.BigInteger),
+    sa.Column("generation", sa.BigInteger),
 )
 
 
@@ -137,7 +138,10 @@ class SqlAlchemySyncStore:
             row = (
                 await conn.execute(
                     sa.select(
-                        sync_state.c.synced_block, sync_state.c.synced_hash, sync_state.c.epoch
+                        sync_state.c.synced_block,
+                        sync_state.c.synced_hash,
+                        sync_state.c.epoch,
+                        sync_state.c.generation,
                     )
                     .where(sync_state.c.chain_id == self.chain_id)
                     .with_for_update()
@@ -155,6 +159,7 @@ class SqlAlchemySyncStore:
                         last_reorg_block=0,
                         last_reorg_depth=0,
                         last_reorg_at=0,
+                        generation=0,
                     )
                 )
                 return Checkpoint(start_block - 1, ""), 1
@@ -164,7 +169,10 @@ class SqlAlchemySyncStore:
                 .where(sync_state.c.chain_id == self.chain_id)
                 .values(epoch=epoch, alarm=None)
             )
-            return Checkpoint(int(row.synced_block), str(row.synced_hash)), epoch
+            return (
+                Checkpoint(int(row.synced_block), str(row.synced_hash), int(row.generation)),
+                epoch,
+            )
 
     async def window(self, lowest: int) -> dict[int, str]:
         """Stored block hashes at or above ``lowest``."""
@@ -232,7 +240,7 @@ class SqlAlchemySyncStore:
         if result.rowcount != 1:
             raise Fenced(f"sync epoch {epoch} is no longer current: another syncer took over")
 
-    async def revert(self, reorg: Reorg, epoch: int, now: int) -> Checkpoint:
+    async def revert(self, reorg: Reorg, epoch: int, now: int, generation: int) -> Checkpoint:
         """Delete every stored row above the ancestor; the checkpoint goes back to it."""
         async with _db_errors("revert"), self.engine.begin() as conn:
             ancestor_hash = (
@@ -245,11 +253,12 @@ class SqlAlchemySyncStore:
                 sa.delete(transactions).where(transactions.c.block_number > reorg.ancestor)
             )
             await conn.execute(sa.delete(blocks).where(blocks.c.number > reorg.ancestor))
-            checkpoint = Checkpoint(reorg.ancestor, ancestor_hash or "")
+            checkpoint = Checkpoint(reorg.ancestor, ancestor_hash or "", generation)
             await self._move(
                 conn,
                 epoch,
                 checkpoint,
+                generation=generation,
                 last_reorg_block=reorg.ancestor + 1,
                 last_reorg_depth=reorg.depth,
                 last_reorg_at=now,

@@ -278,7 +278,8 @@ async def system(anvil_url, endpoints, mysql_url, mongo_database, tmp_path):
     assert migrate.returncode == 0, migrate.stderr
     system = System(net, env, ports, tmp_path)
     system.start_redis()
-    proxy = FaultyRpc(anvil_url, seed=SEED)
+    proxy = FaultyRpc(anvil_url, seed=SEED, p_429=0.15, p_timeout=0.05)
+
     proxy.active = False
     await proxy.start(ports["proxy"])
     for name in SERVICES:
@@ -337,12 +338,19 @@ async def test_fault_campaign(system):
     await checker.settle("after the kill storm")
 
     # 3. RPC faults (range limits, 429 with Retry-After, timeouts; one of two URLs dead)
+    def injected() -> int:
+        return proxy.counts["429"] + proxy.counts["timeout"] + proxy.counts["range"]
+
     proxy.active = True
     await net.sim.resync()
-    await net.sim.run(blocks=5 * SCALE)
+    for _ in range(40 * SCALE):  # traffic until enough faults hit the sync (bounded)
+        await net.sim.run(blocks=1)
+        await asyncio.sleep(0.2)  # pace the chain so the sync makes its requests per block
+        if injected() >= 5 * SCALE:
+            break
     await checker.settle("through RPC faults")
     proxy.active = False
-    assert proxy.counts["429"] + proxy.counts["timeout"] + proxy.counts["range"] > 0
+    assert injected() >= 5 * SCALE, proxy.counts
 
     # 4. Redis stopped during traffic, then restarted
     system.stop_redis()
@@ -359,11 +367,17 @@ async def test_fault_campaign(system):
         for domain in ("token", "staking", "governance"):
             topic = f"{system.env['NOVA_KAFKA_TOPIC_PREFIX']}{domain}"
             consumer = await bus.consumer(topic)
-            try:
+            records = []
+            try:  # the whole topic so far: old forks' events and every revert marker
                 await consumer.seek(0, 0)
-                records = await consumer.fetch(500, timeout_s=2)
+                for _ in range(100):
+                    more = await consumer.fetch(5000, timeout_s=1)
+                    if not more:
+                        break
+                    records.extend(more)
             finally:
                 await consumer.close()
+
             assert records, topic
             await bus.publish(topic, [(r.key or b"", r.value) for r in records])
     finally:

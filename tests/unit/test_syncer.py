@@ -102,9 +102,11 @@ class FakeStore:
         self.blocks.update({n: h.hash for n, h in batch.headers.items()})
         self.checkpoint = checkpoint
 
-    async def revert(self, reorg: Reorg, epoch: int, now: int) -> Checkpoint:
+    async def revert(self, reorg: Reorg, epoch: int, now: int, generation: int) -> Checkpoint:
         self.blocks = {n: h for n, h in self.blocks.items() if n <= reorg.ancestor}
-        self.checkpoint = Checkpoint(reorg.ancestor, self.blocks.get(reorg.ancestor, ""))
+        self.checkpoint = Checkpoint(
+            reorg.ancestor, self.blocks.get(reorg.ancestor, ""), generation
+        )
         return self.checkpoint
 
     async def set_alarm(self, alarm: str | None) -> None:
@@ -115,11 +117,11 @@ class FakeSink:
     def __init__(self) -> None:
         self.stream: list[object] = []
 
-    async def publish_batch(self, batch: BlockBatch, historical: bool) -> int:
+    async def publish_batch(self, batch: BlockBatch, historical: bool, generation: int) -> int:
         self.stream.extend((lg.block_number, lg.block_hash, lg.log_index) for lg in batch.logs)
         return len(batch.logs)
 
-    async def publish_revert(self, reorg: Reorg) -> None:
+    async def publish_revert(self, reorg: Reorg, generation: int) -> None:
         self.stream.append(("revert", reorg.ancestor))
 
     def replay(self) -> list[tuple[int, str, int]]:

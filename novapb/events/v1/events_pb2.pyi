@@ -86,15 +86,17 @@ class Progress(_message.Message):
     def __init__(self, block_number: _Optional[int] = ..., block_hash: _Optional[str] = ..., block_timestamp: _Optional[int] = ...) -> None: ...
 
 class EventEnvelope(_message.Message):
-    __slots__ = ("version", "chain_id", "event", "revert", "progress")
+    __slots__ = ("version", "chain_id", "generation", "event", "revert", "progress")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     REVERT_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     version: int
     chain_id: int
+    generation: int
     event: ContractEvent
     revert: RevertMarker
     progress: Progress
-    def __init__(self, version: _Optional[int] = ..., chain_id: _Optional[int] = ..., event: _Optional[_Union[ContractEvent, _Mapping]] = ..., revert: _Optional[_Union[RevertMarker, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ...) -> None: ...
+    def __init__(self, version: _Optional[int] = ..., chain_id: _Optional[int] = ..., generation: _Optional[int] = ..., event: _Optional[_Union[ContractEvent, _Mapping]] = ..., revert: _Optional[_Union[RevertMarker, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ...) -> None: ...
