@@ -24,6 +24,7 @@ from common.validation import address as valid_address
 from token_service.api.grpc_api import SERVICE_NAME, TokenServicer, register
 from token_service.application.ingest import apply_batch
 from token_service.infrastructure.sql import SqlTokenRepository, TokenViews
+from token_service.infrastructure.verify import TokenDrift, verify_token
 from token_service.settings import TokenSettings
 
 log = get_logger(__name__)
@@ -46,6 +47,11 @@ class TokenApp:
     views: TokenViews | None = None
     rpc: JsonRpcClient | None = None
     grpc: RunningServer | None = None
+
+    def __post_init__(self) -> None:
+        self._drifts = self.metrics.gauge(
+            "verify_drifts", "Drifts found by the last Verify call (0 = equal to the chain)"
+        )
 
     async def start(self) -> None:
         s = self.settings
@@ -80,7 +86,22 @@ class TokenApp:
         )
         return int(abi.decode_result("allowance", out)), block
 
+    async def verify(self, block: int | None) -> TokenDrift:
+        """The verifier as a service check: also sets nova_token_verify_drifts."""
+        from nova.devnet.artifacts import load
+
+        assert self.rpc is not None
+        assert self.token_address is not None
+
+        assert self.views is not None
+        drift = await verify_token(
+            self.views, self.rpc, self.token_address, load("NovaToken").abi, block
+        )
+        self._drifts.set(len(drift.balance_drift) + (drift.supply[0] != drift.supply[1]))
+        return drift
+
     async def serve_grpc(self, port: int | None = None) -> int:
+
         assert self.views is not None
         info = {"address": self.token_address or ""}
         servicer = TokenServicer(
@@ -88,6 +109,7 @@ class TokenApp:
             self.cache,
             info,
             self.on_chain_allowance if self.rpc and self.token_address else None,
+            self.verify if self.rpc and self.token_address else None,
         )
         self.grpc = await serve(
             register(servicer),

@@ -171,6 +171,14 @@ async def test_balances_supply_and_transfers_equal_the_chain(devnet, endpoints, 
         assert int(info.total_supply) == chain_supply
         unknown = await p.stub.GetBalance(pb.GetBalanceRequest(address="0x" + "42" * 20))
         assert unknown.balance == "0"
+        # the verifier as a gRPC check (and its metric)
+        check = await p.stub.Verify(pb.VerifyRequest())
+        assert check.ok and check.checked > 0 and list(check.drifts) == []
+        assert check.block == (await p.token.views.stats()).last_block
+        with pytest.raises(grpc.aio.AioRpcError) as info_:
+            await p.stub.Verify(pb.VerifyRequest(block=check.block + 10_000))
+        assert info_.value.code() == grpc.StatusCode.OUT_OF_RANGE
+
         # allowance: indexed (last Approval) and on-chain
         owner, spender = next((o, s) for (o, s), v in devnet.sim.allowances.items() if v)
         on_chain = await p.stub.GetAllowance(

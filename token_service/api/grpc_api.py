@@ -14,11 +14,13 @@ from novapb.token.v1 import token_pb2 as pb
 from novapb.token.v1 import token_pb2_grpc as pb_grpc
 from token_service.application.ingest import BALANCE_KEY, HOLDERS_KEY, SUPPLY_KEY
 from token_service.infrastructure.sql import TokenViews
+from token_service.infrastructure.verify import TokenDrift
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TokenService"].full_name
 DIRECTIONS = {pb.DIRECTION_ANY: "any", pb.DIRECTION_IN: "in", pb.DIRECTION_OUT: "out"}
 
 OnChainAllowance = Callable[[str, str], Awaitable[tuple[int, int]]]
+Verifier = Callable[[int | None], Awaitable[TokenDrift]]
 
 
 class TokenServicer(pb_grpc.TokenServiceServicer):
@@ -28,11 +30,31 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
         cache: CacheAside,
         info: dict[str, Any],
         on_chain_allowance: OnChainAllowance | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.views = views
         self.cache = cache
         self.info = info
         self.on_chain_allowance = on_chain_allowance
+        self.verifier = verifier
+
+    async def Verify(self, request: pb.VerifyRequest, context: Any) -> pb.VerifyResponse:
+        if self.verifier is None:
+            await abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "verification needs NOVA_RPC_URLS on the token service",
+            )
+        try:
+            drift = await self.verifier(request.block or None)
+        except ValueError as exc:  # a block above what is indexed
+            await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"block: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the chain is a dependency: 503
+            await abort(context, grpc.StatusCode.UNAVAILABLE, f"chain unreachable: {exc}")
+        lines = drift.lines()
+        return pb.VerifyResponse(
+            block=drift.block, checked=drift.checked, ok=drift.ok, drifts=lines[1:-1]
+        )
 
     async def _last_block(self) -> int:
         return (await self.views.stats()).last_block

@@ -16,6 +16,24 @@ DIRECTION_ANY: Direction
 DIRECTION_IN: Direction
 DIRECTION_OUT: Direction
 
+class VerifyRequest(_message.Message):
+    __slots__ = ("block",)
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    block: int
+    def __init__(self, block: _Optional[int] = ...) -> None: ...
+
+class VerifyResponse(_message.Message):
+    __slots__ = ("block", "checked", "ok", "drifts")
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    DRIFTS_FIELD_NUMBER: _ClassVar[int]
+    block: int
+    checked: int
+    ok: bool
+    drifts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, block: _Optional[int] = ..., checked: _Optional[int] = ..., ok: _Optional[bool] = ..., drifts: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class GetBalanceRequest(_message.Message):
     __slots__ = ("address",)
     ADDRESS_FIELD_NUMBER: _ClassVar[int]

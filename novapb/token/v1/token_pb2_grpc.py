@@ -64,6 +64,11 @@ class TokenServiceStub:
                 request_serializer=novapb_dot_token_dot_v1_dot_token__pb2.GetTokenInfoRequest.SerializeToString,
                 response_deserializer=novapb_dot_token_dot_v1_dot_token__pb2.GetTokenInfoResponse.FromString,
                 _registered_method=True)
+        self.Verify = channel.unary_unary(
+                '/token.v1.TokenService/Verify',
+                request_serializer=novapb_dot_token_dot_v1_dot_token__pb2.VerifyRequest.SerializeToString,
+                response_deserializer=novapb_dot_token_dot_v1_dot_token__pb2.VerifyResponse.FromString,
+                _registered_method=True)
 
 
 class TokenServiceServicer:
@@ -105,6 +110,14 @@ class TokenServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Verify(self, request, context):
+        """`nova verify token` as a call: every indexed balance and the supply vs balanceOf /
+        totalSupply at one block (FAILED_PRECONDITION without NOVA_RPC_URLS).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TokenServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +150,11 @@ def add_TokenServiceServicer_to_server(servicer, server):
                     servicer.GetTokenInfo,
                     request_deserializer=novapb_dot_token_dot_v1_dot_token__pb2.GetTokenInfoRequest.FromString,
                     response_serializer=novapb_dot_token_dot_v1_dot_token__pb2.GetTokenInfoResponse.SerializeToString,
+            ),
+            'Verify': grpc.unary_unary_rpc_method_handler(
+                    servicer.Verify,
+                    request_deserializer=novapb_dot_token_dot_v1_dot_token__pb2.VerifyRequest.FromString,
+                    response_serializer=novapb_dot_token_dot_v1_dot_token__pb2.VerifyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -301,6 +319,33 @@ class TokenService:
             '/token.v1.TokenService/GetTokenInfo',
             novapb_dot_token_dot_v1_dot_token__pb2.GetTokenInfoRequest.SerializeToString,
             novapb_dot_token_dot_v1_dot_token__pb2.GetTokenInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Verify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/token.v1.TokenService/Verify',
+            novapb_dot_token_dot_v1_dot_token__pb2.VerifyRequest.SerializeToString,
+            novapb_dot_token_dot_v1_dot_token__pb2.VerifyResponse.FromString,
             options,
             channel_credentials,
             insecure,
