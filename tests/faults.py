@@ -61,3 +61,55 @@ class FaultyRpc:
         await self._runner.cleanup()
         if self.session is not None:
             await self.session.close()
+
+
+class DroppableWebSocket:
+    """A loopback WebSocket proxy in front of a node's WS endpoint; :meth:`drop` cuts every
+    open connection (the client must notice, poll meanwhile and reconnect)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.connections = 0
+        self._open: set[web.WebSocketResponse] = set()
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        client = web.WebSocketResponse()
+        await client.prepare(request)
+        self.connections += 1
+        self._open.add(client)
+        assert self.session is not None
+        async with self.session.ws_connect(self.upstream) as node:
+
+            async def pump_up() -> None:
+                async for msg in client:
+                    await node.send_str(msg.data)
+
+            async def pump_down() -> None:
+                async for msg in node:
+                    if client.closed:
+                        return
+                    await client.send_str(msg.data)
+
+            tasks = [asyncio.create_task(pump_up()), asyncio.create_task(pump_down())]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for t in tasks:
+                t.cancel()
+        self._open.discard(client)
+        return client
+
+    async def drop(self) -> None:
+        for ws in list(self._open):
+            await ws.close(code=1011, message=b"dropped by the test")
+
+    async def start(self, port: int) -> None:
+        self.session = ClientSession()
+        app = web.Application()
+        app.router.add_get("/", self.handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+
+    async def stop(self) -> None:
+        await self.drop()
+        await self._runner.cleanup()
+        await self.session.close()

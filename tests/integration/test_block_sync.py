@@ -22,6 +22,7 @@ from nova.devnet.reorg import force_reorg
 from novapb.block_sync.v1 import block_sync_pb2 as pb
 from novapb.block_sync.v1 import block_sync_pb2_grpc as pb_grpc
 from tests.chain_helpers import Devnet, TopicReader, ground_truth, make_devnet, wait_for
+from tests.faults import DroppableWebSocket
 
 DOMAINS = ("token", "staking", "governance")
 
@@ -143,7 +144,49 @@ async def test_tip_following_publishes_new_blocks(devnet, endpoints, mysql_url, 
             assert app.heads is not None and app.heads.heads_seen > 0
 
 
+async def test_a_dropped_websocket_falls_back_to_polling_and_reconnects(
+    devnet, endpoints, mysql_url
+):
+    proxy = DroppableWebSocket(devnet.rpc.url.replace("http://", "ws://"))
+    port = stack.free_port()
+    await proxy.start(port)
+    settings = settings_for(
+        devnet, endpoints, mysql_url, ws_url=f"ws://127.0.0.1:{port}", poll_interval_s=1.0
+    )
+    try:
+        async with running(settings) as (app, _task, _readers):
+            head = await devnet.chain.block_number()
+            await wait_for(lambda: synced_to(app, head), "initial catch-up", 120)
+            assert app.heads is not None
+            await wait_for(lambda: _connected(app), "newHeads subscribed", 30)
+            await proxy.drop()  # the subscription dies under the syncer
+            await devnet.sim.resync()
+            await devnet.sim.run(blocks=3)
+            new_head = await devnet.chain.block_number()
+            await wait_for(lambda: synced_to(app, new_head), "blocks while the WS was down", 30)
+            await wait_for(lambda: _reconnected(proxy), "the WS reconnected", 30)
+            seen = app.heads.heads_seen
+            await devnet.sim.run(blocks=2)
+            await wait_for(lambda: _more_heads(app, seen), "newHeads after reconnecting", 30)
+            await wait_for(lambda: synced_to(app, new_head + 2), "blocks after reconnecting", 30)
+    finally:
+        await proxy.stop()
+
+
+async def _connected(app: BlockSyncApp) -> bool:
+    return app.heads is not None and app.heads.connected
+
+
+async def _reconnected(proxy: DroppableWebSocket) -> bool:
+    return proxy.connections >= 2
+
+
+async def _more_heads(app: BlockSyncApp, seen: int) -> bool:
+    return app.heads is not None and app.heads.heads_seen > seen
+
+
 async def test_reorgs_are_reverted_and_the_new_fork_published(devnet, endpoints, mysql_url):
+
     settings = settings_for(devnet, endpoints, mysql_url, reorg_window=64)
     async with running(settings) as (app, _task, readers):
         await devnet.sim.resync()
