@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -77,3 +80,31 @@ def drop_database(name: str) -> None:
 
 def run(coro: object) -> object:
     return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A process of the benchmark, output to ``log``, environment = ours + ``env``."""
+    with open(log, "ab") as fh:
+        return subprocess.Popen(
+            argv,
+            env={**os.environ, **env},
+            cwd=stack.REPO_ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def dump_logs(folder: Path) -> None:
+    """On failure: the tail of every process log."""
+    for log in sorted(folder.glob("*.log")):
+        print(f"--- {log.name}\n{log.read_text()[-1500:]}", file=sys.stderr)

@@ -21,7 +21,14 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import drop_database, fresh_database, generate
+from bench.common import (
+    drop_database,
+    dump_logs,
+    fresh_database,
+    generate,
+    spawn,
+    stop_processes,
+)
 from nova import stack
 
 TRIVIAL_APP = """
@@ -31,17 +38,6 @@ app = FastAPI()
 async def ping() -> dict[str, str]:
     return {"status": "ok"}
 """
-
-
-def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as fh:
-        return subprocess.Popen(
-            argv,
-            env={**os.environ, **env},
-            cwd=stack.REPO_ROOT,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
 
 
 async def _wait(url: str, what: str, within_s: float = 120) -> None:
@@ -122,21 +118,21 @@ def main() -> None:
                 capture_output=True,
             )
             procs.append(
-                _spawn(
+                spawn(
                     [*py, "nova.cli", "sync"],
                     {**env, "NOVA_GRPC_PORT": str(grpc["sync"])},
                     work / "sync.log",
                 )
             )
             procs.append(
-                _spawn(
+                spawn(
                     [*py, "nova.cli", "serve", "token"],
                     {**env, "NOVA_GRPC_PORT": str(grpc["token"])},
                     work / "token.log",
                 )
             )
             procs.append(
-                _spawn(
+                spawn(
                     [*py, "nova.cli", "serve", "gateway"],
                     {
                         "NOVA_PORT": str(http_port),
@@ -148,7 +144,7 @@ def main() -> None:
                 )
             )
             procs.append(
-                _spawn(
+                spawn(
                     [
                         *py,
                         "uvicorn",
@@ -186,18 +182,10 @@ def main() -> None:
                 ),
             }
         except BaseException:
-            for log in sorted(work.glob("*.log")):
-                print(f"--- {log.name}\n{log.read_text()[-1500:]}", file=sys.stderr)
+            dump_logs(work)
             raise
         finally:
-            for p in procs:
-                p.terminate()
-
-            for p in procs:
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_processes(procs)
             drop_database(db_name)
             anvil.terminate()  # type: ignore[attr-defined]
     ceiling = results["trivial FastAPI /ping"]["rps"]

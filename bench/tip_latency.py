@@ -24,24 +24,20 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import drop_database, fresh_database, generate
+from bench.common import (
+    drop_database,
+    dump_logs,
+    fresh_database,
+    generate,
+    spawn,
+    stop_processes,
+)
 from common.jsonrpc import JsonRpcClient
 from nova import stack
 from nova.devnet import artifacts
 from nova.devnet.chain import DevChain, Tx
 
 TOK = artifacts.load("NovaToken").abi
-
-
-def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as fh:
-        return subprocess.Popen(
-            [sys.executable, "-m", "nova.cli", *argv],
-            env={**os.environ, **env},
-            cwd=stack.REPO_ROOT,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
 
 
 async def measure(rpc_url: str, token: str, base: str, blocks: int) -> tuple[list[float], float]:
@@ -126,18 +122,22 @@ def main() -> None:
                 capture_output=True,
             )
             procs.append(
-                _spawn(["sync"], {**env, "NOVA_GRPC_PORT": str(grpc["sync"])}, work / "s.log")
+                spawn(
+                    [sys.executable, "-m", "nova.cli", "sync"],
+                    {**env, "NOVA_GRPC_PORT": str(grpc["sync"])},
+                    work / "s.log",
+                )
             )
             procs.append(
-                _spawn(
-                    ["serve", "token"],
+                spawn(
+                    [sys.executable, "-m", "nova.cli", "serve", "token"],
                     {**env, "NOVA_GRPC_PORT": str(grpc["token"])},
                     work / "t.log",
                 )
             )
             procs.append(
-                _spawn(
-                    ["serve", "gateway"],
+                spawn(
+                    [sys.executable, "-m", "nova.cli", "serve", "gateway"],
                     {
                         "NOVA_PORT": str(http_port),
                         "NOVA_LOG_LEVEL": "WARNING",
@@ -153,17 +153,10 @@ def main() -> None:
                 measure(history.url, history.manifest.address("NovaToken"), base, args.blocks)
             )
         except BaseException:
-            for log in sorted(work.glob("*.log")):
-                print(f"--- {log.name}\n{log.read_text()[-1500:]}", file=sys.stderr)
+            dump_logs(work)
             raise
         finally:
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_processes(procs)
             drop_database(db_name)
             anvil.terminate()  # type: ignore[attr-defined]
     ms = sorted(x * 1000 for x in latencies)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,13 +26,14 @@ MigrateOpt = Annotated[
 ]
 
 
-@serve_app.command("token")
-def serve_token(migrate_first: MigrateOpt = False) -> None:
-    """The token service: consume the token topic, serve TokenService over gRPC."""
-    from token_service.bootstrap import bootstrap
-    from token_service.settings import TokenSettings
-
-    settings = load_settings(TokenSettings)
+def _serve_consumer(
+    settings_cls: Callable[[], Any],
+    bootstrap: Callable[[Any], Any],
+    migrate_first: bool,
+    config_errors: tuple[type[Exception], ...] = (),
+) -> None:
+    """Run one consumer service until SIGTERM/SIGINT: start, serve gRPC, consume, close."""
+    settings = load_settings(settings_cls)
     if migrate_first:
         migrate(settings.database_url)
     serve_metrics(settings.metrics_port)
@@ -43,10 +45,22 @@ def serve_token(migrate_first: MigrateOpt = False) -> None:
             await app.start()
             await app.serve_grpc()
             await app.run(stop)
+        except config_errors as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
         finally:
             await app.close()
 
     asyncio.run(main())
+
+
+@serve_app.command("token")
+def serve_token(migrate_first: MigrateOpt = False) -> None:
+    """The token service: consume the token topic, serve TokenService over gRPC."""
+    from token_service.bootstrap import bootstrap
+    from token_service.settings import TokenSettings
+
+    _serve_consumer(TokenSettings, bootstrap, migrate_first)
 
 
 @serve_app.command("block-sync")
@@ -112,25 +126,7 @@ def serve_staking(migrate_first: MigrateOpt = False) -> None:
     from staking_service.bootstrap import StakingConfigError, bootstrap
     from staking_service.settings import StakingSettings
 
-    settings = load_settings(StakingSettings)
-    if migrate_first:
-        migrate(settings.database_url)
-    serve_metrics(settings.metrics_port)
-
-    async def main() -> None:
-        stop = stop_on_signals()
-        app = bootstrap(settings)
-        try:
-            await app.start()
-            await app.serve_grpc()
-            await app.run(stop)
-        except StakingConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        finally:
-            await app.close()
-
-    asyncio.run(main())
+    _serve_consumer(StakingSettings, bootstrap, migrate_first, (StakingConfigError,))
 
 
 @verify_app.command("staking")
@@ -194,22 +190,7 @@ def serve_governance(migrate_first: MigrateOpt = False) -> None:
     from governance_service.bootstrap import bootstrap
     from governance_service.settings import GovernanceSettings
 
-    settings = load_settings(GovernanceSettings)
-    if migrate_first:
-        migrate(settings.database_url)
-    serve_metrics(settings.metrics_port)
-
-    async def main() -> None:
-        stop = stop_on_signals()
-        app = bootstrap(settings)
-        try:
-            await app.start()
-            await app.serve_grpc()
-            await app.run(stop)
-        finally:
-            await app.close()
-
-    asyncio.run(main())
+    _serve_consumer(GovernanceSettings, bootstrap, migrate_first)
 
 
 @verify_app.command("governance")

@@ -129,6 +129,19 @@ async def test_every_service_as_its_own_process(
             await wait_for(lambda: _rest_equals_chain(net, http), "REST = chain, live", 120)
             ready = await http.get("/readyz")
             assert ready.status_code == 200 and ready.json()["ready"]
+        for domain in ("token", "staking", "governance"):  # the verifiers, as an operator runs them
+            verify = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "nova.cli", "verify", domain],
+                env={**os.environ, **env},
+                cwd=stack.REPO_ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert verify.returncode == 0, (domain, verify.stdout[-2000:], verify.stderr[-2000:])
+            assert "OK: no drift" in verify.stdout
+
         for name, proc in procs.items():  # graceful shutdown
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(30) == 0, f"{name}: {logs[name].read_text()[-2000:]}"
