@@ -24,6 +24,10 @@ verify_app = typer.Typer(
 MigrateOpt = Annotated[
     bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before starting.")
 ]
+BlockOpt = Annotated[
+    int | None, typer.Option(help="Block to compare at (default: the last indexed block).")
+]
+ManifestOpt = Annotated[Path | None, typer.Option(help="Devnet manifest.")]
 
 
 def _serve_consumer(
@@ -73,10 +77,8 @@ def serve_block_sync(migrate_first: MigrateOpt = False) -> None:
 
 @verify_app.command("token")
 def verify_token_cmd(
-    block: Annotated[
-        int | None, typer.Option(help="Block to compare at (default: the last indexed block).")
-    ] = None,
-    manifest: Annotated[Path | None, typer.Option(help="Devnet manifest.")] = None,
+    block: BlockOpt = None,
+    manifest: ManifestOpt = None,
 ) -> None:
     """Every indexed balance and the supply vs balanceOf/totalSupply at one block."""
     from common.jsonrpc import JsonRpcClient
@@ -131,10 +133,8 @@ def serve_staking(migrate_first: MigrateOpt = False) -> None:
 
 @verify_app.command("staking")
 def verify_staking_cmd(
-    block: Annotated[
-        int | None, typer.Option(help="Block to compare at (default: the last indexed block).")
-    ] = None,
-    manifest: Annotated[Path | None, typer.Option(help="Devnet manifest.")] = None,
+    block: BlockOpt = None,
+    manifest: ManifestOpt = None,
 ) -> None:
     """Total staked, every active stake and its rewards owed vs the contract's views."""
     from common.db import create_engine
@@ -202,7 +202,7 @@ def verify_governance_cmd(
             "head)."
         ),
     ] = None,
-    manifest: Annotated[Path | None, typer.Option(help="Devnet manifest.")] = None,
+    manifest: ManifestOpt = None,
 ) -> None:
     """Each proposal's state and tallies vs state()/proposalVotes(), each delegate's power vs
     getVotes()/getPastVotes()."""
