@@ -83,3 +83,70 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+# ---------------------------------------------------------------------- bulk inserts
+
+_CHUNK_CHARS = 1_000_000  # well under MariaDB's default max_allowed_packet (16 MB)
+
+
+class _NotLiteral(Exception):
+    pass
+
+
+def _literal(v: Any) -> str:
+    c = v.__class__
+    if c is str:
+        # chain data is hex (0x..), decimal digits or checksummed addresses: ASCII letters and
+        # digits only, which need no escaping in MySQL or SQLite; anything else goes the slow way
+        if v.isascii() and v.isalnum():
+            return f"'{v}'"
+        raise _NotLiteral
+    if v is None:
+        return "NULL"
+    if c is bool:
+        return "1" if v else "0"
+    if c is int:
+        return str(v)
+    if c is bytes:
+        return f"X'{v.hex()}'"
+    raise _NotLiteral
+
+
+async def insert_ignore(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """``INSERT IGNORE`` (SQLite: ``OR IGNORE``) of many rows with the same keys.
+
+    Chain data is hex and integers, so the rows are written as multi-row SQL literals (a few
+    times faster than the driver's per-value escaping, which dominated the backfill's commit).
+    A value that is not a plain ASCII letter/digit string, int, bool, bytes or None makes the
+    whole call use SQLAlchemy's parameterised executemany instead.
+    """
+    if not rows:
+        return
+    import sqlalchemy as sa
+
+    dialect = conn.dialect
+    columns = list(rows[0])
+    try:
+        values = ["(" + ",".join([_literal(row[c]) for c in columns]) + ")" for row in rows]
+    except _NotLiteral:
+        stmt = (
+            sa.insert(table)
+            .prefix_with("IGNORE", dialect="mysql")
+            .prefix_with("OR IGNORE", dialect="sqlite")
+        )
+        await conn.execute(stmt, rows)
+        return
+    quote = dialect.identifier_preparer.quote
+    verb = "INSERT OR IGNORE" if dialect.name == "sqlite" else "INSERT IGNORE"
+    head = f"{verb} INTO {quote(table.name)} ({','.join(quote(c) for c in columns)}) VALUES "
+    chunk: list[str] = []
+    size = 0
+    for v in values:
+        chunk.append(v)
+        size += len(v) + 1
+        if size >= _CHUNK_CHARS:
+            await conn.exec_driver_sql(head + ",".join(chunk))
+            chunk, size = [], 0
+    if chunk:
+        await conn.exec_driver_sql(head + ",".join(chunk))

@@ -117,6 +117,7 @@ class Syncer:
         self.status = SyncStatus()
         self._epoch = 0
         self._checkpoint = Checkpoint(config.start_block - 1, "")
+        self._committing: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         self._checkpoint, self._epoch = await self.store.open(self.cfg.start_block)
@@ -248,7 +249,7 @@ class Syncer:
                 if lg.block_hash != headers[n].hash:
                     raise ChainMismatch(f"log of block {n} has another block hash")
             logs.extend(sorted(block_logs, key=lambda x: x.log_index))
-        batch = BlockBatch(first, last, headers=headers, logs=logs)
+        batch = await self._with_transactions(BlockBatch(first, last, headers=headers, logs=logs))
         historical = head - last > 2
         await self._finish(batch, head, historical)
 
@@ -292,11 +293,15 @@ class Syncer:
                 self.obs.on_range_size(
                     self.sizer.observe(end - start + 1, len(batch.logs), self.cfg.max_logs_per_unit)
                 )
-                await self._finish(batch, head, historical=True)
+                await self._finish(batch, head, historical=True, overlap=True)
+            await self._drain()
         finally:
             for _, _, t in in_flight:
                 t.cancel()
             await asyncio.gather(*(t for _, _, t in in_flight), return_exceptions=True)
+            if self._committing is not None:  # failing: let the last commit land or fail
+                await asyncio.gather(self._committing, return_exceptions=True)
+                self._committing = None
 
     async def _fetch_range(self, first: int, last: int) -> BlockBatch:
         logs = await self.chain.logs(first, last, self.cfg.addresses)
@@ -306,11 +311,13 @@ class Syncer:
         for lg in logs:
             if headers[lg.block_number].hash != lg.block_hash:
                 raise ChainMismatch(f"logs of block {lg.block_number} changed fork mid-request")
-        return BlockBatch(first, last, headers=headers, logs=logs)
+        return await self._with_transactions(BlockBatch(first, last, headers=headers, logs=logs))
 
     # ------------------------------------------------------------------ shared
 
-    async def _finish(self, batch: BlockBatch, head: int, historical: bool) -> None:
+    async def _with_transactions(self, batch: BlockBatch) -> BlockBatch:
+        """The transactions that carry the batch's logs (fetched with the range, so ranges in
+        flight overlap this too), checked to sit in the batch's blocks."""
         if batch.logs:
             tx_hashes = list(dict.fromkeys(lg.tx_hash for lg in batch.logs))
             batch.transactions = await self.chain.transactions(tx_hashes)
@@ -318,9 +325,34 @@ class Syncer:
                 header = batch.headers.get(tx.block_number)
                 if header is None or header.hash != tx.block_hash:
                     raise ChainMismatch(f"transaction {tx.hash} moved to another block")
+        return batch
+
+    async def _finish(
+        self, batch: BlockBatch, head: int, historical: bool, overlap: bool = False
+    ) -> None:
+        """Publish the batch (acked), then commit its rows and the checkpoint. With ``overlap``
+        the commit runs in the background while the caller publishes the next batch; a batch
+        is committed only after the previous one (checkpoints move in order), and a failed
+        commit surfaces at the next batch, so the retry republishes from the checkpoint."""
         generation = self._checkpoint.generation
         published = await self.sink.publish_batch(batch, historical, generation)
         checkpoint = Checkpoint(batch.last, batch.last_header.hash, generation)
+        await self._drain()
+        commit = self._commit(batch, checkpoint, head, published)
+        if overlap:
+            self._committing = asyncio.create_task(commit)
+        else:
+            await commit
+
+    async def _drain(self) -> None:
+        """Wait for the commit in flight (raising its error)."""
+        if self._committing is not None:
+            task, self._committing = self._committing, None
+            await task
+
+    async def _commit(
+        self, batch: BlockBatch, checkpoint: Checkpoint, head: int, published: int
+    ) -> None:
         await self.store.commit(batch, checkpoint, self._epoch, head)
         self._checkpoint = checkpoint
         self.status.synced = checkpoint.number

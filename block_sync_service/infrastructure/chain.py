@@ -221,13 +221,15 @@ class JsonRpcChainClient:
         return [[_log(x) for x in reply] for reply in replies]
 
     async def transactions(self, hashes: Sequence[str]) -> dict[str, ChainTransaction]:
+        """The transactions that emitted tracked logs. No receipts: a transaction that emitted
+        a log succeeded (a reverted one leaves no logs), so its status is 1, and a mined
+        transaction's ``gasPrice`` is the price it paid (geth: the effective price)."""
         if not hashes:
             return {}
         txs = await self.batch("eth_getTransactionByHash", [[h] for h in hashes])
-        receipts = await self.batch("eth_getTransactionReceipt", [[h] for h in hashes])
         out = {}
-        for h, tx, rcpt in zip(hashes, txs, receipts, strict=True):
-            if tx is None or rcpt is None or tx.get("blockHash") is None:
+        for h, tx in zip(hashes, txs, strict=True):
+            if tx is None or tx.get("blockHash") is None:
                 raise ChainMismatch(f"transaction {h} vanished (reorg in progress)")
             out[h] = ChainTransaction(
                 hash=h,
@@ -237,9 +239,9 @@ class JsonRpcChainClient:
                 to_address=to_checksum_address(tx["to"]) if tx.get("to") else None,
                 value=int(tx["value"], 16),
                 gas=int(tx["gas"], 16),
-                gas_price=int(tx.get("gasPrice") or rcpt.get("effectiveGasPrice") or "0x0", 16),
+                gas_price=int(tx.get("gasPrice") or "0x0", 16),
                 input=bytes.fromhex((tx.get("input") or "0x")[2:]),
-                status=int(rcpt.get("status") or "0x1", 16),
+                status=1,
                 tx_index=int(tx["transactionIndex"], 16),
             )
         return out

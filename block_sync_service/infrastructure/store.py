@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from block_sync_service.domain.errors import Fenced, StoreUnavailable
 from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint, Reorg
+from common.db import insert_ignore
 
 metadata = sa.MetaData()
 blocks = sa.Table(
@@ -47,12 +48,12 @@ transactions = sa.Table(
     sa.Column("status", sa.SmallInteger),
     sa.Column("tx_index", sa.Integer),
 )
-logs = sa.Table(
+logs = sa.Table(  # keyed by position: only canonical rows are stored (migration 0007)
     "logs",
     metadata,
-    sa.Column("block_hash", sa.String(66), primary_key=True),
+    sa.Column("block_hash", sa.String(66)),
     sa.Column("log_index", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("block_number", sa.BigInteger),
+    sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("address", sa.String(42)),
     sa.Column("topic0", sa.String(66)),
     sa.Column("topic1", sa.String(66)),
@@ -89,14 +90,6 @@ class SyncRow:
     last_reorg_block: int
     last_reorg_depth: int
     last_reorg_at: int
-
-
-def _insert_ignore(table: sa.Table) -> Any:
-    return (
-        sa.insert(table)
-        .prefix_with("IGNORE", dialect="mysql")
-        .prefix_with("OR IGNORE", dialect="sqlite")
-    )
 
 
 @contextlib.asynccontextmanager
@@ -223,12 +216,9 @@ class SqlAlchemySyncStore:
             for lg in batch.logs
         ]
         async with _db_errors("commit batch"), self.engine.begin() as conn:
-            if block_rows:
-                await conn.execute(_insert_ignore(blocks), block_rows)
-            if tx_rows:
-                await conn.execute(_insert_ignore(transactions), tx_rows)
-            if log_rows:
-                await conn.execute(_insert_ignore(logs), log_rows)
+            await insert_ignore(conn, blocks, block_rows)
+            await insert_ignore(conn, transactions, tx_rows)
+            await insert_ignore(conn, logs, log_rows)
             await self._move(conn, epoch, checkpoint, head_block=head)
 
     async def _move(self, conn: Any, epoch: int, checkpoint: Checkpoint, **extra: Any) -> None:
@@ -320,7 +310,11 @@ class SqlAlchemySyncStore:
             lgs = (
                 (
                     await conn.execute(
-                        sa.select(logs).where(logs.c.tx_hash == tx_hash).order_by(logs.c.log_index)
+                        sa.select(logs)
+                        .where(  # within its block: the key's prefix, no index on tx_hash
+                            logs.c.block_number == tx["block_number"], logs.c.tx_hash == tx_hash
+                        )
+                        .order_by(logs.c.log_index)
                     )
                 )
                 .mappings()

@@ -41,3 +41,50 @@ async def test_migrations_apply_roundtrip_and_revert(db_url: str) -> None:
         assert "consumer_offsets" not in tables
     finally:
         await engine.dispose()
+
+
+async def test_bulk_insert_ignore_literal_and_fallback_paths(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of chain data go as SQL literals (in chunks); any other string goes parameterised.
+    Both store exactly what was given, and duplicates are ignored."""
+    import sqlalchemy as sa
+
+    import common.db as db
+
+    monkeypatch.setattr(db, "_CHUNK_CHARS", 200)  # several statements per call
+    meta = sa.MetaData()
+    table = sa.Table(
+        "bulk_probe",
+        meta,
+        sa.Column("k", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("s", sa.String(80)),
+        sa.Column("b", sa.LargeBinary),
+        sa.Column("f", sa.Boolean),
+    )
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(meta.create_all)
+        hexes = [
+            {"k": i, "s": f"0x{i:064x}", "b": bytes([i, 0, 39, 92]), "f": i % 2 == 0}
+            for i in range(20)
+        ]
+        hexes.append({"k": 20, "s": None, "b": None, "f": None})
+        tricky = [
+            {"k": 100, "s": "it's", "b": b"'", "f": True},
+            {"k": 101, "s": "back\\slash; DROP TABLE bulk_probe; --", "b": b"", "f": False},
+            {"k": 102, "s": "ünïcode", "b": None, "f": None},
+        ]
+        async with engine.begin() as conn:
+            await db.insert_ignore(conn, table, hexes)
+            await db.insert_ignore(conn, table, tricky)
+            await db.insert_ignore(conn, table, hexes[:3])  # duplicates: ignored
+            await db.insert_ignore(conn, table, [])
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.select(table).order_by(table.c.k))).mappings().all()
+        assert [dict(r) for r in rows] == hexes + tricky
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(meta.drop_all)
+        await engine.dispose()

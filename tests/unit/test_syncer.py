@@ -225,3 +225,35 @@ async def test_an_unexpected_rpc_error_is_retried_not_fatal() -> None:
     await asyncio.wait_for(syncer.run(asyncio.Event(), until=39), 10)
     assert failures["left"] == 0
     assert sink.replay() == truth(chain)
+
+
+async def test_failed_commits_overlapping_the_next_publish_lose_nothing() -> None:
+    """Backfill commits a range while publishing the next; a commit that fails surfaces, the
+    checkpoint never passes an uncommitted range, and the retry republishes from it."""
+    from block_sync_service.domain.errors import StoreUnavailable
+
+    chain = FakeChain(120)
+    syncer, store, sink = make(chain, window=4)
+    syncer.cfg.retry_base_s = syncer.cfg.retry_max_s = 0.001
+    real = store.commit
+    calls = {"n": 0}
+    committed: list[int] = []
+
+    async def flaky(batch: BlockBatch, checkpoint: Checkpoint, epoch: int, head: int) -> None:
+        calls["n"] += 1
+        await asyncio.sleep(0)  # let the next publish overlap
+        if calls["n"] % 3 == 0:
+            raise StoreUnavailable("connection lost")
+        assert checkpoint.number > store.checkpoint.number  # in order, never twice
+        await real(batch, checkpoint, epoch, head)
+        committed.append(checkpoint.number)
+
+    store.commit = flaky  # type: ignore[method-assign]
+    await asyncio.wait_for(syncer.run(asyncio.Event(), until=119), 10)
+    assert calls["n"] >= 9  # failures happened and were retried
+    assert committed == sorted(committed)
+    assert store.checkpoint.number == 119
+    assert sorted(store.blocks) == list(range(1, 120))  # every range's rows landed
+    # every event published, in chain order; a retry republishes with the same identities
+    assert list(dict.fromkeys(sink.stream)) == truth(chain)
+    assert len(sink.stream) > len(truth(chain))
