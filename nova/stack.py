@@ -265,7 +265,7 @@ def rpc_ready(url: str) -> bool:
         return False
 
 
-def _kafka_ready(port: int) -> bool:
+def kafka_ready(port: int) -> bool:
     """The broker answers a metadata request (TCP accept alone is not enough)."""
     if not port_open(port):
         return False
@@ -386,7 +386,7 @@ def _start(name: str, ports: Ports) -> subprocess.Popen[bytes] | None:
                 "memory://tansu/",
             ],
         )
-        wait_until(lambda: _kafka_ready(ports.kafka), "tansu", 60, proc, log)
+        wait_until(lambda: kafka_ready(ports.kafka), "tansu", 60, proc, log)
         return proc
     if name == "mongo":
         secantusd = secantus_bin()
@@ -416,7 +416,7 @@ def _ready(name: str, ports: Ports) -> bool:
     probes: dict[str, Callable[[], bool]] = {
         "mariadb": lambda: _mysql_ready(ports.mariadb),
         "redis": lambda: _redis_ready(ports.redis),
-        "kafka": lambda: _kafka_ready(ports.kafka),
+        "kafka": lambda: kafka_ready(ports.kafka),
         "mongo": lambda: _mongo_ready(ports.mongo),
         "anvil": lambda: rpc_ready(f"http://127.0.0.1:{ports.anvil}"),
     }

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
 
 import orjson
+import pymysql
 from aiohttp import ClientSession, web
 
 
@@ -113,3 +121,163 @@ class DroppableWebSocket:
         await self.drop()
         await self._runner.cleanup()
         await self.session.close()
+
+
+class PrivateMariaDB:
+    """A MariaDB server of the test's own (datadir under ``root``, loopback port, no auth), so
+    a test may crash and restart it without touching the machine's shared server."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.root, self.port = root, port
+        self.datadir = root / "data"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mysql+aiomysql://root@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        if not self.datadir.exists():
+            install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+            assert install is not None, (
+                "mariadb-install-db is needed (apt-get install mariadb-server)"
+            )
+            subprocess.run(
+                [
+                    install,
+                    "--no-defaults",
+                    "--user=root",
+                    f"--datadir={self.datadir}",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                ],
+                check=True,
+                capture_output=True,
+            )
+        exe = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+        with open(self.root / "mariadb.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    exe,
+                    "--no-defaults",
+                    "--user=root",
+                    f"--datadir={self.datadir}",
+                    f"--port={self.port}",
+                    "--bind-address=127.0.0.1",
+                    f"--socket={self.root / 'mysqld.sock'}",
+                    f"--pid-file={self.root / 'pid'}",
+                    "--skip-log-bin",
+                    "--innodb-buffer-pool-size=64M",
+                    "--max-connections=500",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def ready(self) -> bool:
+        try:
+            pymysql.connect(
+                host="127.0.0.1", port=self.port, user="root", connect_timeout=1
+            ).close()
+        except pymysql.err.Error:
+            return False
+        return True
+
+    def crash(self) -> None:
+        """SIGKILL: no clean shutdown, InnoDB recovers on the next start."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+class PersistentBroker:
+    """A Kafka-protocol broker of the test's own that keeps its data across restarts: tansu
+    with its S3 storage engine on a loopback S3 server (moto's, a separate process). Killing
+    and restarting tansu loses nothing that was acked, as with Kafka and its volume."""
+
+    def __init__(self, root: Path, port: int, s3_port: int) -> None:
+        self.root, self.port, self.s3_port = root, port, s3_port
+        self.s3: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start_storage(self) -> None:
+        exe = Path(sys.executable).with_name("moto_server")
+        with open(self.root / "s3.log", "ab") as log:
+            self.s3 = subprocess.Popen(
+                [str(exe), "-H", "127.0.0.1", "-p", str(self.s3_port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def create_bucket(self) -> bool:
+        """PUT the bucket (idempotent); False while the S3 server is not up yet."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.s3_port}/tansu", method="PUT")
+        try:
+            with urllib.request.urlopen(req, timeout=1) as resp:  # noqa: S310 - loopback
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    def start(self) -> None:
+        from nova.stack import tansu_bin
+
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT": f"http://127.0.0.1:{self.s3_port}",
+            "AWS_ALLOW_HTTP": "true",
+        }
+        url = f"tcp://127.0.0.1:{self.port}"
+        with open(self.root / "tansu.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    str(tansu_bin()),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "s3://tansu/",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def ready(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
+    def crash(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        for proc in (self.proc, self.s3):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)

@@ -12,10 +12,11 @@ event of the chain is accounted for exactly once (transfer rows = Transfer logs,
 tracked logs). Throughout, a prober sends well-formed REST requests: any 5xx other than a 503
 (a service down) fails the campaign.
 
-What this cannot show: the local broker (tansu) keeps its data in memory, so a broker restart
-loses the topics; that scenario is left to the docker-compose Kafka (persistent volume), where
-the consumers' stored offsets and the syncer's checkpoint resume it. MariaDB is the machine's
-shared server and is not restarted here (the token tests cover database outages in process).
+The campaign runs on a MariaDB server and a broker of its own (tests/faults.py), so it can
+crash them (SIGKILL during traffic) and restart them without touching the shared stack. Its
+broker is tansu on its S3 storage engine (a loopback S3 server, moto's), so acked records
+survive a broker crash as with Kafka's log on disk. What that cannot show: Kafka's own
+replication and leader election (one broker here; the compose file's Kafka is one node too).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from nova.devnet.reorg import force_reorg
 from staking_service.infrastructure.sql import StakingViews
 from staking_service.infrastructure.verify import verify_staking
 from tests.chain_helpers import Devnet, make_devnet, wait_for
-from tests.faults import FaultyRpc
+from tests.faults import FaultyRpc, PersistentBroker, PrivateMariaDB
 from token_service.infrastructure.sql import TokenViews
 from token_service.infrastructure.verify import verify_token
 
@@ -68,6 +69,8 @@ class System:
     env: dict[str, str]
     ports: dict[str, int]
     logs: Path
+    db: PrivateMariaDB
+    broker: PersistentBroker
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     redis: subprocess.Popen[bytes] | None = None
     statuses: Counter[int] = field(default_factory=Counter)
@@ -151,8 +154,12 @@ async def _prober(system: System, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), 0.05)
 
 
-def _count(db: str, sql: str) -> int:
-    conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root", database=db)
+def _broker_ready(broker: PersistentBroker) -> bool:
+    return broker.ready() and stack.kafka_ready(broker.port)
+
+
+def _count(port: int, db: str, sql: str) -> int:
+    conn = pymysql.connect(host="127.0.0.1", port=port, user="root", database=db)
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
@@ -174,6 +181,7 @@ class Checker:
     def __init__(self, system: System, db_url: str, db_name: str) -> None:
         self.system = system
         self.db_name = db_name
+        self.port = system.db.port
         self.engine = create_engine(db_url)
         self.token = TokenViews(self.engine)
         self.staking = StakingViews(self.engine)
@@ -186,7 +194,7 @@ class Checker:
         m = net.manifest
         head = await net.chain.block_number()
         try:
-            if _count(self.db_name, "SELECT synced_block FROM sync_state") != head:
+            if _count(self.port, self.db_name, "SELECT synced_block FROM sync_state") != head:
                 self.last = "block sync behind"
                 return False
             token_last = await _last_event_block(net, m.address("NovaToken"), head)
@@ -230,8 +238,8 @@ class Checker:
                 if lg["topics"][0] == TOK.events["Transfer"].topic0
                 and lg["address"].lower() == m.address("NovaToken").lower()
             )
-            stored_logs = _count(self.db_name, "SELECT COUNT(*) FROM logs")
-            stored_transfers = _count(self.db_name, "SELECT COUNT(*) FROM transfers")
+            stored_logs = _count(self.port, self.db_name, "SELECT COUNT(*) FROM logs")
+            stored_transfers = _count(self.port, self.db_name, "SELECT COUNT(*) FROM transfers")
             if (stored_logs, stored_transfers) != (len(logs), transfers):
                 self.last = (
                     f"logs {stored_logs}/{len(logs)}, transfers {stored_transfers}/{transfers}"
@@ -250,13 +258,28 @@ class Checker:
 
 
 @pytest.fixture
-async def system(anvil_url, endpoints, mysql_url, mongo_database, tmp_path):
+async def system(anvil_url, endpoints, mongo_database, tmp_path):
     print(f"chaos seed {SEED} scale {SCALE} (replay: NOVA_CHAOS_SEED={SEED})")
     net = await make_devnet(anvil_url, tmp_path, seed=SEED % 1000, blocks=30, txs_per_block=8)
-    ports = {name: stack.free_port() for name in (*SERVICES, "proxy", "dead", "redis")}
+    names = (*SERVICES, "proxy", "dead", "redis", "mariadb", "broker", "s3")
+    ports = {name: stack.free_port() for name in names}
+    (tmp_path / "mariadb").mkdir()
+    db = PrivateMariaDB(tmp_path / "mariadb", ports["mariadb"])
+    db.start()
+    broker = PersistentBroker(tmp_path, ports["broker"], ports["s3"])
+    broker.start_storage()
+    await wait_for(lambda: asyncio.to_thread(broker.create_bucket), "S3 bucket", 60)
+    broker.start()
+    await wait_for(lambda: asyncio.to_thread(_broker_ready, broker), "private broker up", 60)
+    await wait_for(lambda: asyncio.to_thread(db.ready), "private MariaDB up", 60)
+    conn = pymysql.connect(host="127.0.0.1", port=db.port, user="root")
+    with conn.cursor() as cur:
+        cur.execute("CREATE DATABASE nova_chaos")
+    conn.close()
+    mysql_url = f"{db.url}/nova_chaos"
     env = {
         "NOVA_DATABASE_URL": mysql_url,
-        "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+        "NOVA_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
         "NOVA_KAFKA_TOPIC_PREFIX": f"nova.c{uuid.uuid4().hex[:8]}.",
         "NOVA_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
         "NOVA_MONGO_URL": endpoints.mongo_url,
@@ -276,7 +299,7 @@ async def system(anvil_url, endpoints, mysql_url, mongo_database, tmp_path):
         check=False,
     )
     assert migrate.returncode == 0, migrate.stderr
-    system = System(net, env, ports, tmp_path)
+    system = System(net, env, ports, tmp_path, db, broker)
     system.start_redis()
     proxy = FaultyRpc(anvil_url, seed=SEED, p_429=0.15, p_timeout=0.05)
 
@@ -307,6 +330,8 @@ async def system(anvil_url, endpoints, mysql_url, mongo_database, tmp_path):
         await proxy.stop()
         await checker.engine.dispose()
         await net.rpc.close()
+        db.stop()
+        broker.stop()
 
 
 async def test_fault_campaign(system):
@@ -361,7 +386,25 @@ async def test_fault_campaign(system):
     await net.sim.run(blocks=2)
     await checker.settle("after Redis came back")
 
-    # 5. duplicate delivery: replay already-consumed records into every domain topic
+    # 5. MariaDB crashed (SIGKILL) during traffic, down for a few blocks, then restarted
+    system.db.crash()
+    await net.sim.resync()
+    await net.sim.run(blocks=3)
+    system.db.start()
+    await wait_for(lambda: asyncio.to_thread(system.db.ready), "MariaDB back", 120)
+    await net.sim.run(blocks=2)
+    await checker.settle("after the MariaDB crash and restart")
+
+    # 6. the broker crashed (SIGKILL) during traffic, then restarted on its stored data
+    system.broker.crash()
+    await net.sim.resync()
+    await net.sim.run(blocks=3)
+    system.broker.start()
+    await wait_for(lambda: asyncio.to_thread(_broker_ready, system.broker), "broker back", 60)
+    await net.sim.run(blocks=2)
+    await checker.settle("after the broker crash and restart")
+
+    # 7. duplicate delivery: replay already-consumed records into every domain topic
     bus = KafkaEventBus(system.env["NOVA_KAFKA_BOOTSTRAP_SERVERS"])
     try:
         for domain in ("token", "staking", "governance"):
