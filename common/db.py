@@ -8,6 +8,7 @@ the chain (block 0 stores as 0).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -110,16 +111,23 @@ def _literal(v: Any) -> str:
         return str(v)
     if c is bytes:
         return f"X'{v.hex()}'"
+    if c is Decimal and v == v.to_integral_value():
+        return str(int(v))
     raise _NotLiteral
 
 
-async def insert_ignore(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """``INSERT IGNORE`` (SQLite: ``OR IGNORE``) of many rows with the same keys.
+async def insert_rows(
+    conn: Any, table: Any, rows: list[dict[str, Any]], *, ignore: bool = False
+) -> None:
+    """``INSERT`` (with ``ignore``: ``INSERT IGNORE``, SQLite ``OR IGNORE``) of many rows with
+    the same keys, in the caller's transaction.
 
     Chain data is hex and integers, so the rows are written as multi-row SQL literals (a few
     times faster than the driver's per-value escaping, which dominated the backfill's commit).
-    A value that is not a plain ASCII letter/digit string, int, bool, bytes or None makes the
-    whole call use SQLAlchemy's parameterised executemany instead.
+    Columns of a TypeDecorator type (e.g. amounts) go through its bind processing first, so
+    its checks still apply. A value that is not then a plain ASCII letter/digit string, int,
+    integral Decimal, bool, bytes or None makes the whole call use SQLAlchemy's parameterised
+    executemany instead.
     """
     if not rows:
         return
@@ -127,18 +135,33 @@ async def insert_ignore(conn: Any, table: Any, rows: list[dict[str, Any]]) -> No
 
     dialect = conn.dialect
     columns = list(rows[0])
+    bind = {
+        c: table.c[c].type.process_bind_param
+        for c in columns
+        if isinstance(table.c[c].type, sa.types.TypeDecorator)
+    }
     try:
-        values = ["(" + ",".join([_literal(row[c]) for c in columns]) + ")" for row in rows]
+        if bind:
+            rows_out = [
+                {c: (bind[c](v, dialect) if c in bind else v) for c, v in row.items()}
+                for row in rows
+            ]
+        else:
+            rows_out = rows
+        values = ["(" + ",".join([_literal(row[c]) for c in columns]) + ")" for row in rows_out]
     except _NotLiteral:
-        stmt = (
-            sa.insert(table)
-            .prefix_with("IGNORE", dialect="mysql")
-            .prefix_with("OR IGNORE", dialect="sqlite")
-        )
+        stmt = sa.insert(table)
+        if ignore:
+            stmt = stmt.prefix_with("IGNORE", dialect="mysql").prefix_with(
+                "OR IGNORE", dialect="sqlite"
+            )
         await conn.execute(stmt, rows)
         return
     quote = dialect.identifier_preparer.quote
-    verb = "INSERT OR IGNORE" if dialect.name == "sqlite" else "INSERT IGNORE"
+    if ignore:
+        verb = "INSERT OR IGNORE" if dialect.name == "sqlite" else "INSERT IGNORE"
+    else:
+        verb = "INSERT"
     head = f"{verb} INTO {quote(table.name)} ({','.join(quote(c) for c in columns)}) VALUES "
     chunk: list[str] = []
     size = 0

@@ -46,6 +46,15 @@ def arg_values(event: events_pb2.ContractEvent) -> dict[str, str | list[str]]:
     return out
 
 
+def scalar_arg(event: events_pb2.ContractEvent, name: str) -> str:
+    """One scalar argument, without building the whole :func:`arg_values` dict (a consumer's
+    hot path); KeyError naming it when the event has no such argument."""
+    args = event.args
+    if name in args:
+        return str(args[name].scalar)
+    raise KeyError(f"{event.event} has no argument {name!r}")
+
+
 def fill_args(target: Any, args: Mapping[str, Any]) -> None:
     """Write decoded ``args`` into a ContractEvent's ``args`` map in place: scalars as strings
     (ints in decimal, bools as true/false), arrays as lists of those (twice as fast as

@@ -23,17 +23,22 @@ consumer_offsets = sa.Table(
 
 
 def upsert(
-    dialect: str, table: sa.Table, values: dict[str, Any], update: Sequence[str]
+    dialect: str,
+    table: sa.Table,
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    update: Sequence[str],
 ) -> sa.Executable:
-    """One INSERT ... ON DUPLICATE KEY UPDATE (MySQL) / ON CONFLICT DO UPDATE (SQLite).
+    """One INSERT ... ON DUPLICATE KEY UPDATE (MySQL) / ON CONFLICT DO UPDATE (SQLite), of one
+    row or of many (one multi-row statement: one round trip instead of one per row).
 
     Update-then-insert deadlocks on InnoDB gap locks when several consumers start at once.
     """
+    rows = [dict(values)] if isinstance(values, Mapping) else [dict(v) for v in values]
     if dialect == "mysql":
-        stmt = mysql_insert(table).values(**values)
+        stmt = mysql_insert(table).values(rows)
         return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
     if dialect == "sqlite":
-        lite = sqlite_insert(table).values(**values)
+        lite = sqlite_insert(table).values(rows)
         keys = [c.name for c in table.primary_key.columns]
         return lite.on_conflict_do_update(
             index_elements=keys, set_={c: lite.excluded[c] for c in update}

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from block_sync_service.domain.errors import Fenced, StoreUnavailable
 from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint, Reorg
-from common.db import insert_ignore
+from common.db import insert_rows
 
 metadata = sa.MetaData()
 blocks = sa.Table(
@@ -216,9 +216,9 @@ class SqlAlchemySyncStore:
             for lg in batch.logs
         ]
         async with _db_errors("commit batch"), self.engine.begin() as conn:
-            await insert_ignore(conn, blocks, block_rows)
-            await insert_ignore(conn, transactions, tx_rows)
-            await insert_ignore(conn, logs, log_rows)
+            await insert_rows(conn, blocks, block_rows, ignore=True)
+            await insert_rows(conn, transactions, tx_rows, ignore=True)
+            await insert_rows(conn, logs, log_rows, ignore=True)
             await self._move(conn, epoch, checkpoint, head_block=head)
 
     async def _move(self, conn: Any, epoch: int, checkpoint: Checkpoint, **extra: Any) -> None:

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from common.db import create_engine, downgrade, migrate
+from common.sqltypes import Amount, AmountOverflow
 
 
 @pytest.fixture(params=["mysql", "sqlite"])
@@ -61,26 +62,45 @@ async def test_bulk_insert_ignore_literal_and_fallback_paths(
         sa.Column("s", sa.String(80)),
         sa.Column("b", sa.LargeBinary),
         sa.Column("f", sa.Boolean),
+        sa.Column("amt", Amount),
     )
     engine = create_engine(db_url)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(meta.create_all)
         hexes = [
-            {"k": i, "s": f"0x{i:064x}", "b": bytes([i, 0, 39, 92]), "f": i % 2 == 0}
+            {
+                "k": i,
+                "s": f"0x{i:064x}",
+                "b": bytes([i, 0, 39, 92]),
+                "f": i % 2 == 0,
+                "amt": 10**64 + i if i % 3 else i,
+            }
             for i in range(20)
         ]
-        hexes.append({"k": 20, "s": None, "b": None, "f": None})
+        hexes.append({"k": 20, "s": None, "b": None, "f": None, "amt": None})
         tricky = [
-            {"k": 100, "s": "it's", "b": b"'", "f": True},
-            {"k": 101, "s": "back\\slash; DROP TABLE bulk_probe; --", "b": b"", "f": False},
-            {"k": 102, "s": "ünïcode", "b": None, "f": None},
+            {"k": 100, "s": "it's", "b": b"'", "f": True, "amt": 1},
+            {
+                "k": 101,
+                "s": "back\\slash; DROP TABLE bulk_probe; --",
+                "b": b"",
+                "f": False,
+                "amt": 0,
+            },
+            {"k": 102, "s": "ünïcode", "b": None, "f": None, "amt": None},
         ]
         async with engine.begin() as conn:
-            await db.insert_ignore(conn, table, hexes)
-            await db.insert_ignore(conn, table, tricky)
-            await db.insert_ignore(conn, table, hexes[:3])  # duplicates: ignored
-            await db.insert_ignore(conn, table, [])
+            await db.insert_rows(conn, table, hexes)
+            await db.insert_rows(conn, table, tricky)
+            await db.insert_rows(conn, table, hexes[:3], ignore=True)  # duplicates: ignored
+            await db.insert_rows(conn, table, [], ignore=True)
+        with pytest.raises(sa.exc.IntegrityError):  # without ignore, a duplicate is an error
+            async with engine.begin() as conn:
+                await db.insert_rows(conn, table, hexes[5:6])
+        with pytest.raises(AmountOverflow):  # the amount type's checks still apply
+            async with engine.begin() as conn:
+                await db.insert_rows(conn, table, [{**hexes[0], "k": 999, "amt": 10**65}])
         async with engine.connect() as conn:
             rows = (await conn.execute(sa.select(table).order_by(table.c.k))).mappings().all()
         assert [dict(r) for r in rows] == hexes + tricky

@@ -45,7 +45,7 @@ class TokenRepository(Protocol):
 def decode(env: events.EventEnvelope) -> Transfer | Approval | SupplyEvent | None:
     """A token event as a domain value; None for events other services care about."""
     e = env.event
-    a = events.arg_values(e)
+    arg = events.scalar_arg
     if e.event == "Transfer":
         return Transfer(
             e.tx_hash,
@@ -53,9 +53,9 @@ def decode(env: events.EventEnvelope) -> Transfer | Approval | SupplyEvent | Non
             e.block_hash,
             e.block_number,
             e.tx_index,
-            str(a["from"]),
-            str(a["to"]),
-            int(str(a["value"])),
+            arg(e, "from"),
+            arg(e, "to"),
+            int(arg(e, "value")),
             e.block_timestamp,
         )
     if e.event == "Approval":
@@ -63,19 +63,19 @@ def decode(env: events.EventEnvelope) -> Transfer | Approval | SupplyEvent | Non
             e.tx_hash,
             e.log_index,
             e.block_number,
-            str(a["owner"]),
-            str(a["spender"]),
-            int(str(a["value"])),
+            arg(e, "owner"),
+            arg(e, "spender"),
+            int(arg(e, "value")),
             e.block_timestamp,
         )
     if e.event in ("Mint", "Burn"):
-        account = str(a["to"] if e.event == "Mint" else a["from"])
+        account = arg(e, "to" if e.event == "Mint" else "from")
         return SupplyEvent(
             e.tx_hash,
             e.log_index,
             e.event.lower(),
             account,
-            int(str(a["amount"])),
+            int(arg(e, "amount")),
             e.block_number,
             e.block_timestamp,
         )

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from common.db import insert_rows
 from common.offsets import upsert
 from common.sqltypes import Amount, Uint256
 from token_service.domain.ledger import ZERO_ADDRESS, Approval, Stats, SupplyEvent, Transfer
@@ -100,13 +101,16 @@ class SqlTokenRepository:
         return out
 
     async def save_balances(self, balances: dict[str, int], block: int) -> None:
-        dialect = self.conn.dialect.name
-        for address, balance in balances.items():
+        rows = [
+            {"address": address, "balance": balance, "block_number": block}
+            for address, balance in sorted(balances.items())  # one lock order for all writers
+        ]
+        for i in range(0, len(rows), 500):  # a statement per 500 rows, not per row
             await self.conn.execute(
                 upsert(
-                    dialect,
+                    self.conn.dialect.name,
                     balances_t,
-                    {"address": address, "balance": balance, "block_number": block},
+                    rows[i : i + 500],
                     ("balance", "block_number"),
                 )
             )
@@ -118,8 +122,9 @@ class SqlTokenRepository:
         supply_events: Sequence[SupplyEvent],
     ) -> None:
         if transfers:
-            await self.conn.execute(
-                sa.insert(transfers_t),
+            await insert_rows(
+                self.conn,
+                transfers_t,
                 [
                     {
                         "tx_hash": t.tx_hash,
@@ -136,8 +141,9 @@ class SqlTokenRepository:
                 ],
             )
         if approvals:
-            await self.conn.execute(
-                sa.insert(approvals_t),
+            await insert_rows(
+                self.conn,
+                approvals_t,
                 [
                     {
                         "tx_hash": a.tx_hash,
@@ -152,8 +158,9 @@ class SqlTokenRepository:
                 ],
             )
         if supply_events:
-            await self.conn.execute(
-                sa.insert(supply_events_t),
+            await insert_rows(
+                self.conn,
+                supply_events_t,
                 [
                     {
                         "tx_hash": s.tx_hash,
