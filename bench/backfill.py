@@ -81,6 +81,12 @@ def _vm_hwm_mb(pid: int) -> float:
     return 0.0
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _query(db: str, sql: str, *params: object) -> int:
     conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root", database=db)
     try:
@@ -139,6 +145,7 @@ def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[
         assert sync.returncode == 0, "nova backfill failed"
         out["nova backfill process (events/s)"] = history.events / (time.monotonic() - started)
         out["nova backfill process peak RSS (MB)"] = usage.ru_maxrss / 1024
+        out["nova backfill process CPU (s)"] = usage.ru_utime + usage.ru_stime
         last = "SELECT MAX(block_number) FROM logs WHERE address = %s"
         count = "SELECT COUNT(*) FROM logs WHERE address = %s"
         targets = {
@@ -162,6 +169,7 @@ def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[
                 if mark >= targets[name]:
                     took = time.monotonic() - started
                     out[f"{name} consumer peak RSS (MB)"] = _vm_hwm_mb(procs[name].pid)
+                    out[f"{name} consumer CPU (s)"] = _cpu_s(procs[name].pid)
                     if name == "token":
                         out["end to end: token balances queryable (events/s)"] = (
                             history.events / took
@@ -238,16 +246,15 @@ def main() -> None:
     results = {n: one_size(n, args.range, endpoints, with_processes=n == max(sizes)) for n in sizes}
     names = list(dict.fromkeys(k for r in results.values() for k in r))
     print(f"{'measure':44}" + "".join(f"{f'{n:,} events':>16}" for n in sizes))
+
+    def cell(n: int, name: str) -> str:
+        if name not in results[n]:
+            return f"{'':16}"
+        digits = 2 if name.startswith("ratio") else 1 if name.endswith("(s)") else 0
+        return f"{results[n][name]:16,.{digits}f}"
+
     for name in names:
-        cells = "".join(
-            f"{results[n][name]:16,.2f}"
-            if name.startswith("ratio")
-            else f"{results[n][name]:16,.0f}"
-            if name in results[n]
-            else f"{'':16}"
-            for n in sizes
-        )
-        print(f"{name:44}{cells}")
+        print(f"{name:44}" + "".join(cell(n, name) for n in sizes))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from common import validation
 MAX_BLOCK = 2**63 - 1
 
 
-def clients(request: Request) -> Clients:
+async def clients(request: Request) -> Clients:  # async: a sync one runs in a thread
     c: Clients = request.app.state.clients
     return c
 
@@ -23,7 +23,7 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
 BlockQuery = Annotated[int, Query(ge=0, le=MAX_BLOCK)]
 
 
-def address_path(
+async def address_path(
     address: Annotated[str, Path(description="0x + 40 hex; EIP-55 if mixed case")],
 ) -> str:
     return validation.address(address, "address")

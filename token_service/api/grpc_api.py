@@ -12,7 +12,12 @@ from common.cache_aside import CacheAside
 from common.grpc_errors import abort, invalid
 from novapb.token.v1 import token_pb2 as pb
 from novapb.token.v1 import token_pb2_grpc as pb_grpc
-from token_service.application.ingest import BALANCE_KEY, HOLDERS_KEY, SUPPLY_KEY
+from token_service.application.ingest import (
+    BALANCE_KEY,
+    HOLDERS_KEY,
+    LAST_BLOCK_KEY,
+    SUPPLY_KEY,
+)
 from token_service.infrastructure.sql import TokenViews
 from token_service.infrastructure.verify import TokenDrift
 
@@ -57,7 +62,13 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
         )
 
     async def _last_block(self) -> int:
-        return (await self.views.stats()).last_block
+        """The index's head, cached like the values (each applied batch invalidates it), so a
+        cached balance costs no database round trip."""
+
+        async def load() -> int:
+            return (await self.views.stats()).last_block
+
+        return await self.cache.get_int(LAST_BLOCK_KEY, load)
 
     async def GetBalance(
         self, request: pb.GetBalanceRequest, context: Any

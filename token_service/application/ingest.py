@@ -17,6 +17,7 @@ from token_service.domain.ledger import (
 BALANCE_KEY = "token:balance:{}"
 SUPPLY_KEY = "token:supply"
 HOLDERS_KEY = "token:holders"
+LAST_BLOCK_KEY = "token:last_block"  # the index's head: changes with every applied batch
 
 
 class TokenRepository(Protocol):
@@ -131,6 +132,7 @@ async def _apply(
     await repo.save_balances(new, block)
     await repo.save_stats(stats)
     keys.update(BALANCE_KEY.format(a) for a in new)
+    keys.add(LAST_BLOCK_KEY)
     if transfers:
         keys.update((SUPPLY_KEY, HOLDERS_KEY))
 
@@ -147,4 +149,4 @@ async def revert_to_block(repo: TokenRepository, block: int, keys: set[str]) -> 
     await repo.save_balances(new, block)
     await repo.save_stats(stats)
     keys.update(BALANCE_KEY.format(a) for a in new)
-    keys.update((SUPPLY_KEY, HOLDERS_KEY))
+    keys.update((SUPPLY_KEY, HOLDERS_KEY, LAST_BLOCK_KEY))
