@@ -37,10 +37,10 @@ class BlockSyncSettings(CommonSettings):
     range_max: int = Field(50_000, ge=1, description="Largest eth_getLogs range.")
     range_concurrency: int = Field(4, ge=1, le=64, description="Log ranges in flight.")
     max_logs_per_unit: int = Field(
-        5_000,
+        2_500,
         ge=100,
-        description="Ranges shrink to hold about this many logs (bounds memory: "
-        "range_concurrency x this many logs in flight).",
+        description="Ranges and window units shrink to hold about this many logs (bounds "
+        "memory: range_concurrency x this many logs in flight).",
     )
 
     rpc_timeout_s: float = Field(20.0, gt=0, description="Timeout of one JSON-RPC request.")

@@ -45,8 +45,8 @@ class SyncConfig:
     reorg_window: int = 128
     poll_interval_s: float = 1.0
     range_concurrency: int = 4
-    window_batch: int = 64  # window blocks read per unit
-    max_logs_per_unit: int = 5_000  # bounds memory: ranges shrink to about this many logs
+    window_batch: int = 64  # at most this many window blocks per unit (fewer on dense blocks)
+    max_logs_per_unit: int = 2_500  # bounds memory: units shrink to about this many logs
     retry_base_s: float = 0.2
 
     retry_max_s: float = 15.0
@@ -118,6 +118,7 @@ class Syncer:
         self._epoch = 0
         self._checkpoint = Checkpoint(config.start_block - 1, "")
         self._committing: asyncio.Task[None] | None = None
+        self._window_span = config.window_batch
 
     async def open(self) -> None:
         self._checkpoint, self._epoch = await self.store.open(self.cfg.start_block)
@@ -218,7 +219,7 @@ class Syncer:
         if synced < deep_end and synced + 1 <= min(deep_end, target):
             await self._backfill_ranges(synced + 1, min(deep_end, target), head)
         else:
-            last = min(target, synced + self.cfg.window_batch)
+            last = min(target, synced + self._window_span)
             await self._window_unit(synced + 1, last, head)
         return True
 
@@ -252,6 +253,9 @@ class Syncer:
         batch = await self._with_transactions(BlockBatch(first, last, headers=headers, logs=logs))
         historical = head - last > 2
         await self._finish(batch, head, historical)
+        # the next unit spans about max_logs_per_unit logs at this density (memory bound)
+        span = len(numbers) * self.cfg.max_logs_per_unit // max(1, len(logs))
+        self._window_span = max(1, min(self.cfg.window_batch, span))
 
     # ------------------------------------------------------------------ range mode
 
@@ -295,6 +299,8 @@ class Syncer:
                 )
                 await self._finish(batch, head, historical=True, overlap=True)
             await self._drain()
+            # the window follows at the density the ranges found
+            self._window_span = max(1, min(self.cfg.window_batch, self.sizer.size))
         finally:
             for _, _, t in in_flight:
                 t.cancel()

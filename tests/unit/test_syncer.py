@@ -257,3 +257,24 @@ async def test_failed_commits_overlapping_the_next_publish_lose_nothing() -> Non
     # every event published, in chain order; a retry republishes with the same identities
     assert list(dict.fromkeys(sink.stream)) == truth(chain)
     assert len(sink.stream) > len(truth(chain))
+
+
+async def test_window_units_keep_to_the_log_budget_on_dense_blocks() -> None:
+    """Inside the reorg window, a unit spans as many blocks as fit the log budget (memory),
+    not window_batch blocks whatever they hold; and every log still arrives once, in order."""
+    chain = FakeChain(80, logs_per_block=50)
+    syncer, _store, sink = make(chain, window=60)
+    syncer.cfg.max_logs_per_unit = 200  # 4 blocks of 50 logs
+    sizes: list[int] = []
+    real = sink.publish_batch
+
+    async def record(batch: BlockBatch, historical: bool, generation: int) -> int:
+        sizes.append(len(batch.logs))
+        return await real(batch, historical, generation)
+
+    sink.publish_batch = record  # type: ignore[method-assign]
+    await syncer.open()
+    await sync_all(syncer)
+    assert sink.stream == truth(chain)
+    assert len(sizes) > 10
+    assert max(sizes) <= 2 * 200, sizes  # the range sizer's first guess may overshoot once
