@@ -34,7 +34,10 @@ class StakingConfigError(Exception):
 
 
 async def handle(conn: AsyncConnection, envelopes: Any) -> set[str]:
-    return await apply_batch(SqlStakingRepository(conn), envelopes)
+    repo = SqlStakingRepository(conn)
+    keys = await apply_batch(repo, envelopes)
+    await repo.flush()
+    return keys
 
 
 @dataclass

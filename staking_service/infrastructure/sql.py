@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from common.db import insert_rows
 from common.offsets import upsert
 from common.sqltypes import Amount
 from staking_service.domain.staking import ACTIVE, RewardClaim, Stake
@@ -110,53 +111,78 @@ async def _stats(conn: AsyncConnection) -> StakingStats:
 
 
 class SqlStakingRepository:
+    """The stakes of one transaction, written behind: stakes saved and claims added are kept
+    here (reads see them) and written in a few multi-row statements by :meth:`flush`, which
+    runs before anything reads the tables as a whole (totals, reverts) and at the end of the
+    batch. Per-event statements made the staking consumer the slowest stage."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self._stakes: dict[int, Stake] = {}  # saved in this transaction, not yet written
+        self._claims: list[tuple[RewardClaim, dict[int, int]]] = []
 
     async def stakes(self, ids: Sequence[int]) -> dict[int, Stake]:
-        rows = await self.conn.execute(sa.select(stakes_t).where(stakes_t.c.id.in_(list(ids))))
-        return {r.id: _stake(r) for r in rows}
+        out = {i: self._stakes[i] for i in ids if i in self._stakes}
+        missing = [i for i in ids if i not in out]
+        if missing:
+            rows = await self.conn.execute(sa.select(stakes_t).where(stakes_t.c.id.in_(missing)))
+            out.update({r.id: _stake(r) for r in rows})
+        return out
 
     async def active_stakes_of(self, user: str) -> list[Stake]:
         rows = await self.conn.execute(
-            sa.select(stakes_t)
-            .where(stakes_t.c.user == user, stakes_t.c.status == ACTIVE)
-            .order_by(stakes_t.c.id)
+            sa.select(stakes_t).where(stakes_t.c.user == user, stakes_t.c.status == ACTIVE)
         )
-        return [_stake(r) for r in rows]
+        mine = {r.id: _stake(r) for r in rows if r.id not in self._stakes}
+        mine.update(
+            {s.id: s for s in self._stakes.values() if s.user == user and s.status == ACTIVE}
+        )
+        return [mine[i] for i in sorted(mine)]
 
     async def save_stakes(self, stakes: Sequence[Stake]) -> None:
-        cols = [c for c in _row(stakes[0]) if c != "id"] if stakes else []
         for s in stakes:
-            await self.conn.execute(upsert(self.conn.dialect.name, stakes_t, _row(s), cols))
+            self._stakes[s.id] = s
 
     async def add_claim(self, c: RewardClaim, moved: dict[int, int]) -> None:
-        await self.conn.execute(
-            sa.insert(claims_t).values(
-                id=c.id,
-                user=c.user,
-                amount=c.amount,
-                block_number=c.block_number,
-                timestamp=c.timestamp,
-            )
-        )
-        if moved:
+        self._claims.append((c, dict(moved)))
+
+    async def flush(self) -> None:
+        """Write what this transaction saved: stakes (one upsert per 500), claims, effects."""
+        stakes = [_row(s) for _, s in sorted(self._stakes.items())]
+        for i in range(0, len(stakes), 500):
+            cols = [c for c in stakes[0] if c != "id"]
             await self.conn.execute(
-                sa.insert(effects_t),
-                [
-                    {
-                        "claim_id": c.id,
-                        "stake_id": sid,
-                        "block_number": c.block_number,
-                        "prev_last_claim_time": prev,
-                    }
-                    for sid, prev in moved.items()
-                ],
+                upsert(self.conn.dialect.name, stakes_t, stakes[i : i + 500], cols)
             )
+        claims = [
+            {
+                "id": c.id,
+                "user": c.user,
+                "amount": c.amount,
+                "block_number": c.block_number,
+                "timestamp": c.timestamp,
+            }
+            for c, _ in self._claims
+        ]
+        effects = [
+            {
+                "claim_id": c.id,
+                "stake_id": sid,
+                "block_number": c.block_number,
+                "prev_last_claim_time": prev,
+            }
+            for c, moved in self._claims
+            for sid, prev in moved.items()
+        ]
+        await insert_rows(self.conn, claims_t, claims)
+        await insert_rows(self.conn, effects_t, effects)
+        self._stakes.clear()
+        self._claims.clear()
 
     async def refresh_totals(self, users: set[str], last_block: int, last_ts: int) -> None:
         """Recompute the touched users' totals from their rows; move the global ones by the
         difference (exact integers in Python; SQLite cannot SUM the padded columns)."""
+        await self.flush()
         stats = await _stats(self.conn)
         for user in sorted(users):
             old = (
@@ -212,6 +238,7 @@ class SqlStakingRepository:
         )
 
     async def revert_above(self, block: int) -> set[str]:
+        await self.flush()
         c = self.conn
         users: set[str] = set()
         # claims: restore every moved stake time, newest claim first
