@@ -35,7 +35,12 @@ async def generate(
 ) -> tuple[History, object]:
     """Start a private anvil and fill it with at least ``events`` contract events."""
     port = stack.free_port()
-    proc = stack.start_anvil(port, name=f"anvil-bench-{port}", extra=["--gas-limit", "100000000"])
+    proc = stack.start_anvil(
+        port,
+        name=f"anvil-bench-{port}",
+        # keep no states of past blocks: about 1.5x faster generation of a long history
+        extra=["--gas-limit", "100000000", "--prune-history"],
+    )
     url = f"http://127.0.0.1:{port}"
     rpc = JsonRpcClient(url)
     manifest = await deploy(rpc)

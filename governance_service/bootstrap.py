@@ -29,7 +29,10 @@ DEFAULT_QUORUM_PERCENT = 4
 
 
 async def handle(conn: AsyncConnection, envelopes: Any) -> set[str]:
-    return await apply_batch(SqlGovernanceRepository(conn), envelopes)
+    repo = SqlGovernanceRepository(conn)
+    keys = await apply_batch(repo, envelopes)
+    await repo.flush()
+    return keys
 
 
 @dataclass

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from common.consumer import consumer_marks
+from common.db import insert_rows
 from common.offsets import upsert
 from common.sqltypes import Amount, Uint256
 from governance_service.domain.governance import (
@@ -174,8 +175,18 @@ async def _checkpoint(
 
 
 class SqlGovernanceRepository:
+    """The governance state of one transaction. Delegates' vote checkpoints (one per
+    DelegateVotesChanged: most of this topic's records) are written behind, in multi-row
+    statements by :meth:`flush` (before a revert and at the end of the batch); nothing in a
+    batch reads them back."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self._vote_checkpoints: list[dict[str, Any]] = []
+
+    async def flush(self) -> None:
+        await insert_rows(self.conn, vote_cp_t, self._vote_checkpoints)
+        self._vote_checkpoints = []
 
     async def proposal(self, pid: int) -> Proposal | None:
         row = (
@@ -237,10 +248,8 @@ class SqlGovernanceRepository:
     async def add_votes_checkpoint(
         self, delegate: str, block: int, log_index: int, votes: int
     ) -> None:
-        await self.conn.execute(
-            sa.insert(vote_cp_t).values(
-                delegate=delegate, block_number=block, log_index=log_index, votes=votes
-            )
+        self._vote_checkpoints.append(
+            {"delegate": delegate, "block_number": block, "log_index": log_index, "votes": votes}
         )
 
     async def latest_supply(self) -> int:
@@ -261,6 +270,7 @@ class SqlGovernanceRepository:
         )
 
     async def revert_above(self, block: int) -> None:
+        await self.flush()
         c = self.conn
         # votes: drop them, then recompute the tallies of the proposals they counted in
         touched = {
