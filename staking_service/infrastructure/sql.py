@@ -120,6 +120,7 @@ class SqlStakingRepository:
         self.conn = conn
         self._stakes: dict[int, Stake] = {}  # saved in this transaction, not yet written
         self._claims: list[tuple[RewardClaim, dict[int, int]]] = []
+        self._active: dict[str, dict[int, Stake]] = {}  # users' active stakes read until flush
 
     async def stakes(self, ids: Sequence[int]) -> dict[int, Stake]:
         out = {i: self._stakes[i] for i in ids if i in self._stakes}
@@ -130,10 +131,12 @@ class SqlStakingRepository:
         return out
 
     async def active_stakes_of(self, user: str) -> list[Stake]:
-        rows = await self.conn.execute(
-            sa.select(stakes_t).where(stakes_t.c.user == user, stakes_t.c.status == ACTIVE)
-        )
-        mine = {r.id: _stake(r) for r in rows if r.id not in self._stakes}
+        if user not in self._active:  # read once per user until the next flush
+            rows = await self.conn.execute(
+                sa.select(stakes_t).where(stakes_t.c.user == user, stakes_t.c.status == ACTIVE)
+            )
+            self._active[user] = {r.id: _stake(r) for r in rows}
+        mine = {i: s for i, s in self._active[user].items() if i not in self._stakes}
         mine.update(
             {s.id: s for s in self._stakes.values() if s.user == user and s.status == ACTIVE}
         )
@@ -178,6 +181,7 @@ class SqlStakingRepository:
         await insert_rows(self.conn, effects_t, effects)
         self._stakes.clear()
         self._claims.clear()
+        self._active.clear()
 
     async def refresh_totals(self, users: set[str], last_block: int, last_ts: int) -> None:
         """Recompute the touched users' totals from their rows; move the global ones by the
