@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import shutil
-import socket
 import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 
 import orjson
@@ -185,99 +181,23 @@ class PrivateMariaDB:
 
     def crash(self) -> None:
         """SIGKILL: no clean shutdown, InnoDB recovers on the next start."""
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(30)
+        _crash(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        _terminate(self.proc, 60)
 
 
-class PersistentBroker:
-    """A Kafka-protocol broker of the test's own that keeps its data across restarts: tansu
-    with its S3 storage engine on a loopback S3 server (moto's, a separate process). Killing
-    and restarting tansu loses nothing that was acked, as with Kafka and its volume."""
+def _crash(proc: subprocess.Popen[bytes] | None) -> None:
+    assert proc is not None, "not started"
+    proc.kill()
+    proc.wait(30)
 
-    def __init__(self, root: Path, port: int, s3_port: int) -> None:
-        self.root, self.port, self.s3_port = root, port, s3_port
-        self.s3: subprocess.Popen[bytes] | None = None
-        self.proc: subprocess.Popen[bytes] | None = None
 
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start_storage(self) -> None:
-        exe = Path(sys.executable).with_name("moto_server")
-        with open(self.root / "s3.log", "ab") as log:
-            self.s3 = subprocess.Popen(
-                [str(exe), "-H", "127.0.0.1", "-p", str(self.s3_port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def create_bucket(self) -> bool:
-        """PUT the bucket (idempotent); False while the S3 server is not up yet."""
-        req = urllib.request.Request(f"http://127.0.0.1:{self.s3_port}/tansu", method="PUT")
+def _terminate(proc: subprocess.Popen[bytes] | None, grace_s: float) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
         try:
-            with urllib.request.urlopen(req, timeout=1) as resp:  # noqa: S310 - loopback
-                return bool(resp.status == 200)
-        except OSError:
-            return False
-
-    def start(self) -> None:
-        from nova.stack import tansu_bin
-
-        env = {
-            **os.environ,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT": f"http://127.0.0.1:{self.s3_port}",
-            "AWS_ALLOW_HTTP": "true",
-        }
-        url = f"tcp://127.0.0.1:{self.port}"
-        with open(self.root / "tansu.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    str(tansu_bin()),
-                    "broker",
-                    "--listener-url",
-                    url,
-                    "--advertised-listener-url",
-                    url,
-                    "--storage-engine",
-                    "s3://tansu/",
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def ready(self) -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-        except OSError:
-            return False
-        return True
-
-    def crash(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(30)
-
-    def stop(self) -> None:
-        for proc in (self.proc, self.s3):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(10)
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

@@ -12,11 +12,14 @@ event of the chain is accounted for exactly once (transfer rows = Transfer logs,
 tracked logs). Throughout, a prober sends well-formed REST requests: any 5xx other than a 503
 (a service down) fails the campaign.
 
-The campaign runs on a MariaDB server and a broker of its own (tests/faults.py), so it can
-crash them (SIGKILL during traffic) and restart them without touching the shared stack. Its
-broker is tansu on its S3 storage engine (a loopback S3 server, moto's), so acked records
-survive a broker crash as with Kafka's log on disk. What that cannot show: Kafka's own
-replication and leader election (one broker here; the compose file's Kafka is one node too).
+The campaign runs on a MariaDB server of its own (tests/faults.py PrivateMariaDB), so it can
+crash it (SIGKILL during traffic) and restart it without touching the machine's server.
+
+What this cannot show: a broker restart. The local broker (tansu) keeps its data in memory, so
+a restart loses the topics. (tansu's S3 storage engine on a loopback S3 server was tried: under
+the campaign's load consumers stalled behind a stale high watermark, records published but
+never visible, so it cannot stand in for Kafka's log.) The docker-compose Kafka with its volume
+is where the consumers' stored offsets and the syncer's checkpoint resume a broker restart.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from nova.devnet.reorg import force_reorg
 from staking_service.infrastructure.sql import StakingViews
 from staking_service.infrastructure.verify import verify_staking
 from tests.chain_helpers import Devnet, make_devnet, wait_for
-from tests.faults import FaultyRpc, PersistentBroker, PrivateMariaDB
+from tests.faults import FaultyRpc, PrivateMariaDB
 from token_service.infrastructure.sql import TokenViews
 from token_service.infrastructure.verify import verify_token
 
@@ -70,7 +73,6 @@ class System:
     ports: dict[str, int]
     logs: Path
     db: PrivateMariaDB
-    broker: PersistentBroker
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     redis: subprocess.Popen[bytes] | None = None
     statuses: Counter[int] = field(default_factory=Counter)
@@ -152,10 +154,6 @@ async def _prober(system: System, stop: asyncio.Event) -> None:
                     system.bad.append(f"{path}: {r.status_code} {r.text[:300]}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.05)
-
-
-def _broker_ready(broker: PersistentBroker) -> bool:
-    return broker.ready() and stack.kafka_ready(broker.port)
 
 
 def _count(port: int, db: str, sql: str) -> int:
@@ -261,16 +259,11 @@ class Checker:
 async def system(anvil_url, endpoints, mongo_database, tmp_path):
     print(f"chaos seed {SEED} scale {SCALE} (replay: NOVA_CHAOS_SEED={SEED})")
     net = await make_devnet(anvil_url, tmp_path, seed=SEED % 1000, blocks=30, txs_per_block=8)
-    names = (*SERVICES, "proxy", "dead", "redis", "mariadb", "broker", "s3")
+    names = (*SERVICES, "proxy", "dead", "redis", "mariadb")
     ports = {name: stack.free_port() for name in names}
     (tmp_path / "mariadb").mkdir()
     db = PrivateMariaDB(tmp_path / "mariadb", ports["mariadb"])
     db.start()
-    broker = PersistentBroker(tmp_path, ports["broker"], ports["s3"])
-    broker.start_storage()
-    await wait_for(lambda: asyncio.to_thread(broker.create_bucket), "S3 bucket", 60)
-    broker.start()
-    await wait_for(lambda: asyncio.to_thread(_broker_ready, broker), "private broker up", 60)
     await wait_for(lambda: asyncio.to_thread(db.ready), "private MariaDB up", 60)
     conn = pymysql.connect(host="127.0.0.1", port=db.port, user="root")
     with conn.cursor() as cur:
@@ -279,7 +272,7 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
     mysql_url = f"{db.url}/nova_chaos"
     env = {
         "NOVA_DATABASE_URL": mysql_url,
-        "NOVA_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
         "NOVA_KAFKA_TOPIC_PREFIX": f"nova.c{uuid.uuid4().hex[:8]}.",
         "NOVA_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
         "NOVA_MONGO_URL": endpoints.mongo_url,
@@ -299,7 +292,7 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
         check=False,
     )
     assert migrate.returncode == 0, migrate.stderr
-    system = System(net, env, ports, tmp_path, db, broker)
+    system = System(net, env, ports, tmp_path, db)
     system.start_redis()
     proxy = FaultyRpc(anvil_url, seed=SEED, p_429=0.15, p_timeout=0.05)
 
@@ -331,7 +324,6 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
         await checker.engine.dispose()
         await net.rpc.close()
         db.stop()
-        broker.stop()
 
 
 async def test_fault_campaign(system):
@@ -386,7 +378,7 @@ async def test_fault_campaign(system):
     await net.sim.run(blocks=2)
     await checker.settle("after Redis came back")
 
-    # 5. MariaDB crashed (SIGKILL) during traffic, down for a few blocks, then restarted
+    # 5. MariaDB crashed (SIGKILL) during traffic, then restarted (InnoDB recovery)
     system.db.crash()
     await net.sim.resync()
     await net.sim.run(blocks=3)
@@ -395,16 +387,7 @@ async def test_fault_campaign(system):
     await net.sim.run(blocks=2)
     await checker.settle("after the MariaDB crash and restart")
 
-    # 6. the broker crashed (SIGKILL) during traffic, then restarted on its stored data
-    system.broker.crash()
-    await net.sim.resync()
-    await net.sim.run(blocks=3)
-    system.broker.start()
-    await wait_for(lambda: asyncio.to_thread(_broker_ready, system.broker), "broker back", 60)
-    await net.sim.run(blocks=2)
-    await checker.settle("after the broker crash and restart")
-
-    # 7. duplicate delivery: replay already-consumed records into every domain topic
+    # 6. duplicate delivery: replay already-consumed records into every domain topic
     bus = KafkaEventBus(system.env["NOVA_KAFKA_BOOTSTRAP_SERVERS"])
     try:
         for domain in ("token", "staking", "governance"):
