@@ -188,40 +188,7 @@ class SqlStakingRepository:
         difference (exact integers in Python; SQLite cannot SUM the padded columns)."""
         await self.flush()
         stats = await _stats(self.conn)
-        for user in sorted(users):
-            old = (
-                await self.conn.execute(
-                    sa.select(user_totals_t).where(user_totals_t.c.user == user)
-                )
-            ).first()
-            active = [
-                _stake(r)
-                for r in await self.conn.execute(
-                    sa.select(stakes_t).where(stakes_t.c.user == user, stakes_t.c.status == ACTIVE)
-                )
-            ]
-            claimed = sum(
-                a
-                for (a,) in await self.conn.execute(
-                    sa.select(claims_t.c.amount).where(claims_t.c.user == user)
-                )
-            )
-            staked = sum(s.amount for s in active)
-            stats.total_staked += staked - (old.staked if old else 0)
-            stats.active_stakes += len(active) - (old.active_stakes if old else 0)
-            await self.conn.execute(
-                upsert(
-                    self.conn.dialect.name,
-                    user_totals_t,
-                    {
-                        "user": user,
-                        "staked": staked,
-                        "claimed": claimed,
-                        "active_stakes": len(active),
-                    },
-                    ("staked", "claimed", "active_stakes"),
-                )
-            )
+        await self._refresh_users(sorted(users), stats)
         if last_block >= 0:
             stats.last_block = last_block
         if last_ts >= 0:
@@ -240,6 +207,54 @@ class SqlStakingRepository:
                 ("total_staked", "active_stakes", "last_block", "last_timestamp"),
             )
         )
+
+    async def _refresh_users(self, users: list[str], stats: StakingStats) -> None:
+        """The users' totals from their rows, in three reads and one upsert per 500 users
+        (it was four statements per user and batch: most of the consumer's time)."""
+        c = self.conn
+        if not users:
+            return
+        # keyed by lower case: MySQL compares these columns case-insensitively
+        old = {
+            r.user.lower(): r
+            for r in await c.execute(
+                sa.select(user_totals_t).where(user_totals_t.c.user.in_(users))
+            )
+        }
+        active: dict[str, list[Stake]] = {}
+        for r in await c.execute(
+            sa.select(stakes_t).where(stakes_t.c.user.in_(users), stakes_t.c.status == ACTIVE)
+        ):
+            active.setdefault(r.user.lower(), []).append(_stake(r))
+        claimed: dict[str, int] = {}
+        for user, amount in await c.execute(
+            sa.select(claims_t.c.user, claims_t.c.amount).where(claims_t.c.user.in_(users))
+        ):
+            claimed[user.lower()] = claimed.get(user.lower(), 0) + amount
+        rows = []
+        for user in users:
+            mine = active.get(user.lower(), [])
+            staked = sum(s.amount for s in mine)
+            before = old.get(user.lower())
+            stats.total_staked += staked - (before.staked if before else 0)
+            stats.active_stakes += len(mine) - (before.active_stakes if before else 0)
+            rows.append(
+                {
+                    "user": user,
+                    "staked": staked,
+                    "claimed": claimed.get(user.lower(), 0),
+                    "active_stakes": len(mine),
+                }
+            )
+        for i in range(0, len(rows), 500):
+            await c.execute(
+                upsert(
+                    c.dialect.name,
+                    user_totals_t,
+                    rows[i : i + 500],
+                    ("staked", "claimed", "active_stakes"),
+                )
+            )
 
     async def revert_above(self, block: int) -> set[str]:
         await self.flush()
