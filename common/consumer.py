@@ -156,12 +156,19 @@ class SqlConsumer:
                 # a fetch may hand over one small record batch: gather what is ready now, so
                 # a transaction applies up to batch_size records (the per-transaction cost of
                 # offsets and marks dominated topics of small batches, e.g. staking)
+                # history (a backfill) may wait for the rest of gather_s: fewer, fuller
+                # transactions; at the tip only what is ready now (freshness first)
                 gather_until = time.monotonic() + self.gather_s
+                patient = _historical(records[-1].value)
                 while len(records) < self.batch_size and time.monotonic() < gather_until:
-                    more = await consumer.fetch(self.batch_size - len(records), timeout_s=0.005)
+                    wait = gather_until - time.monotonic() if patient else 0.005
+                    more = await consumer.fetch(
+                        self.batch_size - len(records), timeout_s=max(0.001, wait)
+                    )
                     if not more:
                         break
                     records.extend(more)
+                    patient = _historical(more[-1].value)
                 envelopes = []
                 for r in records:
                     try:
@@ -264,3 +271,12 @@ class SqlConsumer:
     def _count_error(self, kind: str) -> None:
         if self._m_errors is not None:
             self._m_errors.labels(kind).inc()
+
+
+def _historical(value: bytes) -> bool:
+    """Whether a record is a contract event the block sync marked historical (backfill)."""
+    try:
+        env = events.parse(value)
+    except Exception:  # noqa: BLE001 - undecodable records are reported where they are applied
+        return False
+    return env.WhichOneof("body") == "event" and env.event.historical
