@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -131,8 +132,6 @@ async def insert_rows(
     """
     if not rows:
         return
-    import sqlalchemy as sa
-
     dialect = conn.dialect
     columns = list(rows[0])
     bind = {
