@@ -11,11 +11,11 @@ being down.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from common.logging import get_logger
 from common.metrics import Metrics
-from common.ports import Cache, CacheUnavailable
+from common.ports import Cache, CacheUnavailable, Invalidation
 
 log = get_logger(__name__)
 
@@ -75,6 +75,9 @@ class CacheAside:
         if len(self._gen) > 200_000:  # bounded: old generations only matter for in-flight loads
             self._gen.clear()
         await self.cache.delete(*keys)
+
+    def watch(self) -> AsyncGenerator[Invalidation, None]:
+        return self.cache.watch()
 
     async def close(self) -> None:
         await self.cache.close()

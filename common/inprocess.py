@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from common.ports import ArchivedLog, BusRecord, PortError
+from common.ports import ArchivedLog, BusRecord, Invalidation, PortError, key_domains
 
 
 class InMemoryEventBus:
@@ -82,11 +82,14 @@ class InMemoryBusConsumer:
 
 
 class InMemoryCache:
-    """A dict with expiry times; ``clock`` is injectable for tests."""
+    """A dict with expiry times; ``clock`` is injectable for tests. Deletes are announced to
+    the watchers in process (the embedded gateway's response cache)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._data: dict[str, tuple[bytes, float]] = {}
         self._clock = clock
+        self._version = 0
+        self._watchers: set[asyncio.Queue[Invalidation]] = set()
 
     async def get(self, key: str) -> bytes | None:
         item = self._data.get(key)
@@ -104,8 +107,24 @@ class InMemoryCache:
         self._data[key] = (value, self._clock() + ttl_s)
 
     async def delete(self, *keys: str) -> None:
+        if not keys:
+            return
         for key in keys:
             self._data.pop(key, None)
+        self._version += 1
+        change = Invalidation(self._version, key_domains(keys))
+        for queue in self._watchers:
+            queue.put_nowait(change)
+
+    async def watch(self) -> AsyncGenerator[Invalidation, None]:
+        queue: asyncio.Queue[Invalidation] = asyncio.Queue()
+        self._watchers.add(queue)
+        try:
+            yield Invalidation(self._version, None)
+            while True:
+                yield await queue.get()
+        finally:
+            self._watchers.discard(queue)
 
     async def close(self) -> None:
         return None

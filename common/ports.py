@@ -7,7 +7,7 @@ port (``tests/contract``) runs against both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,9 +76,32 @@ class Cache(Protocol):
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
 
-    async def delete(self, *keys: str) -> None: ...
+    async def delete(self, *keys: str) -> None:
+        """Drop ``keys`` and announce it to every :meth:`watch` (see :class:`Invalidation`)."""
+
+    def watch(self) -> AsyncGenerator[Invalidation, None]:
+        """The invalidations from now on, for caches downstream of this one (the gateway's
+        response cache). The first item is a resync (``domains`` None); then one item per
+        ``delete``. Raises :class:`CacheUnavailable` when the feed is lost: announcements may
+        have been missed, so the caller drops what it cached and watches again."""
+        ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Invalidation:
+    """One ``delete`` as its watchers see it: ``version`` counts the deletes of this cache
+    (consecutive unless an announcement was missed), ``domains`` are the key prefixes before
+    the first ``:`` of the deleted keys (``token``, ``staking``, ...). ``domains`` None is a
+    resync: everything before ``version`` is to be taken as changed."""
+
+    version: int
+    domains: frozenset[str] | None
+
+
+def key_domains(keys: Sequence[str]) -> frozenset[str]:
+    return frozenset(k.partition(":")[0] for k in keys)
 
 
 # --------------------------------------------------------------------------- log archive

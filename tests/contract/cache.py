@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
 import pytest
 
-from common.ports import Cache
+from common.ports import Cache, Invalidation
 
 
 def _key() -> str:
@@ -50,6 +51,42 @@ class CacheContract:
     async def test_non_positive_ttl_is_refused(self, cache: Cache) -> None:
         with pytest.raises(ValueError, match="ttl_s"):
             await cache.set(_key(), b"x", ttl_s=0)
+
+    async def test_deletes_are_announced_numbered_in_order(self, cache: Cache) -> None:
+        feed = cache.watch()
+        try:
+            async with asyncio.timeout(10):
+                first = await anext(feed)
+                assert first.domains is None  # the resync
+                v = first.version
+                await cache.delete()  # nothing deleted: nothing announced
+                await cache.delete(f"token:balance:{uuid.uuid4().hex}", "staking:total")
+                await cache.delete("token:last_block")
+                many = [f"token:balance:{i}" for i in range(2500)]  # beyond one DEL chunk
+                for k in many[:3]:
+                    await cache.set(k, b"1", ttl_s=60)
+                await cache.delete(*many)
+                assert [await anext(feed) for _ in range(3)] == [
+                    Invalidation(v + 1, frozenset({"token", "staking"})),
+                    Invalidation(v + 2, frozenset({"token"})),
+                    Invalidation(v + 3, frozenset({"token"})),
+                ]
+                assert [await cache.get(k) for k in many[:3]] == [None] * 3
+        finally:
+            await feed.aclose()
+
+    async def test_a_new_watcher_starts_at_the_current_version(self, cache: Cache) -> None:
+        await cache.delete("token:x")
+        feed = cache.watch()
+        try:
+            async with asyncio.timeout(10):
+                start = await anext(feed)
+                await cache.delete("governance:y")
+                assert await anext(feed) == Invalidation(
+                    start.version + 1, frozenset({"governance"})
+                )
+        finally:
+            await feed.aclose()
 
     def advance(self, seconds: float) -> None:
         """Let time pass (real adapters wait; the in-memory one moves its clock)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import subprocess
 import uuid
 
 import pytest
@@ -58,6 +61,41 @@ class TestRedisCache(CacheContract):
         if keys:
             client.delete(*keys)
         client.close()
+
+
+async def test_the_invalidation_feed_reports_a_lost_redis() -> None:
+    """Killing Redis under a watcher ends its feed with CacheUnavailable (the gateway then
+    drops its answers), and watching again fails clearly until Redis is back."""
+    exe = shutil.which("redis-server")
+    assert exe is not None
+    port = stack.free_port()
+    server = await asyncio.create_subprocess_exec(
+        exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", stdout=subprocess.DEVNULL
+    )
+    cache = RedisCache(f"redis://127.0.0.1:{port}/0", prefix="t:", timeout_s=0.5)
+    try:
+        async with asyncio.timeout(30):
+            while True:  # the server is starting
+                try:
+                    await cache.get("x")
+                    break
+                except CacheUnavailable:
+                    await asyncio.sleep(0.05)
+            feed = cache.watch()
+            assert (await anext(feed)).domains is None
+            await cache.delete("token:a")
+            assert (await anext(feed)).version == 1
+            server.kill()
+            await server.wait()
+            with pytest.raises(CacheUnavailable, match="feed lost"):
+                await anext(feed)
+            with pytest.raises(CacheUnavailable, match="subscribe failed"):
+                await anext(cache.watch())
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+        await cache.close()
 
 
 async def test_redis_down_is_cache_unavailable_quickly() -> None:
