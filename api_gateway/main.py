@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -16,11 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_gateway.api import errors
 from api_gateway.api.models import ErrorModel
+from api_gateway.api.response_cache import ROUTE, ResponseCache, follow
 from api_gateway.api.routes import chain, etherscan, governance, ops, staking, token, verify
+from api_gateway.application.response_cache import ResponseStore
 from api_gateway.infrastructure.clients import Clients
 from api_gateway.settings import GatewaySettings
 from common.logging import get_logger
 from common.metrics import Metrics, isolated_registry
+from common.ports import Cache
 
 log = get_logger(__name__)
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")
@@ -51,6 +56,8 @@ def route_template(scope: Scope) -> str:
     """The matched route as a template (path parameters put back as ``{name}``), a bounded
     metrics label; ``unmatched`` for paths no route took. Built from the request, because
     FastAPI >= 0.165 keeps router prefixes out of ``scope["route"].path``."""
+    if ROUTE in scope:  # answered by the response cache
+        return str(scope[ROUTE])
     if scope.get("route") is None:
         return "unmatched"
     segments = str(scope.get("path", "")).split("/")
@@ -135,7 +142,10 @@ def create_app(
     settings: GatewaySettings,
     clients: Clients | None = None,
     registry: CollectorRegistry | None = None,
+    feed: Cache | None = None,
 ) -> FastAPI:
+    """``feed``: the services' cache, whose invalidations keep the response cache in step
+    (default: their Redis when ``redis_url`` is set; none = no response cache)."""
     registry = registry if registry is not None else isolated_registry()
     metrics = Metrics("gateway", registry)
     requests = metrics.counter("http_requests_total", "HTTP requests", ("route", "status"))
@@ -145,6 +155,17 @@ def create_app(
         ("route",),
         buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
     )
+    own_feed = feed is None and settings.redis_url is not None
+    if own_feed:
+        from common.infrastructure.redis_cache import RedisCache
+
+        assert settings.redis_url is not None
+        feed = RedisCache(settings.redis_url, prefix=settings.cache_prefix)
+    store = None
+    if feed is not None and settings.response_cache_ttl_s > 0:
+        store = ResponseStore(
+            settings.response_cache_ttl_s, settings.response_cache_mb << 20, time.monotonic
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -163,8 +184,19 @@ def create_app(
         c: Clients = app.state.clients
         if not c.token_info:
             await c.load_token_info()
-        yield
-        await c.close()
+        following = None
+        if store is not None and feed is not None:
+            following = asyncio.create_task(follow(feed, store))
+        try:
+            yield
+        finally:
+            if following is not None:
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await following
+            if own_feed and feed is not None:
+                await feed.close()
+            await c.close()
 
     app = FastAPI(
         title="NovaToken API",
@@ -189,6 +221,16 @@ def create_app(
         RateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None
     )
 
+    if store is not None:  # inside Edge: auth, limits, request ids and metrics still apply
+        app.add_middleware(
+            ResponseCache,
+            store=store,
+            route_template=route_template,
+            results=metrics.counter(
+                "response_cache_total", "Answers by the response cache", ("result",)
+            ),
+        )
+    app.state.response_store = store
     app.add_middleware(Edge, keys=keys, limiter=limiter, requests=requests, latency=latency)
 
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]

@@ -29,3 +29,11 @@ class GatewaySettings(CommonSettings):
     rate_limit_per_minute: int = Field(
         0, ge=0, description="Requests per minute per API key (or client IP); 0 = unlimited."
     )
+    response_cache_ttl_s: float = Field(
+        2.0,
+        ge=0,
+        description="Token answers (balances, transfers, supply, ...) are kept until the token "
+        "index changes (announced through Redis: needs NOVA_REDIS_URL, the services' Redis and "
+        "NOVA_CACHE_PREFIX), and at most this long; 0 = no response cache.",
+    )
+    response_cache_mb: int = Field(32, gt=0, description="Memory bound of the response cache.")

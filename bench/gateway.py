@@ -1,7 +1,9 @@
 """Gateway throughput: cached balance lookups and transfer pages through the REST gateway (its
 own process, over `nova sync` + `nova serve token` processes on the real local stack), beside a
 trivial FastAPI endpoint served by the same uvicorn in the same run: the ratio is how close the
-gateway gets to the framework's own ceiling on this machine.
+gateway gets to the framework's own ceiling on this machine. The same reads through a second
+gateway with its response cache off show the path every first read (and every read after a
+change of the token index) takes: REST -> gRPC -> the token service's Redis cache or MariaDB.
 
     uv run python -m bench.gateway [--requests 5000] [--concurrency 32] [--light 2]
 """
@@ -125,7 +127,7 @@ def main() -> None:
         history, anvil = asyncio.run(generate(args.events, work))
         db_url, db_name = fresh_database()
         grpc = {name: stack.free_port() for name in ("sync", "token")}
-        http_port, trivial_port = stack.free_port(), stack.free_port()
+        http_port, trivial_port, direct_port = (stack.free_port() for _ in range(3))
         env = {
             "NOVA_DATABASE_URL": db_url,
             "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
@@ -161,18 +163,22 @@ def main() -> None:
                     work / "token.log",
                 )
             )
-            procs.append(
-                spawn(
-                    [*py, "nova.cli", "serve", "gateway"],
-                    {
-                        "NOVA_PORT": str(http_port),
-                        "NOVA_LOG_LEVEL": "WARNING",
-                        "NOVA_BLOCK_SYNC_ADDR": f"127.0.0.1:{grpc['sync']}",
-                        "NOVA_TOKEN_ADDR": f"127.0.0.1:{grpc['token']}",
-                    },
-                    work / "gateway.log",
+            for port, ttl in ((http_port, "2"), (direct_port, "0")):
+                procs.append(
+                    spawn(
+                        [*py, "nova.cli", "serve", "gateway"],
+                        {
+                            "NOVA_PORT": str(port),
+                            "NOVA_LOG_LEVEL": "WARNING",
+                            "NOVA_BLOCK_SYNC_ADDR": f"127.0.0.1:{grpc['sync']}",
+                            "NOVA_TOKEN_ADDR": f"127.0.0.1:{grpc['token']}",
+                            "NOVA_REDIS_URL": env["NOVA_REDIS_URL"],
+                            "NOVA_CACHE_PREFIX": env["NOVA_CACHE_PREFIX"],
+                            "NOVA_RESPONSE_CACHE_TTL_S": ttl,
+                        },
+                        work / f"gateway-{port}.log",
+                    )
                 )
-            )
             procs.append(
                 spawn(
                     [
@@ -191,8 +197,10 @@ def main() -> None:
                 )
             )
             base = f"http://127.0.0.1:{http_port}"
+            direct = f"http://127.0.0.1:{direct_port}"
             asyncio.run(_wait(f"http://127.0.0.1:{trivial_port}/ping", "trivial app"))
             holders = asyncio.run(_holders(base, history.head))
+            asyncio.run(_holders(direct, history.head))
             balances = [f"/api/v1/accounts/{h}/balance" for h in holders]
             pages = [f"/api/v1/accounts/{h}/transfers?limit=20" for h in holders]
             results = {
@@ -209,6 +217,12 @@ def main() -> None:
                 ),
                 "transfer page (20)": asyncio.run(
                     load(base, pages, args.requests, args.concurrency)
+                ),
+                "balance, response cache off": asyncio.run(
+                    load(direct, balances, args.requests, args.concurrency)
+                ),
+                "transfer page, cache off": asyncio.run(
+                    load(direct, pages, args.requests, args.concurrency)
                 ),
                 # latency where the system is not saturated (at 32 in flight, p99 is queueing)
                 f"trivial, {args.light} concurrent": asyncio.run(

@@ -143,6 +143,10 @@ def main() -> None:
                         "NOVA_LOG_LEVEL": "WARNING",
                         "NOVA_BLOCK_SYNC_ADDR": f"127.0.0.1:{grpc['sync']}",
                         "NOVA_TOKEN_ADDR": f"127.0.0.1:{grpc['token']}",
+                        # its response cache on, as deployed: a cached balance must still
+                        # change the moment the token index announces the block
+                        "NOVA_REDIS_URL": env["NOVA_REDIS_URL"],
+                        "NOVA_CACHE_PREFIX": env["NOVA_CACHE_PREFIX"],
                     },
                     work / "g.log",
                 )

@@ -129,7 +129,8 @@ async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
                 token_addr=f"127.0.0.1:{ports['token']}",
                 staking_addr=f"127.0.0.1:{ports['staking']}",
                 governance_addr=f"127.0.0.1:{ports['governance']}",
-            )
+            ),
+            feed=cache,  # the services' in-process cache announces their invalidations
         ),
         "127.0.0.1",
         opts.http_port,

@@ -42,6 +42,7 @@ import httpx
 import pymysql
 import pytest
 
+from common import validation
 from common.db import create_engine
 from common.infrastructure.kafka_bus import KafkaEventBus
 from governance_service.bootstrap import GROUP as GOV_GROUP
@@ -82,6 +83,8 @@ class System:
         if name == "gateway":
             return {
                 "NOVA_PORT": str(self.ports["gateway"]),
+                # its response cache follows the services' Redis (stopped in one scenario)
+                "NOVA_REDIS_URL": self.env["NOVA_REDIS_URL"],
                 "NOVA_GRPC_DEADLINE_S": "3",
                 **{
                     f"NOVA_{svc.upper().replace('-', '_')}_ADDR": f"127.0.0.1:{self.ports[svc]}"
@@ -243,10 +246,32 @@ class Checker:
                     f"logs {stored_logs}/{len(logs)}, transfers {stored_transfers}/{transfers}"
                 )
                 return False
-            return True
-        except (pymysql.err.Error, ValueError, OSError) as exc:
+            return await self._rest_agrees(token_last)
+        except (pymysql.err.Error, ValueError, OSError, httpx.TransportError) as exc:
             self.last = f"{type(exc).__name__}: {exc}"
             return False
+
+    async def _rest_agrees(self, block: int) -> bool:
+        """What the gateway answers (from its response cache when it can) is the index's
+        state: balances of the probed holders and the supply."""
+        holders = self.system.net.sim.holders[:5]
+        balances = {h: await self.token.balance(validation.address(h)) for h in holders}
+        supply = (await self.token.stats()).total_supply
+        base = f"http://127.0.0.1:{self.system.ports['gateway']}"
+        async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+            for h in holders:
+                r = await http.get(f"/api/v1/accounts/{h}/balance")
+                if r.status_code != 200 or r.json()["balance"] != str(balances[h]):
+                    self.last = (
+                        f"REST balance of {h}: {r.status_code} {r.text[:200]} "
+                        f"(index {balances[h]} at {block})"
+                    )
+                    return False
+            r = await http.get("/api/v1/token/supply")
+            if r.status_code != 200 or r.json()["total_supply"] != str(supply):
+                self.last = f"REST supply: {r.status_code} {r.text[:200]} (index {supply})"
+                return False
+        return True
 
     async def settle(self, what: str, timeout_s: float = 180) -> None:
         try:

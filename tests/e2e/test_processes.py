@@ -119,6 +119,11 @@ async def test_every_service_as_its_own_process(
                 "NOVA_TOKEN_ADDR": f"127.0.0.1:{ports['token']}",
                 "NOVA_STAKING_ADDR": f"127.0.0.1:{ports['staking']}",
                 "NOVA_GOVERNANCE_ADDR": f"127.0.0.1:{ports['governance']}",
+                # the response cache on the services' Redis; a TTL beyond every wait below, so
+                # "REST = chain, live" holds only if the token index's announcements arrive
+                "NOVA_REDIS_URL": env["NOVA_REDIS_URL"],
+                "NOVA_CACHE_PREFIX": env["NOVA_CACHE_PREFIX"],
+                "NOVA_RESPONSE_CACHE_TTL_S": "600",
             },
             logs["gateway"],
         )

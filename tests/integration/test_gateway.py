@@ -23,6 +23,8 @@ from governance_service.bootstrap import bootstrap as gov_bootstrap
 from governance_service.settings import GovernanceSettings
 from nova import stack
 from nova.devnet import artifacts
+from nova.devnet.chain import Tx
+from nova.devnet.reorg import force_reorg
 from nova.gateway_server import GatewayServer
 from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.settings import StakingSettings
@@ -94,6 +96,11 @@ async def system(anvil_url, tmp_path_factory, endpoints):
         governance_addr=f"127.0.0.1:{ports['governance']}",
         grpc_deadline_s=2.0,
         immutable_depth=32,
+        # the response cache on the services' Redis, with a TTL far beyond any wait below: a
+        # token answer that changes must be retired by the token index's announcement
+        redis_url=endpoints.redis_url,
+        cache_prefix=common["cache_prefix"],
+        response_cache_ttl_s=600,
     )
     gw_port = stack.free_port()
     server = GatewayServer(create_app(gw_settings), "127.0.0.1", gw_port)
@@ -217,6 +224,61 @@ async def test_routes_answer_what_the_chain_says(system):
             body = r.json()["error"]
             assert body["field"] == field
             assert "Traceback" not in r.text
+
+
+def _cache_results(metrics: str) -> dict[str, float]:
+    out = {}
+    for line in metrics.splitlines():
+        if line.startswith("nova_gateway_response_cache_total{"):
+            name, value = line.rsplit(" ", 1)
+            out[name.split('"')[1]] = float(value)
+    return out
+
+
+async def test_cached_answers_change_with_the_chain(system):
+    """Token answers are served from the gateway's response cache, and a transfer (a new
+    block) or a reorg retires them at once: the TTL (600 s here) plays no part."""
+    net, base = system["net"], system["base"]
+    token = net.manifest.address("NovaToken")
+    holder, sender = net.sim.holders[0], net.sim.holders[1]
+    path = f"/api/v1/accounts/{holder}/balance"
+
+    async def chain_balance() -> int:
+        raw = await net.chain.call(token, TOK.encode_call("balanceOf", holder))
+        return int(TOK.decode_result("balanceOf", raw))
+
+    async with httpx.AsyncClient(base_url=base) as http:
+
+        async def shows(balance: int) -> bool:
+            return (await http.get(path)).json()["balance"] == str(balance)
+
+        async def rest_equals_chain() -> bool:
+            return await shows(await chain_balance())
+
+        await wait_for(rest_equals_chain, "REST = chain", 30)
+        before = _cache_results((await http.get("/metrics")).text)
+        first, second = await http.get(path), await http.get(path)
+        assert first.json() == second.json()
+        assert first.headers["x-request-id"] != second.headers["x-request-id"]
+        assert second.headers["cache-control"] == "public, max-age=2"
+        after = _cache_results((await http.get("/metrics")).text)
+        assert after.get("hit", 0) >= before.get("hit", 0) + 2
+        # a bad request is never cached: still a clear 400 the second time
+        for _ in range(2):
+            bad = await http.get("/api/v1/accounts/0x12/balance")
+            assert bad.status_code == 400
+
+        await net.chain.transact(
+            [Tx(sender, token, TOK.encode_call("transfer", holder, 12_345), 300_000, "t")]
+        )
+        moved = await chain_balance()
+        await wait_for(lambda: shows(moved), "the transfer on REST", 30)
+        # a reorg orphans the transfer's block (the new block mints to someone instead)
+        await force_reorg(net.rpc, net.manifest, 1, seed=4242)
+        net.chain.forget_nonces()
+        back = await chain_balance()
+        assert back != moved
+        await wait_for(lambda: shows(back), "the reorg on REST", 60)
 
 
 async def test_governance_routes(system):

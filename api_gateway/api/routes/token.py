@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from api_gateway.api.deps import AddressPath, BlockQuery, ClientsDep, Limit, Offset
 from api_gateway.api.models import (
@@ -17,10 +17,13 @@ from api_gateway.api.models import (
     TransferModel,
     TransfersPage,
 )
+from api_gateway.api.response_cache import cacheable
 from common import validation
 from novapb.token.v1 import token_pb2 as pb
 
-router = APIRouter(tags=["token"])
+# every answer here depends on the token index alone: the response cache keeps them until
+# the token index announces a change
+router = APIRouter(tags=["token"], dependencies=[Depends(cacheable("token"))])
 SHORT = "public, max-age=2"
 DIRECTIONS = {"any": pb.DIRECTION_ANY, "in": pb.DIRECTION_IN, "out": pb.DIRECTION_OUT}
 
