@@ -25,6 +25,7 @@ class CacheAside:
         self.cache = cache
         self.ttl_s = ttl_s
         self._gen: dict[str, int] = {}
+        self._epoch = 0  # bumped by clear(): every load in flight is then void
         self.hits = self.misses = self.errors = 0
         self._m = None
         if metrics is not None:
@@ -47,9 +48,9 @@ class CacheAside:
             return cached
         self.misses += 1
         self._count("miss")
-        generation = self._gen.get(key, 0)
+        generation, epoch = self._gen.get(key, 0), self._epoch
         value = await load()
-        if self._gen.get(key, 0) == generation:
+        if self._gen.get(key, 0) == generation and self._epoch == epoch:
             try:
                 await self.cache.set(key, value, self.ttl_s)
             except CacheUnavailable:
@@ -75,6 +76,10 @@ class CacheAside:
         if len(self._gen) > 200_000:  # bounded: old generations only matter for in-flight loads
             self._gen.clear()
         await self.cache.delete(*keys)
+
+    async def clear(self, domain: str) -> None:
+        self._epoch += 1
+        await self.cache.clear(domain)
 
     def watch(self) -> AsyncGenerator[Invalidation, None]:
         return self.cache.watch()

@@ -78,6 +78,9 @@ class SqlConsumer:
     batch_size: int = 2_000
     poll_s: float = 0.5
     gather_s: float = 0.25
+    # the cache domain (key prefix) the handler's keys belong to: cleared when the consumer
+    # (re)starts, as the deletes of a batch committed just before a crash may never have run
+    cache_domain: str | None = None
 
     status: ConsumerStatus = field(default_factory=ConsumerStatus)
 
@@ -148,6 +151,7 @@ class SqlConsumer:
             for partition in await consumer.partitions():
                 await consumer.seek(partition, stored.get(partition, 0))
             mark = await self.mark()
+            await self._clear_cache()
             while not stop.is_set():
                 records = await consumer.fetch(self.batch_size, timeout_s=self.poll_s)
                 if not records:
@@ -267,6 +271,15 @@ class SqlConsumer:
         except CacheUnavailable as exc:
             self._count_error("cache")
             log.warning("cache invalidation failed", error=str(exc)[:200], keys=len(keys))
+
+    async def _clear_cache(self) -> None:
+        if self.cache is None or self.cache_domain is None:
+            return
+        try:
+            await self.cache.clear(self.cache_domain)
+        except CacheUnavailable as exc:  # Redis down: its entries expire by TTL
+            self._count_error("cache")
+            log.warning("cache clear failed", domain=self.cache_domain, error=str(exc)[:200])
 
     def _count_error(self, kind: str) -> None:
         if self._m_errors is not None:

@@ -111,8 +111,16 @@ class InMemoryCache:
             return
         for key in keys:
             self._data.pop(key, None)
+        self._announce(key_domains(keys))
+
+    async def clear(self, domain: str) -> None:
+        for key in [k for k in self._data if k.startswith(f"{domain}:")]:
+            del self._data[key]
+        self._announce(frozenset({domain}))
+
+    def _announce(self, domains: frozenset[str]) -> None:
         self._version += 1
-        change = Invalidation(self._version, key_domains(keys))
+        change = Invalidation(self._version, domains)
         for queue in self._watchers:
             queue.put_nowait(change)
 

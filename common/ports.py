@@ -79,6 +79,10 @@ class Cache(Protocol):
     async def delete(self, *keys: str) -> None:
         """Drop ``keys`` and announce it to every :meth:`watch` (see :class:`Invalidation`)."""
 
+    async def clear(self, domain: str) -> None:
+        """Drop every key of ``domain`` (``domain:...``), announced like a delete: for a
+        writer that cannot know which of its deletes were lost (it restarted)."""
+
     def watch(self) -> AsyncGenerator[Invalidation, None]:
         """The invalidations from now on, for caches downstream of this one (the gateway's
         response cache). The first item is a resync (``domains`` None); then one item per

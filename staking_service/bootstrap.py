@@ -84,6 +84,7 @@ class StakingApp:
             topic,
             handle,
             cache=self.cache,
+            cache_domain="staking",
             metrics=self.metrics,
             batch_size=s.consumer_batch,
         )

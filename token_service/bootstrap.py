@@ -66,6 +66,7 @@ class TokenApp:
             topic,
             handle,
             cache=self.cache,
+            cache_domain="token",
             metrics=self.metrics,
             batch_size=s.consumer_batch,
         )

@@ -62,13 +62,28 @@ class RedisCache:
             raise CacheUnavailable(f"redis set failed: {exc}") from exc
 
     async def delete(self, *keys: str) -> None:
-        if not keys:
-            return
-        domains = ",".join(sorted(key_domains(keys)))
+        if keys:
+            await self._delete_announced([self._prefix + k for k in keys], key_domains(keys))
+
+    async def clear(self, domain: str) -> None:
+        literal = "".join("\\" + c if c in "\\*?[]^" else c for c in f"{self._prefix}{domain}:")
+        pattern = literal + "*"
+        try:
+            chunk: list[str] = []
+            async for key in self._client.scan_iter(match=pattern, count=1000):
+                chunk.append(key.decode() if isinstance(key, bytes) else key)
+                if len(chunk) == 1000:
+                    await self._delete_announced(chunk, frozenset({domain}))
+                    chunk = []
+        except (RedisError, OSError) as exc:
+            raise CacheUnavailable(f"redis scan failed: {exc}") from exc
+        await self._delete_announced(chunk, frozenset({domain}))  # announced even if empty
+
+    async def _delete_announced(self, full_keys: list[str], domains: frozenset[str]) -> None:
         try:
             await self._delete(
-                keys=[self._version_key, *(self._prefix + k for k in keys)],
-                args=[self._channel, domains],
+                keys=[self._version_key, *full_keys],
+                args=[self._channel, ",".join(sorted(domains))],
             )
         except (RedisError, OSError) as exc:
             raise CacheUnavailable(f"redis delete failed: {exc}") from exc

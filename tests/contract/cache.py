@@ -88,6 +88,25 @@ class CacheContract:
         finally:
             await feed.aclose()
 
+    async def test_clear_drops_one_domain_and_is_announced(self, cache: Cache) -> None:
+        tag = uuid.uuid4().hex
+        token = [f"token:balance:{tag}", f"token:supply{tag}"]
+        for k in [*token, f"staking:total:{tag}", f"tokens:{tag}"]:
+            await cache.set(k, b"1", ttl_s=60)
+        feed = cache.watch()
+        try:
+            async with asyncio.timeout(10):
+                v = (await anext(feed)).version
+                await cache.clear("token")
+                assert await anext(feed) == Invalidation(v + 1, frozenset({"token"}))
+                await cache.clear("token")  # nothing left: still announced
+                assert await anext(feed) == Invalidation(v + 2, frozenset({"token"}))
+        finally:
+            await feed.aclose()
+        assert [await cache.get(k) for k in token] == [None, None]
+        assert await cache.get(f"staking:total:{tag}") == b"1"
+        assert await cache.get(f"tokens:{tag}") == b"1"  # another domain, same first letters
+
     def advance(self, seconds: float) -> None:
         """Let time pass (real adapters wait; the in-memory one moves its clock)."""
         time.sleep(seconds)

@@ -10,7 +10,8 @@ from typing import Any
 from common import events
 from common.consumer import SqlConsumer
 from common.db import create_engine, migrate
-from common.inprocess import InMemoryEventBus
+from common.inprocess import InMemoryCache, InMemoryEventBus
+from common.ports import Invalidation
 from tests.chain_helpers import wait_for
 
 TOPIC = "nova.batching.token"
@@ -70,3 +71,36 @@ async def test_a_backfill_gathers_records_that_arrive_within_the_window(sqlite_u
 
 async def test_the_tip_applies_what_is_ready_without_waiting(sqlite_url: str) -> None:
     assert await _run(sqlite_url, historical=False) == [3, 3]
+
+
+async def test_a_starting_consumer_clears_its_cache_domain(sqlite_url: str) -> None:
+    """A batch committed just before a crash may never have had its keys deleted: a
+    (re)starting consumer drops its domain's cached values, announced downstream."""
+    migrate(sqlite_url)
+    engine = create_engine(sqlite_url)
+    bus = InMemoryEventBus()
+    await bus.create_topic(TOPIC)
+    cache = InMemoryCache()
+    await cache.set("token:balance:0xabc", b"stale", ttl_s=60)
+    await cache.set("staking:total", b"other", ttl_s=60)
+    feed = cache.watch()
+    start = await anext(feed)
+
+    async def handle(conn: Any, envelopes: Any) -> set[str]:
+        return set()
+
+    consumer = SqlConsumer(
+        bus, engine, "g", TOPIC, handle, cache=cache, cache_domain="token", poll_s=0.05
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        async with asyncio.timeout(10):
+            assert await anext(feed) == Invalidation(start.version + 1, frozenset({"token"}))
+        assert await cache.get("token:balance:0xabc") is None
+        assert await cache.get("staking:total") == b"other"
+    finally:
+        stop.set()
+        await task
+        await feed.aclose()
+        await engine.dispose()

@@ -63,6 +63,22 @@ class TestRedisCache(CacheContract):
         client.close()
 
 
+async def test_clear_takes_a_glob_looking_prefix_literally(endpoints: stack.Endpoints) -> None:
+    tag = uuid.uuid4().hex[:8]
+    odd = RedisCache(endpoints.redis_url, prefix=f"t{tag}[x]*?:")
+    plain = RedisCache(endpoints.redis_url, prefix=f"t{tag}x!!:")  # what the glob would match
+    try:
+        await odd.set("token:a", b"1", ttl_s=60)
+        await plain.set("token:a", b"2", ttl_s=60)
+        await odd.clear("token")
+        assert await odd.get("token:a") is None
+        assert await plain.get("token:a") == b"2"
+    finally:
+        await plain.delete("token:a")
+        await odd.close()
+        await plain.close()
+
+
 async def test_the_invalidation_feed_reports_a_lost_redis() -> None:
     """Killing Redis under a watcher ends its feed with CacheUnavailable (the gateway then
     drops its answers), and watching again fails clearly until Redis is back."""
