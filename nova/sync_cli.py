@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from block_sync_service.application.sync import SyncObserver, SyncStatus
-from block_sync_service.bootstrap import ConfigError, bootstrap
-from block_sync_service.domain.model import BlockBatch
-from block_sync_service.settings import BlockSyncSettings
 from common.db import migrate
 from common.metrics import serve_metrics
 from common.settings import CommonSettings
 from nova.runtime import load_settings, stop_on_signals
+
+if TYPE_CHECKING:
+    from block_sync_service.settings import BlockSyncSettings
+
+# The block sync's modules (web3, eth-account, ...) are imported by the commands that use
+# them: every `nova serve <consumer>` process goes through this module, and importing them
+# cost each one ~0.5 s of CPU at start, when the whole backfill starts together.
 
 ManifestOpt = Annotated[
     Path | None, typer.Option("--manifest", help="Devnet manifest (overrides NOVA_MANIFEST).")
@@ -26,6 +28,8 @@ RpcOpt = Annotated[str | None, typer.Option("--rpc-url", help="JSON-RPC URL(s), 
 
 
 def _settings(manifest: Path | None, rpc_url: str | None, **extra: Any) -> BlockSyncSettings:
+    from block_sync_service.settings import BlockSyncSettings
+
     overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
     if manifest is not None:
         overrides["manifest"] = manifest
@@ -59,6 +63,8 @@ def sync_cmd(
         migrate(settings.database_url)
     serve_metrics(settings.metrics_port)
 
+    from block_sync_service.bootstrap import ConfigError, bootstrap
+
     async def main() -> None:
         stop = stop_on_signals()
         app = bootstrap(settings)
@@ -75,35 +81,6 @@ def sync_cmd(
     asyncio.run(main())
 
 
-class _Progress(SyncObserver):
-    def __init__(self, first: int, last: int) -> None:
-        self.first, self.last = first, last
-        self.started = time.monotonic()
-        self.events = 0
-        self._shown = 0.0
-
-    def on_unit(self, status: SyncStatus, batch: BlockBatch, published: int) -> None:
-        self.events += published
-        now = time.monotonic()
-        if now - self._shown < 0.5 and status.synced < self.last:
-            return
-        self._shown = now
-        total = max(1, self.last - self.first + 1)
-        done = max(0, min(total, status.synced - self.first + 1))
-        elapsed = max(1e-6, now - self.started)
-        rate = self.events / elapsed
-        eta = (total - done) * elapsed / done if done else 0.0
-        width = 30
-        bar = "#" * (width * done // total) + "-" * (width - width * done // total)
-        end = "\r" if sys.stderr.isatty() else "\n"
-        print(
-            f"[{bar}] blocks {done}/{total} events {self.events} {rate:,.0f} ev/s ETA {eta:,.0f}s",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
-
-
 def backfill_cmd(
     from_block: Annotated[int, typer.Option("--from", help="First block (if not synced yet).")],
     to_block: Annotated[int, typer.Option("--to", help="Last block; exits when it is synced.")],
@@ -115,6 +92,9 @@ def backfill_cmd(
     if from_block < 0 or to_block < from_block:
         typer.echo(f"error: need 0 <= --from <= --to, got {from_block}..{to_block}", err=True)
         raise typer.Exit(2)
+    from block_sync_service.bootstrap import ConfigError, bootstrap
+    from nova.progress import BackfillProgress
+
     settings = _settings(manifest, rpc_url, start_block=from_block)
     if migrate_first:
         migrate(settings.database_url)
@@ -125,7 +105,7 @@ def backfill_cmd(
         try:
             await app.start()
             assert app.syncer is not None
-            progress = _Progress(from_block, to_block)
+            progress = BackfillProgress(from_block, to_block)
             app.syncer.obs = progress
             head = await app.chain.head()
             if to_block > head:

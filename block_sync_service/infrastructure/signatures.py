@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eth_abi.abi import encode as abi_encode
-from eth_account import Account
-from eth_account.messages import SignableMessage, encode_defunct, encode_typed_data
 from eth_utils.crypto import keccak
+
+if TYPE_CHECKING:  # eth-account is imported on first use: ~0.3 s that a sync need not pay
+    from eth_account.messages import SignableMessage
 
 ERC1271_MAGIC = "0x1626ba7e"  # bytes4(keccak256("isValidSignature(bytes32,bytes)"))
 
@@ -37,6 +38,8 @@ def signable(
     *, message: str | None, message_hex: str | None, typed_data_json: str | None
 ) -> tuple[SignableMessage, str]:
     """The EIP-191 envelope of exactly one payload, and its method name."""
+    from eth_account.messages import encode_defunct, encode_typed_data
+
     if typed_data_json is not None:
         try:
             data = json.loads(typed_data_json)
@@ -65,6 +68,8 @@ def digest(s: SignableMessage) -> bytes:
 async def verify_signature(
     chain: ChainCaller, address: str, s: SignableMessage, method: str, signature: bytes
 ) -> SignatureResult:
+    from eth_account import Account
+
     recovered = ""
     reason = ""
     if len(signature) == 65:
