@@ -44,7 +44,7 @@ class SyncConfig:
     confirmations: int = 0
     reorg_window: int = 128
     poll_interval_s: float = 1.0
-    range_concurrency: int = 4
+    range_concurrency: int = 2
     window_batch: int = 64  # at most this many window blocks per unit (fewer on dense blocks)
     max_logs_per_unit: int = 2_500  # bounds memory: units shrink to about this many logs
     retry_base_s: float = 0.2

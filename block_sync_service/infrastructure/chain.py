@@ -224,10 +224,17 @@ class JsonRpcChainClient:
         """The transactions that emitted tracked logs. No receipts: a transaction that emitted
         a log succeeded (a reverted one leaves no logs), so its status is 1, and a mined
         transaction's ``gasPrice`` is the price it paid (geth: the effective price)."""
-        if not hashes:
-            return {}
-        txs = await self.batch("eth_getTransactionByHash", [[h] for h in hashes])
-        out = {}
+        out: dict[str, ChainTransaction] = {}
+        for i in range(0, len(hashes), 200):  # parsed chunk by chunk: the raw dicts are big
+            chunk = hashes[i : i + 200]
+            txs = await self.batch("eth_getTransactionByHash", [[h] for h in chunk])
+            self._parse_transactions(chunk, txs, out)
+        return out
+
+    @staticmethod
+    def _parse_transactions(
+        hashes: Sequence[str], txs: list[Any], out: dict[str, ChainTransaction]
+    ) -> None:
         for h, tx in zip(hashes, txs, strict=True):
             if tx is None or tx.get("blockHash") is None:
                 raise ChainMismatch(f"transaction {h} vanished (reorg in progress)")
@@ -244,7 +251,6 @@ class JsonRpcChainClient:
                 status=1,
                 tx_index=int(tx["transactionIndex"], 16),
             )
-        return out
 
     async def eth_call(self, to: str, data: str, block: int | str = "latest") -> str:
         tag = hex(block) if isinstance(block, int) else block
