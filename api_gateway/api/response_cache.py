@@ -35,6 +35,11 @@ def cacheable(domain: str) -> Callable[[Request], Awaitable[None]]:
     return mark
 
 
+def not_cacheable(request: Request) -> None:
+    """This answer (of a cacheable route) depends on more than the index: do not keep it."""
+    request.scope.pop(DOMAIN, None)
+
+
 class ResponseCache:
     def __init__(
         self,

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
-from api_gateway.api.response_cache import ResponseCache, cacheable, follow
+from api_gateway.api.response_cache import ResponseCache, cacheable, follow, not_cacheable
 from api_gateway.application.response_cache import Answer, ResponseStore
 from common.inprocess import InMemoryCache
 from common.metrics import Metrics, isolated_registry
@@ -133,7 +133,7 @@ def test_bad_settings_are_refused() -> None:
 
 
 def small_app(store: ResponseStore) -> tuple[FastAPI, dict[str, int]]:
-    calls = {"cached": 0, "plain": 0}
+    calls = {"cached": 0, "plain": 0, "live": 0}
     cached = APIRouter(dependencies=[Depends(cacheable("token"))])
 
     @cached.get("/balance/{who}")
@@ -142,6 +142,12 @@ def small_app(store: ResponseStore) -> tuple[FastAPI, dict[str, int]]:
         if who == "nobody":
             raise HTTPException(404, "no such account")
         return {"who": who, "n": str(calls["cached"])}
+
+    @cached.get("/live")
+    async def live(request: Request) -> dict[str, str]:
+        not_cacheable(request)  # e.g. allowance(on_chain=true): the chain head, not the index
+        calls["live"] += 1
+        return {"n": str(calls["live"])}
 
     app = FastAPI()
     app.include_router(cached)
@@ -180,7 +186,10 @@ async def test_the_middleware_serves_stored_answers_until_the_feed_announces_a_c
             for _ in range(2):
                 assert (await http.get("/balance/nobody")).status_code == 404
                 await http.get("/plain")
-            assert calls == {"cached": 4, "plain": 2}  # errors and unmarked routes: never
+            await http.get("/live")
+            await http.get("/live")
+            # errors, unmarked routes and answers a route declined: never kept
+            assert calls == {"cached": 4, "plain": 2, "live": 2}
             await feed.delete("staking:x")
             await _until(lambda: store._version == 1, "the staking announcement")
             assert (await http.get("/balance/a?x=1")).json()["n"] == "1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api_gateway.api.deps import AddressPath, BlockQuery, ClientsDep, Limit, Offset
 from api_gateway.api.models import (
@@ -17,7 +17,7 @@ from api_gateway.api.models import (
     TransferModel,
     TransfersPage,
 )
-from api_gateway.api.response_cache import cacheable
+from api_gateway.api.response_cache import cacheable, not_cacheable
 from common import validation
 from novapb.token.v1 import token_pb2 as pb
 
@@ -114,10 +114,17 @@ async def transfers(
 
 @router.get("/allowances/{owner}/{spender}", response_model=AllowanceModel)
 async def allowance(
-    owner: str, spender: str, clients: ClientsDep, response: Response, on_chain: bool = False
+    owner: str,
+    spender: str,
+    clients: ClientsDep,
+    request: Request,
+    response: Response,
+    on_chain: bool = False,
 ) -> AllowanceModel:
     """The last Approval's value, or `on_chain=true` for allowance() at the chain head (the
     amount spent by transferFrom is not visible in events)."""
+    if on_chain:  # the chain head, which may be ahead of the index: never from the cache
+        not_cacheable(request)
     owner = validation.address(owner, "owner")
     spender = validation.address(spender, "spender")
     reply = await clients.call(
