@@ -201,3 +201,92 @@ def _terminate(proc: subprocess.Popen[bytes] | None, grace_s: float) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+class CuttableTcp:
+    """A loopback TCP forwarder that can cut every connection and refuse new ones (a broker
+    that clients cannot reach), then let them through again."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.open = True
+        self.cuts = 0
+        self.refused = 0  # connection attempts while cut: the clients noticed
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self, port: int) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.open:
+            self.refused += 1
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, up_writer}
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                dst.close()
+
+        try:
+            await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        finally:
+            self._writers -= {writer, up_writer}
+
+    def cut(self) -> None:
+        self.open = False
+        self.cuts += 1
+        for w in list(self._writers):
+            w.transport.abort()
+
+    def restore(self) -> None:
+        self.open = True
+
+    async def stop(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+class PrivateBroker:
+    """A tansu of the test's own (memory storage) that advertises ``advertised_port`` (a
+    :class:`CuttableTcp` in front of it), so clients reconnect through the forwarder."""
+
+    def __init__(self, port: int, advertised_port: int, log: Path) -> None:
+        self.port, self.advertised_port, self.log = port, advertised_port, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        from nova.stack import tansu_bin
+
+        with open(self.log, "ab") as fh:
+            self.proc = subprocess.Popen(
+                [
+                    str(tansu_bin()),
+                    "broker",
+                    "--listener-url",
+                    f"tcp://127.0.0.1:{self.port}",
+                    "--advertised-listener-url",
+                    f"tcp://127.0.0.1:{self.advertised_port}",
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self) -> None:
+        _terminate(self.proc, 10)

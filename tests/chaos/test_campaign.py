@@ -1,25 +1,27 @@
 """The fault campaign: every service as its own process on the real local stack with traffic
-running; reorgs, SIGKILLs, RPC faults, a Redis outage and duplicate delivery; after each
-scenario the whole system must settle to exactly the chain.
+running; reorgs, SIGKILLs, RPC faults, a Redis outage, a MariaDB crash, a broker outage and
+duplicate delivery; after each scenario the whole system must settle to exactly the chain.
 
 Size: NOVA_CHAOS_SCALE (1 = the CI-sized run: 10 reorgs, 5 kills; 10 = the full campaign:
 100 reorgs, 50 kills, via `make chaos`). NOVA_CHAOS_SEED replays a run (the seed is printed).
 
 Settled = at the chain head: the block sync synced it; the token, staking and governance state
 equal the contracts' views (the `nova verify` logic: every balance and the supply, every stake
-and its rewards owed, every proposal's state and tallies, every delegate's votes); and every
+and its rewards owed, every proposal's state and tallies, every delegate's votes); every
 event of the chain is accounted for exactly once (transfer rows = Transfer logs, stored logs =
-tracked logs). Throughout, a prober sends well-formed REST requests: any 5xx other than a 503
+tracked logs); and the gateway's answers (from its response cache where it has them) equal
+the index. Throughout, a prober sends well-formed REST requests: any 5xx other than a 503
 (a service down) fails the campaign.
 
-The campaign runs on a MariaDB server of its own (tests/faults.py PrivateMariaDB), so it can
-crash it (SIGKILL during traffic) and restart it without touching the machine's server.
+The campaign runs on a MariaDB server and a broker (tansu) of its own (tests/faults.py), so it
+can crash the one and cut the other off without touching the machine's servers.
 
-What this cannot show: a broker restart. The local broker (tansu) keeps its data in memory, so
-a restart loses the topics. (tansu's S3 storage engine on a loopback S3 server was tried: under
-the campaign's load consumers stalled behind a stale high watermark, records published but
-never visible, so it cannot stand in for Kafka's log.) The docker-compose Kafka with its volume
-is where the consumers' stored offsets and the syncer's checkpoint resume a broker restart.
+What this cannot show: a broker restart that keeps its log. The local tansu keeps its data in
+memory, so a restart loses the topics; the campaign cuts every client connection to it
+instead (an outage without data loss). (tansu's S3 storage engine on a loopback S3 server was
+tried: under the campaign's load consumers stalled behind a stale high watermark, records
+published but never visible.) The docker-compose Kafka with its volume is where a real restart
+resumes from the consumers' stored offsets and the syncer's checkpoint.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from nova.devnet.reorg import force_reorg
 from staking_service.infrastructure.sql import StakingViews
 from staking_service.infrastructure.verify import verify_staking
 from tests.chain_helpers import Devnet, make_devnet, wait_for
-from tests.faults import FaultyRpc, PrivateMariaDB
+from tests.faults import CuttableTcp, FaultyRpc, PrivateBroker, PrivateMariaDB
 from token_service.infrastructure.sql import TokenViews
 from token_service.infrastructure.verify import verify_token
 
@@ -74,6 +76,7 @@ class System:
     ports: dict[str, int]
     logs: Path
     db: PrivateMariaDB
+    broker_link: CuttableTcp
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     redis: subprocess.Popen[bytes] | None = None
     statuses: Counter[int] = field(default_factory=Counter)
@@ -284,7 +287,7 @@ class Checker:
 async def system(anvil_url, endpoints, mongo_database, tmp_path):
     print(f"chaos seed {SEED} scale {SCALE} (replay: NOVA_CHAOS_SEED={SEED})")
     net = await make_devnet(anvil_url, tmp_path, seed=SEED % 1000, blocks=30, txs_per_block=8)
-    names = (*SERVICES, "proxy", "dead", "redis", "mariadb")
+    names = (*SERVICES, "proxy", "dead", "redis", "mariadb", "tansu", "broker")
     ports = {name: stack.free_port() for name in names}
     (tmp_path / "mariadb").mkdir()
     db = PrivateMariaDB(tmp_path / "mariadb", ports["mariadb"])
@@ -295,9 +298,17 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
         cur.execute("CREATE DATABASE nova_chaos")
     conn.close()
     mysql_url = f"{db.url}/nova_chaos"
+    # a broker of the campaign's own, reached through a forwarder that can cut it off
+    broker = PrivateBroker(ports["tansu"], ports["broker"], tmp_path / "tansu.log")
+    broker.start()
+    link = CuttableTcp(ports["tansu"])
+    await link.start(ports["broker"])
+    await wait_for(
+        lambda: asyncio.to_thread(stack.kafka_ready, ports["broker"]), "private broker up", 60
+    )
     env = {
         "NOVA_DATABASE_URL": mysql_url,
-        "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+        "NOVA_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['broker']}",
         "NOVA_KAFKA_TOPIC_PREFIX": f"nova.c{uuid.uuid4().hex[:8]}.",
         "NOVA_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
         "NOVA_MONGO_URL": endpoints.mongo_url,
@@ -317,7 +328,7 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
         check=False,
     )
     assert migrate.returncode == 0, migrate.stderr
-    system = System(net, env, ports, tmp_path, db)
+    system = System(net, env, ports, tmp_path, db, link)
     system.start_redis()
     proxy = FaultyRpc(anvil_url, seed=SEED, p_429=0.15, p_timeout=0.05)
 
@@ -349,6 +360,8 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
         await checker.engine.dispose()
         await net.rpc.close()
         db.stop()
+        await link.stop()
+        broker.stop()
 
 
 async def test_fault_campaign(system):
@@ -412,7 +425,21 @@ async def test_fault_campaign(system):
     await net.sim.run(blocks=2)
     await checker.settle("after the MariaDB crash and restart")
 
-    # 6. duplicate delivery: replay already-consumed records into every domain topic
+    # 6. the broker unreachable during traffic (every connection cut, new ones refused), then
+    # back. The test's tansu keeps its log in memory, so this is an outage without data loss:
+    # clients reconnect, the sync republishes from its checkpoint, consumers resume at their
+    # stored offsets. (A restart that loses the log cannot be survived by design: the log is
+    # the bus; the compose file's Kafka keeps it on a volume.)
+    system.broker_link.cut()
+    await net.sim.resync()
+    await net.sim.run(blocks=3)
+    await asyncio.sleep(3 * rng.random() + 1)  # the outage's length, a scenario parameter
+    system.broker_link.restore()
+    assert system.broker_link.refused > 0, "no client tried to reach the broker while cut"
+    await net.sim.run(blocks=2)
+    await checker.settle("after the broker outage")
+
+    # 7. duplicate delivery: replay already-consumed records into every domain topic
     bus = KafkaEventBus(system.env["NOVA_KAFKA_BOOTSTRAP_SERVERS"])
     try:
         for domain in ("token", "staking", "governance"):
