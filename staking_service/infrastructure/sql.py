@@ -121,6 +121,10 @@ class SqlStakingRepository:
         self._stakes: dict[int, Stake] = {}  # saved in this transaction, not yet written
         self._claims: list[tuple[RewardClaim, dict[int, int]]] = []
         self._active: dict[str, dict[int, Stake]] = {}  # users' active stakes read until flush
+        # claimed totals move by what this transaction claimed (summing a user's whole claim
+        # history on every batch grew with history); users a revert touched are recounted
+        self._claimed: dict[str, int] = {}
+        self._recount: set[str] = set()
 
     async def stakes(self, ids: Sequence[int]) -> dict[int, Stake]:
         out = {i: self._stakes[i] for i in ids if i in self._stakes}
@@ -148,6 +152,7 @@ class SqlStakingRepository:
 
     async def add_claim(self, c: RewardClaim, moved: dict[int, int]) -> None:
         self._claims.append((c, dict(moved)))
+        self._claimed[c.user.lower()] = self._claimed.get(c.user.lower(), 0) + c.amount
 
     async def flush(self) -> None:
         """Write what this transaction saved: stakes (one upsert per 500), claims, effects."""
@@ -227,10 +232,18 @@ class SqlStakingRepository:
         ):
             active.setdefault(r.user.lower(), []).append(_stake(r))
         claimed: dict[str, int] = {}
-        for user, amount in await c.execute(
-            sa.select(claims_t.c.user, claims_t.c.amount).where(claims_t.c.user.in_(users))
-        ):
-            claimed[user.lower()] = claimed.get(user.lower(), 0) + amount
+        recount = [u for u in users if u.lower() in self._recount or u.lower() not in old]
+        if recount:
+            for user, amount in await c.execute(
+                sa.select(claims_t.c.user, claims_t.c.amount).where(claims_t.c.user.in_(recount))
+            ):
+                claimed[user.lower()] = claimed.get(user.lower(), 0) + amount
+        for user in users:
+            key = user.lower()
+            if key not in self._recount and key in old:
+                claimed[key] = old[key].claimed + self._claimed.get(key, 0)
+            self._claimed.pop(key, None)
+            self._recount.discard(key)
         rows = []
         for user in users:
             mine = active.get(user.lower(), [])
@@ -260,6 +273,8 @@ class SqlStakingRepository:
         await self.flush()
         c = self.conn
         users: set[str] = set()
+        self._recount |= set(self._claimed)  # claimed but not yet refreshed: recount them
+        self._claimed.clear()
         # claims: restore every moved stake time, newest claim first
         effects = list(
             await c.execute(
@@ -302,6 +317,7 @@ class SqlStakingRepository:
             )
         }
         await c.execute(sa.delete(stakes_t).where(stakes_t.c.block_number > block))
+        self._recount |= {u.lower() for u in users}
         return users
 
 
@@ -342,6 +358,19 @@ class StakingViews:
         async with self.engine.connect() as conn:
             rows = await conn.execute(sa.select(stakes_t).where(stakes_t.c.status == ACTIVE))
             return [_stake(r) for r in rows]
+
+    async def totals_and_claims(self) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
+        """Every user's stored (staked, claimed, active stakes), and the sum of each user's
+        claim rows (keys lower case), for the consistency check of ``nova verify staking``."""
+        async with self.engine.connect() as conn:
+            totals = {
+                r.user.lower(): (r.staked, r.claimed, r.active_stakes)
+                for r in await conn.execute(sa.select(user_totals_t))
+            }
+            claimed: dict[str, int] = {}
+            for user, amount in await conn.execute(sa.select(claims_t.c.user, claims_t.c.amount)):
+                claimed[user.lower()] = claimed.get(user.lower(), 0) + amount
+        return totals, claimed
 
     async def claims(self, user: str, limit: int, offset: int) -> tuple[list[RewardClaim], int]:
         async with self.engine.connect() as conn:

@@ -1,5 +1,6 @@
 """Compare the indexed stakes with NovaStaking's views at one block: totalStaked(), every
-active stake (getStake) and its rewards owed (pendingRewards)."""
+active stake (getStake) and its rewards owed (pendingRewards); and each user's stored totals
+(staked, claimed, active stakes: kept incrementally) with the sums of their rows."""
 
 from __future__ import annotations
 
@@ -81,4 +82,18 @@ async def verify_staking(
             ours = rewards_owed(s, rate, ts)
             if ours != owed:
                 drift.drifts.append(f"DRIFT rewards of stake {s.id}: computed {ours} chain {owed}")
+    # each user's stored totals (kept incrementally) against their rows
+    totals, claimed = await views.totals_and_claims()
+    rows: dict[str, tuple[int, int]] = {}
+    for s in active:
+        staked, count = rows.get(s.user.lower(), (0, 0))
+        rows[s.user.lower()] = (staked + s.amount, count + 1)
+    for user in sorted(set(totals) | set(rows) | set(claimed)):
+        staked, count = rows.get(user, (0, 0))
+        want = (staked, claimed.get(user, 0), count)
+        if totals.get(user, (0, 0, 0)) != want:
+            drift.drifts.append(
+                f"DRIFT totals of {user}: stored (staked, claimed, active) "
+                f"{totals.get(user)} rows {want}"
+            )
     return drift
