@@ -136,7 +136,8 @@ def verify_staking_cmd(
     block: BlockOpt = None,
     manifest: ManifestOpt = None,
 ) -> None:
-    """Total staked, every active stake and its rewards owed vs the contract's views."""
+    """Total staked, every active stake and its rewards owed vs the contract's views; each user's
+    stored totals vs the sums of their rows."""
     from common.db import create_engine
     from nova.devnet.artifacts import load
     from staking_service.bootstrap import StakingConfigError, bootstrap
