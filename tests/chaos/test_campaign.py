@@ -8,8 +8,9 @@ Size: NOVA_CHAOS_SCALE (1 = the CI-sized run: 10 reorgs, 5 kills; 10 = the full 
 Settled = at the chain head: the block sync synced it; the token, staking and governance state
 equal the contracts' views (the `nova verify` logic: every balance and the supply, every stake
 and its rewards owed, every proposal's state and tallies, every delegate's votes); every
-event of the chain is accounted for exactly once (transfer rows = Transfer logs, stored logs =
-tracked logs); and the gateway's answers (from its response cache where it has them) equal
+event of the chain is accounted for exactly once (stored logs = tracked logs; a row per event
+in every table that keeps one: transfers, delegation changes, stakes, claims, proposals,
+votes); and the gateway's answers (from its response cache where it has them) equal
 the index. Throughout, a prober sends well-formed REST requests: any 5xx other than a 503
 (a service down) fails the campaign.
 
@@ -67,6 +68,15 @@ SCALE = int(os.environ.get("NOVA_CHAOS_SCALE", "1"))
 SEED = int(os.environ.get("NOVA_CHAOS_SEED", str(int(time.time()) % 100_000)))
 SERVICES = ("block-sync", "token", "staking", "governance", "gateway")
 TRACKED = ("NovaToken", "NovaStaking", "NovaGovernor", "NovaTimelock")
+# a row per event: table -> (contract, its ABI, the events that each add one row)
+ROW_PER_EVENT = {
+    "transfers": ("NovaToken", TOK, ("Transfer",)),
+    "gov_delegation_changes": ("NovaToken", TOK, ("DelegateChanged",)),
+    "stakes": ("NovaStaking", STK, ("Staked",)),
+    "reward_claims": ("NovaStaking", STK, ("RewardsClaimed",)),
+    "gov_proposals": ("NovaGovernor", GOV, ("ProposalCreated",)),
+    "gov_votes": ("NovaGovernor", GOV, ("VoteCast", "VoteCastWithParams")),
+}
 
 
 @dataclass
@@ -239,17 +249,20 @@ class Checker:
                 "eth_getLogs",
                 {"address": addresses, "fromBlock": hex(m.start_block), "toBlock": hex(head)},
             )
-            transfers = sum(
-                1
-                for lg in logs
-                if lg["topics"][0] == TOK.events["Transfer"].topic0
-                and lg["address"].lower() == m.address("NovaToken").lower()
-            )
-            stored_logs = _count(self.port, self.db_name, "SELECT COUNT(*) FROM logs")
-            stored_transfers = _count(self.port, self.db_name, "SELECT COUNT(*) FROM transfers")
-            if (stored_logs, stored_transfers) != (len(logs), transfers):
-                self.last = (
-                    f"logs {stored_logs}/{len(logs)}, transfers {stored_transfers}/{transfers}"
+            chain = {"logs": len(logs)}
+            for table, (contract, abi, names) in ROW_PER_EVENT.items():
+                topics = {abi.events[n].topic0 for n in names}
+                address = m.address(contract).lower()
+                chain[table] = sum(
+                    1
+                    for lg in logs
+                    if lg["topics"][0] in topics and lg["address"].lower() == address
+                )
+            count = "SELECT COUNT(*) FROM {}"  # our own table names
+            stored = {t: _count(self.port, self.db_name, count.format(t)) for t in chain}
+            if stored != chain:
+                self.last = ", ".join(
+                    f"{t} {stored[t]}/{n}" for t, n in chain.items() if stored[t] != n
                 )
                 return False
             return await self._rest_agrees(token_last)
