@@ -119,6 +119,7 @@ class SqlStakingRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self._stakes: dict[int, Stake] = {}  # saved in this transaction, not yet written
+        self._saved_of: dict[str, dict[int, Stake]] = {}  # the same, by user
         self._claims: list[tuple[RewardClaim, dict[int, int]]] = []
         self._active: dict[str, dict[int, Stake]] = {}  # users' active stakes read until flush
         # claimed totals move by what this transaction claimed (summing a user's whole claim
@@ -140,28 +141,28 @@ class SqlStakingRepository:
                 sa.select(stakes_t).where(stakes_t.c.user == user, stakes_t.c.status == ACTIVE)
             )
             self._active[user] = {r.id: _stake(r) for r in rows}
-        mine = {i: s for i, s in self._active[user].items() if i not in self._stakes}
-        mine.update(
-            {s.id: s for s in self._stakes.values() if s.user == user and s.status == ACTIVE}
-        )
+        # the user's saved stakes, not every saved one: a claim moves all of a user's active
+        # stakes, so scanning the whole batch's per claim grew with the batch times history
+        saved = self._saved_of.get(user, {})
+        mine = {i: s for i, s in self._active[user].items() if i not in saved}
+        mine.update({i: s for i, s in saved.items() if s.status == ACTIVE})
         return [mine[i] for i in sorted(mine)]
 
     async def save_stakes(self, stakes: Sequence[Stake]) -> None:
         for s in stakes:
             self._stakes[s.id] = s
+            self._saved_of.setdefault(s.user, {})[s.id] = s
 
     async def add_claim(self, c: RewardClaim, moved: dict[int, int]) -> None:
         self._claims.append((c, dict(moved)))
         self._claimed[c.user.lower()] = self._claimed.get(c.user.lower(), 0) + c.amount
 
     async def flush(self) -> None:
-        """Write what this transaction saved: stakes (one upsert per 500), claims, effects."""
+        """Write what this transaction saved: stakes (multi-row upserts), claims, effects."""
         stakes = [_row(s) for _, s in sorted(self._stakes.items())]
-        for i in range(0, len(stakes), 500):
+        if stakes:
             cols = [c for c in stakes[0] if c != "id"]
-            await self.conn.execute(
-                upsert(self.conn.dialect.name, stakes_t, stakes[i : i + 500], cols)
-            )
+            await insert_rows(self.conn, stakes_t, stakes, update=cols)
         claims = [
             {
                 "id": c.id,
@@ -185,6 +186,7 @@ class SqlStakingRepository:
         await insert_rows(self.conn, claims_t, claims)
         await insert_rows(self.conn, effects_t, effects)
         self._stakes.clear()
+        self._saved_of.clear()
         self._claims.clear()
         self._active.clear()
 
@@ -214,7 +216,7 @@ class SqlStakingRepository:
         )
 
     async def _refresh_users(self, users: list[str], stats: StakingStats) -> None:
-        """The users' totals from their rows, in three reads and one upsert per 500 users
+        """The users' totals from their rows, in three reads and one multi-row upsert
         (it was four statements per user and batch: most of the consumer's time)."""
         c = self.conn
         if not users:
@@ -259,15 +261,7 @@ class SqlStakingRepository:
                     "active_stakes": len(mine),
                 }
             )
-        for i in range(0, len(rows), 500):
-            await c.execute(
-                upsert(
-                    c.dialect.name,
-                    user_totals_t,
-                    rows[i : i + 500],
-                    ("staked", "claimed", "active_stakes"),
-                )
-            )
+        await insert_rows(c, user_totals_t, rows, update=("staked", "claimed", "active_stakes"))
 
     async def revert_above(self, block: int) -> set[str]:
         await self.flush()

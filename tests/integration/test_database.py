@@ -104,6 +104,26 @@ async def test_bulk_insert_ignore_literal_and_fallback_paths(
         async with engine.connect() as conn:
             rows = (await conn.execute(sa.select(table).order_by(table.c.k))).mappings().all()
         assert [dict(r) for r in rows] == hexes + tricky
+
+        # upsert: duplicates update the named columns only, new keys are inserted; on the
+        # literal path and (a quote in a value) on the parameterised one
+        changed = [{**r, "s": f"0x{r['k']:x}ff", "amt": 7, "f": None} for r in hexes[:4]]
+        changed.append({"k": 50, "s": "0xnew", "b": b"\x01", "f": True, "amt": 10**64})
+        odd = [{**tricky[0], "s": "it's changed", "amt": 2}]
+        async with engine.begin() as conn:
+            await db.insert_rows(conn, table, changed, update=("s", "amt"))
+            await db.insert_rows(conn, table, odd, update=("s", "amt"))
+        with pytest.raises(ValueError, match="exclusive"):
+            async with engine.begin() as conn:
+                await db.insert_rows(conn, table, odd, ignore=True, update=("s",))
+        want: dict[int, dict[str, object]] = {int(str(r["k"])): r for r in hexes + tricky}
+        for r in changed[:4] + odd:
+            k = int(str(r["k"]))
+            want[k] = {**want[k], "s": r["s"], "amt": r["amt"]}  # f kept
+        want[50] = changed[4]
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.select(table).order_by(table.c.k))).mappings().all()
+        assert [dict(r) for r in rows] == [want[k] for k in sorted(want)]
     finally:
         async with engine.begin() as conn:
             await conn.run_sync(meta.drop_all)

@@ -73,3 +73,29 @@ def test_nova_help_lists_commands() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "stack" in result.output
+
+
+def test_literal_upsert_clause_matches_sqlalchemy_for_each_mysql_flavour() -> None:
+    """insert_rows' upsert clause is the one SQLAlchemy compiles for the same dialect: the
+    ``AS new`` alias of MySQL >= 8.0.20, ``VALUES(c)`` on MariaDB and older MySQL."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import mysql
+
+    from common.db import _on_duplicate
+    from common.offsets import upsert
+
+    table = sa.Table(
+        "probe",
+        sa.MetaData(),
+        sa.Column("k", sa.Integer, primary_key=True),
+        sa.Column("v", sa.Integer),
+    )
+    for alias in (True, False):
+        dialect = mysql.dialect()
+        dialect._requires_alias_for_on_duplicate_key = alias
+        stmt = upsert("mysql", table, [{"k": 1, "v": 2}], ["v"])
+        assert isinstance(stmt, sa.sql.ClauseElement)
+        compiled = str(stmt.compile(dialect=dialect))
+        clause = _on_duplicate(dialect, table, ["v"])
+        assert compiled.split("VALUES (%s, %s)")[1] == clause
+        assert ("AS new" in clause) is alias

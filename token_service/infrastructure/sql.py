@@ -105,15 +105,8 @@ class SqlTokenRepository:
             {"address": address, "balance": balance, "block_number": block}
             for address, balance in sorted(balances.items())  # one lock order for all writers
         ]
-        for i in range(0, len(rows), 500):  # a statement per 500 rows, not per row
-            await self.conn.execute(
-                upsert(
-                    self.conn.dialect.name,
-                    balances_t,
-                    rows[i : i + 500],
-                    ("balance", "block_number"),
-                )
-            )
+        # multi-row statements, not one per row
+        await insert_rows(self.conn, balances_t, rows, update=("balance", "block_number"))
 
     async def add(
         self,
