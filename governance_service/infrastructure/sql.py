@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -148,20 +148,6 @@ def _proposal_row(p: Proposal) -> dict[str, Any]:
     }
 
 
-def _vote_row(v: Vote) -> dict[str, Any]:
-    return {
-        "proposal_id": v.proposal_id,
-        "voter": v.voter,
-        "support": v.support,
-        "weight": v.weight,
-        "reason": v.reason,
-        "params": v.params,
-        "block_number": v.block_number,
-        "log_index": v.log_index,
-        "tx_hash": v.tx_hash,
-    }
-
-
 def _vote(r: Any) -> Vote:
     return Vote(
         r.proposal_id,
@@ -217,7 +203,7 @@ class SqlGovernanceRepository:
         rows = [_proposal_row(self._proposals[pid]) for pid in sorted(self._dirty)]
         if rows:
             await insert_rows(c, proposals_t, rows, update=[k for k in rows[0] if k != "id"])
-        await insert_rows(c, votes_t, [_vote_row(v) for v in self._votes.values()])
+        await insert_rows(c, votes_t, [asdict(v) for v in self._votes.values()])  # fields = columns
         await insert_rows(c, vote_cp_t, self._vote_checkpoints)
         self._vote_checkpoints = []
         self._proposals.clear()  # a revert changes the rows behind them
