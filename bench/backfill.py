@@ -89,6 +89,25 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+SERVERS = {"mariadbd": "MariaDB", "tansu": "tansu", "anvil": "anvil"}
+
+
+def _servers_cpu_s() -> dict[str, float]:
+    """CPU seconds used so far by the servers the pipeline shares the cores with, summed per
+    kind (every process of that name: the bench is not meant to run beside other work)."""
+    out = dict.fromkeys(SERVERS.values(), 0.0)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            kind = SERVERS.get((proc / "comm").read_text().strip())
+            if kind is not None:
+                out[kind] += _cpu_s(int(proc.name))
+        except (OSError, ValueError):
+            continue  # exited meanwhile
+    return out
+
+
 def _query(db: str, sql: str, *params: object) -> int:
     conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root", database=db)
     try:
@@ -126,6 +145,7 @@ def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[
     m = history.manifest
     token, staking = m.address("NovaToken"), m.address("NovaStaking")
     try:
+        servers_before = _servers_cpu_s()
         started = time.monotonic()
         sync = subprocess.Popen(
             [*cli, "backfill", "--from", str(m.start_block), "--to", str(history.head)],
@@ -181,6 +201,8 @@ def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[
                     pending.discard(name)
             time.sleep(0.05)
         assert not pending, f"consumers did not catch up: {pending}"
+        for kind, cpu in _servers_cpu_s().items():
+            out[f"{kind} CPU until all caught up (s)"] = cpu - servers_before[kind]
     finally:
         for p in procs.values():
             p.terminate()

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from common.consumer import consumer_marks
 from common.db import insert_rows
-from common.offsets import upsert
 from common.sqltypes import Amount, Uint256
 from governance_service.domain.governance import (
     GovernanceRuleError,
@@ -176,10 +175,11 @@ async def _checkpoint(
 
 class SqlGovernanceRepository:
     """The governance state of one transaction, written behind: delegates' vote checkpoints
-    (one per DelegateVotesChanged: most of this topic's records), votes and the proposals they
-    count in are kept here and written in multi-row statements by :meth:`flush` (before a
-    revert and at the end of the batch). A proposal is read once per batch and then served
-    from here; four statements per vote were the consumer's largest cost."""
+    (one per DelegateVotesChanged: most of this topic's records), delegation changes, supply
+    and quorum checkpoints, votes and the proposals they count in are kept here and written in
+    multi-row statements by :meth:`flush` (before a revert and at the end of the batch). A
+    proposal is read once per batch and then served from here; four statements per vote were
+    the consumer's largest cost, then a statement or two per delegation and per mint/burn."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -187,6 +187,10 @@ class SqlGovernanceRepository:
         self._proposals: dict[int, Proposal] = {}  # read or saved in this transaction
         self._dirty: set[int] = set()  # ids of the saved ones, not yet written
         self._votes: dict[tuple[int, str], Vote] = {}  # (proposal, voter lower case)
+        self._changes: list[dict[str, Any]] = []
+        self._delegations: dict[str, dict[str, Any]] = {}  # delegator -> its latest row
+        self._supply_checkpoints: list[dict[str, Any]] = []
+        self._quorum_checkpoints: list[dict[str, Any]] = []
 
     async def flush(self) -> None:
         c = self.conn
@@ -205,7 +209,17 @@ class SqlGovernanceRepository:
             await insert_rows(c, proposals_t, rows, update=[k for k in rows[0] if k != "id"])
         await insert_rows(c, votes_t, [asdict(v) for v in self._votes.values()])  # fields = columns
         await insert_rows(c, vote_cp_t, self._vote_checkpoints)
+        await insert_rows(c, changes_t, self._changes)
+        await insert_rows(
+            c, delegations_t, list(self._delegations.values()), update=["delegatee", "block_number"]
+        )
+        await insert_rows(c, supply_cp_t, self._supply_checkpoints)
+        await insert_rows(c, quorum_cp_t, self._quorum_checkpoints)
         self._vote_checkpoints = []
+        self._changes = []
+        self._delegations = {}
+        self._supply_checkpoints = []
+        self._quorum_checkpoints = []
         self._proposals.clear()  # a revert changes the rows behind them
         self._dirty.clear()
         self._votes.clear()
@@ -235,23 +249,20 @@ class SqlGovernanceRepository:
     async def add_delegation(
         self, delegator: str, previous: str, delegatee: str, block: int, log_index: int
     ) -> None:
-        await self.conn.execute(
-            sa.insert(changes_t).values(
-                block_number=block,
-                log_index=log_index,
-                delegator=delegator,
-                from_delegate=previous,
-                to_delegate=delegatee,
-            )
+        self._changes.append(
+            {
+                "block_number": block,
+                "log_index": log_index,
+                "delegator": delegator,
+                "from_delegate": previous,
+                "to_delegate": delegatee,
+            }
         )
-        await self.conn.execute(
-            upsert(
-                self.conn.dialect.name,
-                delegations_t,
-                {"delegator": delegator, "delegatee": delegatee, "block_number": block},
-                ("delegatee", "block_number"),
-            )
-        )
+        self._delegations[delegator] = {
+            "delegator": delegator,
+            "delegatee": delegatee,
+            "block_number": block,
+        }
 
     async def add_votes_checkpoint(
         self, delegate: str, block: int, log_index: int, votes: int
@@ -261,20 +272,18 @@ class SqlGovernanceRepository:
         )
 
     async def latest_supply(self) -> int:
+        if self._supply_checkpoints:
+            return int(self._supply_checkpoints[-1]["total_supply"])
         return await _checkpoint(self.conn, supply_cp_t, "total_supply", None)
 
     async def add_supply_checkpoint(self, block: int, log_index: int, supply: int) -> None:
-        await self.conn.execute(
-            sa.insert(supply_cp_t).values(
-                block_number=block, log_index=log_index, total_supply=supply
-            )
+        self._supply_checkpoints.append(
+            {"block_number": block, "log_index": log_index, "total_supply": supply}
         )
 
     async def add_quorum_checkpoint(self, block: int, log_index: int, numerator: int) -> None:
-        await self.conn.execute(
-            sa.insert(quorum_cp_t).values(
-                block_number=block, log_index=log_index, numerator=numerator
-            )
+        self._quorum_checkpoints.append(
+            {"block_number": block, "log_index": log_index, "numerator": numerator}
         )
 
     async def revert_above(self, block: int) -> None:
