@@ -120,10 +120,28 @@ class EventSpec:
         default=None, compare=False, repr=False
     )
 
+    # per indexed argument: (name, decoder of its 32-byte topic), built once per event
+    _topic_decoders: tuple[tuple[str, Callable[[bytes], Any]], ...] = field(
+        default=(), compare=False, repr=False
+    )
+    # per data word when all are static: (name, decoder, first byte, end byte)
+    _data_words: tuple[tuple[str, Callable[[bytes], Any], int, int], ...] = field(
+        default=(), compare=False, repr=False
+    )
+
     def __post_init__(self) -> None:
         decoders = [_word_decoder(t) for _, t in self.data]
         if all(d is not None for d in decoders):
-            object.__setattr__(self, "_fast_data", tuple(d for d in decoders if d is not None))
+            fast = tuple(d for d in decoders if d is not None)
+            object.__setattr__(self, "_fast_data", fast)
+            words = tuple(
+                (name, dec, 32 * i, 32 * i + 32)
+                for i, ((name, _), dec) in enumerate(zip(self.data, fast, strict=True))
+            )
+            object.__setattr__(self, "_data_words", words)
+        object.__setattr__(
+            self, "_topic_decoders", tuple((n, _topic_decoder(t)) for n, t in self.indexed)
+        )
 
     def decode(self, topics: Sequence[str], data: str | bytes) -> dict[str, Any]:
         """Decode one log's topics (0x-hex) and data into {arg name: value}."""
@@ -132,13 +150,11 @@ class EventSpec:
                 f"{self.signature}: expected {1 + len(self.indexed)} topics, got {len(topics)}"
             )
         args: dict[str, Any] = {}
-        for (name, typ), topic in zip(self.indexed, topics[1:], strict=True):
+        for (name, dec), topic in zip(self._topic_decoders, topics[1:], strict=True):
             raw = bytes.fromhex(topic[2:])
-            if _is_dynamic(typ):  # indexed dynamic values are stored as their hash
-                args[name] = "0x" + raw.hex()
-            else:
-                word = _word_decoder(typ)
-                args[name] = word(raw) if word else normalize(typ, abi_decode([typ], raw)[0])
+            if len(raw) != 32:
+                raise ValueError(f"{self.signature}: topic {topic!r} is not 32 bytes")
+            args[name] = dec(raw)
         blob = bytes.fromhex(data[2:]) if isinstance(data, str) else data
         if self._fast_data is not None:
             if len(blob) != 32 * len(self._fast_data):
@@ -146,13 +162,27 @@ class EventSpec:
                     f"{self.signature}: data is {len(blob)} bytes, expected "
                     f"{32 * len(self._fast_data)}"
                 )
-            for i, ((name, _), dec) in enumerate(zip(self.data, self._fast_data, strict=True)):
-                args[name] = dec(blob[32 * i : 32 * i + 32])
+            for name, dec, start, end in self._data_words:
+                args[name] = dec(blob[start:end])
             return args
         values = abi_decode([t for _, t in self.data], blob) if self.data else ()
         for (name, typ), value in zip(self.data, values, strict=True):
             args[name] = normalize(typ, value)
         return args
+
+
+def _topic_decoder(typ: str) -> Callable[[bytes], Any]:
+    """An indexed argument's decoder: dynamic values are stored as their hash (the topic)."""
+    if _is_dynamic(typ):
+        return _as_hex
+    word = _word_decoder(typ)
+    if word is not None:
+        return word
+    return lambda raw: normalize(typ, abi_decode([typ], raw)[0])
+
+
+def _as_hex(raw: bytes) -> str:
+    return "0x" + raw.hex()
 
 
 def _is_dynamic(typ: str) -> bool:

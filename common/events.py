@@ -60,7 +60,12 @@ def fill_args(target: Any, args: Mapping[str, Any]) -> None:
     (ints in decimal, bools as true/false), arrays as lists of those (twice as fast as
     building ArgValue messages and assigning them)."""
     for k, v in args.items():
-        if v.__class__ is list or v.__class__ is tuple:
+        c = v.__class__
+        if c is str:  # addresses, hex: most values
+            target[k].scalar = v
+        elif c is int:
+            target[k].scalar = str(v)
+        elif c is list or c is tuple:
             target[k].list.items.extend([_scalar(x) for x in v])
         else:
             target[k].scalar = _scalar(v)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from block_sync_service.domain.errors import DecodeError
 from block_sync_service.domain.model import BlockBatch, BlockHeader, RawLog, Reorg
 from common import events
-from common.abi import ContractABI
+from common.abi import ContractABI, EventSpec
 from common.ports import EventBus
 
 # which domain topics a contract's events go to; delegation also feeds governance
@@ -29,6 +29,16 @@ class TrackedContract:
     name: str
     address: str  # EIP-55
     abi: ContractABI
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    contract: str
+    spec: EventSpec | None
+    template: events.EventEnvelope  # the fields every such log shares
+    key: bytes
+    topics: tuple[str, ...]
+    mint_or_burn: bool  # a Transfer of the token: to governance too when from/to is zero
 
 
 class EventRouter:
@@ -50,29 +60,27 @@ class EventRouter:
     ) -> dict[str, list[tuple[bytes, bytes]]]:
         """(key, value) records per topic, in chain order."""
         out: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
+        kinds: dict[tuple[str, str], _Kind] = {}
+        governance = self.topics["governance"]
         for raw in logs:
-            contract = self.by_address.get(raw.address.lower())
-            if contract is None:
-                raise DecodeError(f"log from untracked address {raw.address}")
-            name, signature, args = "", "", {}
-            spec = contract.abi.events_by_topic.get(raw.topics[0]) if raw.topics else None
-            if spec is not None:
+            kind_key = (raw.address, raw.topics[0] if raw.topics else "")
+            kind = kinds.get(kind_key)
+            if kind is None:
+                kind = kinds[kind_key] = self._kind(raw, historical, generation)
+            args = {}
+            if kind.spec is not None:
                 try:
-                    args = spec.decode(raw.topics, raw.data)
+                    args = kind.spec.decode(raw.topics, raw.data)
                 except Exception as exc:
                     raise DecodeError(
-                        f"{contract.name} log {raw.block_hash}:{raw.log_index} does not decode "
-                        f"as {spec.signature}: {exc}"
+                        f"{kind.contract} log {raw.block_hash}:{raw.log_index} does not decode "
+                        f"as {kind.spec.signature}: {exc}"
                     ) from exc
-                name, signature = spec.name, spec.signature
-            # built in place: about twice as fast as nested keyword construction
-            env = events.EventEnvelope(
-                version=events.ENVELOPE_VERSION, chain_id=self.chain_id, generation=generation
-            )
+            # a copy of the kind's envelope, then this log's fields: the cheapest build found
+            # (twice as fast as setting every field, four times nested keyword construction)
+            env = events.EventEnvelope()
+            env.CopyFrom(kind.template)
             ev = env.event
-            ev.contract = contract.address
-            ev.event = name
-            ev.signature = signature
             ev.block_number = raw.block_number
             ev.block_hash = raw.block_hash
             ev.tx_hash = raw.tx_hash
@@ -82,18 +90,42 @@ class EventRouter:
             events.fill_args(ev.args, args)
             ev.raw.topics.extend(raw.topics)
             ev.raw.data = raw.data
-            ev.historical = historical
             value = env.SerializeToString()
-            key = contract.address.encode()
-            for domain in DOMAIN_OF_CONTRACT.get(contract.name, ("token",)):
-                out[self.topics[domain]].append((key, value))
-            if contract.name == "NovaToken" and (
-                name in ALSO_GOVERNANCE
-                # mints and burns: the past total supply the quorum is a fraction of
-                or (name == "Transfer" and ZERO_ADDRESS in (args.get("from"), args.get("to")))
-            ):
-                out[self.topics["governance"]].append((key, value))
+            for topic in kind.topics:
+                out[topic].append((kind.key, value))
+            # mints and burns also go to governance: the past total supply the quorum is a
+            # fraction of
+            if kind.mint_or_burn and ZERO_ADDRESS in (args.get("from"), args.get("to")):
+                out[governance].append((kind.key, value))
         return out
+
+    def _kind(self, raw: RawLog, historical: bool, generation: int) -> _Kind:
+        """What every log of this contract and first topic shares."""
+        contract = self.by_address.get(raw.address.lower())
+        if contract is None:
+            raise DecodeError(f"log from untracked address {raw.address}")
+        spec = contract.abi.events_by_topic.get(raw.topics[0]) if raw.topics else None
+        name = spec.name if spec is not None else ""
+        template = events.EventEnvelope(
+            version=events.ENVELOPE_VERSION, chain_id=self.chain_id, generation=generation
+        )
+        ev = template.event
+        ev.contract = contract.address
+        ev.event = name
+        ev.signature = spec.signature if spec is not None else ""
+        ev.historical = historical
+        topics = [self.topics[d] for d in DOMAIN_OF_CONTRACT.get(contract.name, ("token",))]
+        token = contract.name == "NovaToken"
+        if token and name in ALSO_GOVERNANCE:
+            topics.append(self.topics["governance"])
+        return _Kind(
+            contract.name,
+            spec,
+            template,
+            contract.address.encode(),
+            tuple(topics),
+            token and name == "Transfer",
+        )
 
     def progress_record(
         self, header: BlockHeader, generation: int = 0

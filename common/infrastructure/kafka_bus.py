@@ -97,9 +97,13 @@ class KafkaEventBus:
         try:
             partitions = sorted(await producer.partitions_for(topic))
             by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
-            for key, value in records:
-                p = self._partition(topic, key, partitions)
-                by_partition.setdefault(p, []).append((key, value))
+            of_key: dict[bytes, list[tuple[bytes, bytes]]] = {}  # few keys: contracts
+            for record in records:
+                items = of_key.get(record[0])
+                if items is None:
+                    p = self._partition(topic, record[0], partitions)
+                    items = of_key[record[0]] = by_partition.setdefault(p, [])
+                items.append(record)
             futures = []
             for partition, items in by_partition.items():
                 batch = producer.create_batch()

@@ -74,3 +74,24 @@ def test_address_topic_with_dirty_padding_is_refused() -> None:
     data = "0x" + encode(["uint256", "int64", "bool", "bytes4"], [1, 1, True, b"abcd"]).hex()
     with pytest.raises(ValueError, match="padding"):
         SPEC.decode([SPEC.topic0, "0x" + "01" * 32], data)
+
+
+@pytest.mark.parametrize("topic", ["0x" + "00" * 12 + "11" * 19, "0x" + "00" * 33])
+def test_topic_of_another_length_is_refused(topic: str) -> None:
+    data = "0x" + encode(["uint256", "int64", "bool", "bytes4"], [1, 1, True, b"abcd"]).hex()
+    with pytest.raises(ValueError, match="not 32 bytes"):
+        SPEC.decode([SPEC.topic0, topic], data)
+
+
+def test_indexed_dynamic_and_wide_values() -> None:
+    """An indexed string is its hash (the topic itself); an indexed uint256 is its number."""
+    spec = EventSpec(
+        name="Tagged",
+        signature="Tagged(string,uint256)",
+        topic0=topic0("Tagged(string,uint256)"),
+        indexed=(("tag", "string"), ("id", "uint256")),
+        data=(),
+    )
+    tag = "0x" + "AB" * 32
+    args = spec.decode([spec.topic0, tag, "0x" + "ff" * 32], "0x")
+    assert args == {"tag": tag.lower(), "id": 2**256 - 1}

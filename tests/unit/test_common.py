@@ -99,3 +99,21 @@ def test_literal_upsert_clause_matches_sqlalchemy_for_each_mysql_flavour() -> No
         clause = _on_duplicate(dialect, table, ["v"])
         assert compiled.split("VALUES (%s, %s)")[1] == clause
         assert ("AS new" in clause) is alias
+
+
+@pytest.mark.parametrize(
+    ("rows", "quoted", "safe"),
+    [
+        (["('0xab',1,NULL)", "('0xcd',2,'0x')"], 3, True),
+        (["('0xab',1,NULL)"], 2, False),  # a value brought a quote of its own (or a miscount)
+        (["('it''s',1)"], 1, False),
+        (["('back\\\\',1)"], 1, False),  # MySQL would read the backslash as an escape
+        (["('ünï',1)"], 1, False),
+    ],
+)
+def test_rendered_rows_are_checked_for_quotes_backslashes_and_ascii(
+    rows: list[str], quoted: int, safe: bool
+) -> None:
+    from common.db import quoted_safely
+
+    assert quoted_safely(rows, quoted) is safe
