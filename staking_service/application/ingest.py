@@ -11,7 +11,6 @@ from staking_service.domain.staking import (
     RewardClaim,
     Stake,
     StakingRuleError,
-    claim,
     unstake,
 )
 
@@ -24,17 +23,19 @@ class StakingRepository(Protocol):
 
     async def stakes(self, ids: Sequence[int]) -> dict[int, Stake]: ...
 
-    async def active_stakes_of(self, user: str) -> list[Stake]: ...
+    async def add_stake(self, s: Stake) -> None: ...
 
-    async def save_stakes(self, stakes: Sequence[Stake]) -> None: ...
+    async def end_stake(self, s: Stake) -> None:
+        """``s`` was active and has just been unstaked."""
 
-    async def add_claim(self, c: RewardClaim, moved: dict[int, int]) -> None: ...
+    async def add_claim(self, c: RewardClaim) -> None:
+        """A claim of every active stake of its user: their claim times follow from its time
+        (``domain.staking.claimed_through``), so it moves no stake row."""
 
     async def refresh_totals(self, users: set[str], last_block: int, last_ts: int) -> None: ...
 
     async def revert_above(self, block: int) -> set[str]:
-        """Undo claims (restore last_claim_time), unstakes and stakes above ``block``; returns
-        the users touched."""
+        """Undo claims, unstakes and stakes above ``block``; returns the users touched."""
 
 
 async def apply_batch(
@@ -64,7 +65,7 @@ async def apply_batch(
                 e.block_number,
                 e.tx_hash,
             )
-            await repo.save_stakes([stake])
+            await repo.add_stake(stake)
             users.add(stake.user)
         elif e.event == "Unstaked":
             sid = int(str(a["stakeId"]))
@@ -76,13 +77,10 @@ async def apply_batch(
             if found.user != str(a["user"]) or found.amount != int(str(a["amount"])):
                 raise StakingRuleError(f"Unstaked({a}) does not match stake {sid}")
             unstake(found, e.block_timestamp, e.block_number)
-            await repo.save_stakes([found])
+            await repo.end_stake(found)
             users.add(found.user)
         elif e.event == "RewardsClaimed":
             user = str(a["user"])
-            mine = await repo.active_stakes_of(user)
-            moved = claim(mine, e.block_timestamp)
-            await repo.save_stakes([s for s in mine if s.id in moved])
             await repo.add_claim(
                 RewardClaim(
                     f"{e.tx_hash}:{e.log_index}",
@@ -90,8 +88,7 @@ async def apply_batch(
                     int(str(a["amount"])),
                     e.block_number,
                     e.block_timestamp,
-                ),
-                moved,
+                )
             )
             users.add(user)
     if users or last_block >= 0:

@@ -6,6 +6,11 @@ A claim (``RewardsClaimed(user, amount)``) pays every ACTIVE stake of the user a
 one's last_claim_time forward by the whole hours it paid; ``unstake`` claims first. Rewards owed
 are computed on demand from the stake and a timestamp, never accumulated on read. Stakes below the
 contract's minimum revert on chain, so the indexer never sees them and never rejects an event.
+
+A stake's last_claim_time only ever moves to its start plus the whole hours since its start, so
+it follows from the time of its user's latest claim alone (:func:`claimed_through`, proven
+against the contract's rule :func:`claim` in the tests): the index keeps that one time per user,
+and a claim costs the same whatever number of stakes it moves.
 """
 
 from __future__ import annotations
@@ -58,9 +63,20 @@ def rewards_owed(stake: Stake, reward_rate: int, at: int) -> int:
     return stake.amount * reward_rate * hours // RATE_DENOMINATOR
 
 
+def claimed_through(start_time: int, end_time: int, active: bool, user_last_claim: int) -> int:
+    """A stake's last_claim_time, given the block timestamp of its user's latest claim (0 when
+    none): every claim while the stake is active moves it to start + the whole hours since the
+    start, whatever it was before; unstaking claims first, so an ended stake's stays at its end.
+    A claim before the stake (or in its block) moves nothing."""
+    at = user_last_claim if active else end_time
+    if at <= start_time:
+        return start_time
+    return start_time + (at - start_time) // HOUR * HOUR
+
+
 def claim(stakes: Iterable[Stake], at: int) -> dict[int, int]:
-    """Apply a claim at ``at`` to the user's active stakes; returns {stake id: previous
-    last_claim_time} for every stake it moved (what a revert needs)."""
+    """The contract's rule: apply a claim at ``at`` to the user's active stakes; returns
+    {stake id: previous last_claim_time} for every stake it moved."""
     moved: dict[int, int] = {}
     for stake in stakes:
         if not stake.active:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from common.db import insert_rows
 from common.offsets import upsert
 from common.sqltypes import Amount
-from staking_service.domain.staking import ACTIVE, RewardClaim, Stake
+from staking_service.domain.staking import ACTIVE, RewardClaim, Stake, claimed_through
 
 metadata = sa.MetaData()
 stakes_t = sa.Table(
@@ -22,7 +22,6 @@ stakes_t = sa.Table(
     sa.Column("user", sa.String(42)),
     sa.Column("amount", Amount),
     sa.Column("start_time", sa.BigInteger),
-    sa.Column("last_claim_time", sa.BigInteger),
     sa.Column("end_time", sa.BigInteger),
     sa.Column("block_number", sa.BigInteger),
     sa.Column("unstaked_block", sa.BigInteger),
@@ -38,14 +37,6 @@ claims_t = sa.Table(
     sa.Column("block_number", sa.BigInteger),
     sa.Column("timestamp", sa.BigInteger),
 )
-effects_t = sa.Table(
-    "claim_effects",
-    metadata,
-    sa.Column("claim_id", sa.String(80), primary_key=True),
-    sa.Column("stake_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("block_number", sa.BigInteger),
-    sa.Column("prev_last_claim_time", sa.BigInteger),
-)
 user_totals_t = sa.Table(
     "staking_user_totals",
     metadata,
@@ -53,6 +44,7 @@ user_totals_t = sa.Table(
     sa.Column("staked", Amount),
     sa.Column("claimed", Amount),
     sa.Column("active_stakes", sa.Integer),
+    sa.Column("last_claim_time", sa.BigInteger),  # of the user's latest claim (0: none)
 )
 stats_t = sa.Table(
     "staking_stats",
@@ -66,17 +58,28 @@ stats_t = sa.Table(
 
 
 def _stake(r: Any) -> Stake:
+    """A row of :func:`_select_stakes`: the stake's claim time follows from its user's latest."""
+    active = r.status == ACTIVE
     return Stake(
         r.id,
         r.user,
         r.amount,
         r.start_time,
-        r.last_claim_time,
+        claimed_through(r.start_time, r.end_time, active, r.user_last_claim or 0),
         r.block_number,
         r.tx_hash,
         r.status,
         r.end_time,
         r.unstaked_block,
+    )
+
+
+def _select_stakes(*where: Any) -> sa.Select[Any]:
+    """Stakes with their user's latest claim time (what their own claim time follows from)."""
+    return (
+        sa.select(stakes_t, user_totals_t.c.last_claim_time.label("user_last_claim"))
+        .select_from(stakes_t.outerjoin(user_totals_t, user_totals_t.c.user == stakes_t.c.user))
+        .where(*where)
     )
 
 
@@ -86,7 +89,6 @@ def _row(s: Stake) -> dict[str, Any]:
         "user": s.user,
         "amount": s.amount,
         "start_time": s.start_time,
-        "last_claim_time": s.last_claim_time,
         "end_time": s.end_time,
         "block_number": s.block_number,
         "unstaked_block": s.unstaked_block,
@@ -110,55 +112,68 @@ async def _stats(conn: AsyncConnection) -> StakingStats:
     return StakingStats(row.total_staked, row.active_stakes, row.last_block, row.last_timestamp)
 
 
+@dataclass
+class _Delta:
+    """What a user's events in this transaction changed, until their totals are refreshed."""
+
+    staked: int = 0
+    active_stakes: int = 0
+    claimed: int = 0
+    last_claim_time: int = 0
+
+
 class SqlStakingRepository:
     """The stakes of one transaction, written behind: stakes saved and claims added are kept
-    here (reads see them) and written in a few multi-row statements by :meth:`flush`, which
-    runs before anything reads the tables as a whole (totals, reverts) and at the end of the
-    batch. Per-event statements made the staking consumer the slowest stage."""
+    here and written in a few multi-row statements by :meth:`flush`, which runs before anything
+    reads the tables as a whole (totals, reverts) and at the end of the batch. A user's totals
+    move by what the transaction changed (:class:`_Delta`); users a revert touched, and new
+    ones, are counted from their rows. Nothing here grows with a user's history: per-event
+    statements, then rescanning users' stakes and claims per batch, then a row per stake and
+    claim made the staking consumer the slowest stage in turn."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self._stakes: dict[int, Stake] = {}  # saved in this transaction, not yet written
-        self._saved_of: dict[str, dict[int, Stake]] = {}  # the same, by user
-        self._claims: list[tuple[RewardClaim, dict[int, int]]] = []
-        self._active: dict[str, dict[int, Stake]] = {}  # users' active stakes read until flush
-        # claimed totals move by what this transaction claimed (summing a user's whole claim
-        # history on every batch grew with history); users a revert touched are recounted
-        self._claimed: dict[str, int] = {}
-        self._recount: set[str] = set()
+        self._claims: list[RewardClaim] = []
+        self._delta: dict[str, _Delta] = {}  # by user, lower case
+        self._recount: set[str] = set()  # users (lower case) to count from their rows
 
     async def stakes(self, ids: Sequence[int]) -> dict[int, Stake]:
         out = {i: self._stakes[i] for i in ids if i in self._stakes}
         missing = [i for i in ids if i not in out]
         if missing:
-            rows = await self.conn.execute(sa.select(stakes_t).where(stakes_t.c.id.in_(missing)))
+            rows = await self.conn.execute(_select_stakes(stakes_t.c.id.in_(missing)))
             out.update({r.id: _stake(r) for r in rows})
         return out
 
-    async def active_stakes_of(self, user: str) -> list[Stake]:
-        if user not in self._active:  # read once per user until the next flush
-            rows = await self.conn.execute(
-                sa.select(stakes_t).where(stakes_t.c.user == user, stakes_t.c.status == ACTIVE)
-            )
-            self._active[user] = {r.id: _stake(r) for r in rows}
-        # the user's saved stakes, not every saved one: a claim moves all of a user's active
-        # stakes, so scanning the whole batch's per claim grew with the batch times history
-        saved = self._saved_of.get(user, {})
-        mine = {i: s for i, s in self._active[user].items() if i not in saved}
-        mine.update({i: s for i, s in saved.items() if s.status == ACTIVE})
-        return [mine[i] for i in sorted(mine)]
+    def _delta_of(self, user: str) -> _Delta:
+        key = user.lower()  # MySQL compares these columns case-insensitively
+        d = self._delta.get(key)
+        if d is None:
+            d = self._delta[key] = _Delta()
+        return d
 
-    async def save_stakes(self, stakes: Sequence[Stake]) -> None:
-        for s in stakes:
-            self._stakes[s.id] = s
-            self._saved_of.setdefault(s.user, {})[s.id] = s
+    async def add_stake(self, s: Stake) -> None:
+        self._stakes[s.id] = s
+        d = self._delta_of(s.user)
+        d.staked += s.amount
+        d.active_stakes += 1
 
-    async def add_claim(self, c: RewardClaim, moved: dict[int, int]) -> None:
-        self._claims.append((c, dict(moved)))
-        self._claimed[c.user.lower()] = self._claimed.get(c.user.lower(), 0) + c.amount
+    async def end_stake(self, s: Stake) -> None:
+        """``s`` was active and is now unstaked."""
+        self._stakes[s.id] = s
+        d = self._delta_of(s.user)
+        d.staked -= s.amount
+        d.active_stakes -= 1
+
+    async def add_claim(self, c: RewardClaim) -> None:
+        self._claims.append(c)
+        d = self._delta_of(c.user)
+        d.claimed += c.amount
+        d.last_claim_time = max(d.last_claim_time, c.timestamp)
 
     async def flush(self) -> None:
-        """Write what this transaction saved: stakes (multi-row upserts), claims, effects."""
+        """Write what this transaction saved: stakes (one multi-row upsert) and claims."""
         stakes = [_row(s) for _, s in sorted(self._stakes.items())]
         if stakes:
             cols = [c for c in stakes[0] if c != "id"]
@@ -171,28 +186,16 @@ class SqlStakingRepository:
                 "block_number": c.block_number,
                 "timestamp": c.timestamp,
             }
-            for c, _ in self._claims
-        ]
-        effects = [
-            {
-                "claim_id": c.id,
-                "stake_id": sid,
-                "block_number": c.block_number,
-                "prev_last_claim_time": prev,
-            }
-            for c, moved in self._claims
-            for sid, prev in moved.items()
+            for c in self._claims
         ]
         await insert_rows(self.conn, claims_t, claims)
-        await insert_rows(self.conn, effects_t, effects)
         self._stakes.clear()
-        self._saved_of.clear()
         self._claims.clear()
-        self._active.clear()
 
     async def refresh_totals(self, users: set[str], last_block: int, last_ts: int) -> None:
-        """Recompute the touched users' totals from their rows; move the global ones by the
-        difference (exact integers in Python; SQLite cannot SUM the padded columns)."""
+        """Move the touched users' totals by what changed (count them from their rows after a
+        revert or when new), and the global ones by the difference (exact integers in Python;
+        SQLite cannot SUM the padded columns)."""
         await self.flush()
         stats = await _stats(self.conn)
         await self._refresh_users(sorted(users), stats)
@@ -216,80 +219,90 @@ class SqlStakingRepository:
         )
 
     async def _refresh_users(self, users: list[str], stats: StakingStats) -> None:
-        """The users' totals from their rows, in three reads and one multi-row upsert
-        (it was four statements per user and batch: most of the consumer's time)."""
-        c = self.conn
         if not users:
             return
-        # keyed by lower case: MySQL compares these columns case-insensitively
+        c = self.conn
         old = {
             r.user.lower(): r
             for r in await c.execute(
                 sa.select(user_totals_t).where(user_totals_t.c.user.in_(users))
             )
         }
-        active: dict[str, list[Stake]] = {}
-        for r in await c.execute(
-            sa.select(stakes_t).where(stakes_t.c.user.in_(users), stakes_t.c.status == ACTIVE)
-        ):
-            active.setdefault(r.user.lower(), []).append(_stake(r))
-        claimed: dict[str, int] = {}
-        recount = [u for u in users if u.lower() in self._recount or u.lower() not in old]
-        if recount:
-            for user, amount in await c.execute(
-                sa.select(claims_t.c.user, claims_t.c.amount).where(claims_t.c.user.in_(recount))
-            ):
-                claimed[user.lower()] = claimed.get(user.lower(), 0) + amount
-        for user in users:
-            key = user.lower()
-            if key not in self._recount and key in old:
-                claimed[key] = old[key].claimed + self._claimed.get(key, 0)
-            self._claimed.pop(key, None)
-            self._recount.discard(key)
+        counted = await self._count(
+            [u for u in users if u.lower() in self._recount or u.lower() not in old]
+        )
         rows = []
         for user in users:
-            mine = active.get(user.lower(), [])
-            staked = sum(s.amount for s in mine)
-            before = old.get(user.lower())
-            stats.total_staked += staked - (before.staked if before else 0)
-            stats.active_stakes += len(mine) - (before.active_stakes if before else 0)
+            key = user.lower()
+            before = old.get(key)
+            d = self._delta.pop(key, None) or _Delta()
+            self._recount.discard(key)
+            if key in counted:
+                now = counted[key]
+            elif before is not None:
+                now = _Delta(
+                    before.staked + d.staked,
+                    before.active_stakes + d.active_stakes,
+                    before.claimed + d.claimed,
+                    max(before.last_claim_time, d.last_claim_time),
+                )
+            else:
+                now = _Delta()
+            stats.total_staked += now.staked - (before.staked if before else 0)
+            stats.active_stakes += now.active_stakes - (before.active_stakes if before else 0)
             rows.append(
                 {
                     "user": user,
-                    "staked": staked,
-                    "claimed": claimed.get(user.lower(), 0),
-                    "active_stakes": len(mine),
+                    "staked": now.staked,
+                    "claimed": now.claimed,
+                    "active_stakes": now.active_stakes,
+                    "last_claim_time": now.last_claim_time,
                 }
             )
-        await insert_rows(c, user_totals_t, rows, update=("staked", "claimed", "active_stakes"))
+        await insert_rows(
+            c,
+            user_totals_t,
+            rows,
+            update=("staked", "claimed", "active_stakes", "last_claim_time"),
+        )
+
+    async def _count(self, users: list[str]) -> dict[str, _Delta]:
+        """The users' totals from their stake and claim rows (keys lower case)."""
+        out = {u.lower(): _Delta() for u in users}
+        if not users:
+            return out
+        for user, amount in await self.conn.execute(
+            sa.select(stakes_t.c.user, stakes_t.c.amount).where(
+                stakes_t.c.user.in_(users), stakes_t.c.status == ACTIVE
+            )
+        ):
+            d = out[user.lower()]
+            d.staked += amount
+            d.active_stakes += 1
+        for user, amount, at in await self.conn.execute(
+            sa.select(claims_t.c.user, claims_t.c.amount, claims_t.c.timestamp).where(
+                claims_t.c.user.in_(users)
+            )
+        ):
+            d = out[user.lower()]
+            d.claimed += amount
+            d.last_claim_time = max(d.last_claim_time, at)
+        return out
 
     async def revert_above(self, block: int) -> set[str]:
         await self.flush()
         c = self.conn
+        # changes not yet in the totals: those users are counted from their rows instead
+        self._recount |= set(self._delta)
+        self._delta.clear()
         users: set[str] = set()
-        self._recount |= set(self._claimed)  # claimed but not yet refreshed: recount them
-        self._claimed.clear()
-        # claims: restore every moved stake time, newest claim first
-        effects = list(
-            await c.execute(
-                sa.select(effects_t)
-                .where(effects_t.c.block_number > block)
-                .order_by(effects_t.c.block_number.desc(), effects_t.c.claim_id.desc())
-            )
-        )
-        for e in effects:
-            await c.execute(
-                sa.update(stakes_t)
-                .where(stakes_t.c.id == e.stake_id)
-                .values(last_claim_time=e.prev_last_claim_time)
-            )
+        # claims above the block go: the users' latest claim times are counted again
         users |= {
             u
             for (u,) in await c.execute(
                 sa.select(claims_t.c.user).where(claims_t.c.block_number > block)
             )
         }
-        await c.execute(sa.delete(effects_t).where(effects_t.c.block_number > block))
         await c.execute(sa.delete(claims_t).where(claims_t.c.block_number > block))
         # unstakes above the block become active again
         users |= {
@@ -325,7 +338,7 @@ class StakingViews:
 
     async def stake(self, stake_id: int) -> Stake | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(stakes_t).where(stakes_t.c.id == stake_id))).first()
+            row = (await conn.execute(_select_stakes(stakes_t.c.id == stake_id))).first()
         return _stake(row) if row else None
 
     async def active_stakes(
@@ -336,11 +349,7 @@ class StakingViews:
             where.append(stakes_t.c.user == user)
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                sa.select(stakes_t)
-                .where(*where)
-                .order_by(stakes_t.c.id)
-                .limit(limit)
-                .offset(offset)
+                _select_stakes(*where).order_by(stakes_t.c.id).limit(limit).offset(offset)
             )
             page = [_stake(r) for r in rows]
             total = (
@@ -350,7 +359,7 @@ class StakingViews:
 
     async def all_active(self) -> list[Stake]:
         async with self.engine.connect() as conn:
-            rows = await conn.execute(sa.select(stakes_t).where(stakes_t.c.status == ACTIVE))
+            rows = await conn.execute(_select_stakes(stakes_t.c.status == ACTIVE))
             return [_stake(r) for r in rows]
 
     async def totals_and_claims(self) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:

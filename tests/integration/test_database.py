@@ -128,3 +128,92 @@ async def test_bulk_insert_ignore_literal_and_fallback_paths(
         async with engine.begin() as conn:
             await conn.run_sync(meta.drop_all)
         await engine.dispose()
+
+
+async def test_stake_claim_times_survive_migration_0008_both_ways(db_url: str) -> None:
+    """0008 drops the stored per-stake claim times (and claim_effects) for the user's latest
+    claim time: stakes indexed before it read back the same times after it, and a downgrade
+    writes them back."""
+    from staking_service.infrastructure.sql import StakingViews
+
+    hour, t0, user = 3600, 1_700_000_000, "0x" + "ab" * 20
+    migrate(db_url, "0007")
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            # stake 1 active, claimed at t0 + 5h30; stake 2 made after that claim; stake 3
+            # unstaked at t0 + 2h10 (its claim moved it to t0 + 2h)
+            await conn.execute(
+                text(
+                    "INSERT INTO stakes (id, user, amount, start_time, last_claim_time,"
+                    " end_time, block_number, unstaked_block, status, tx_hash) VALUES"
+                    " (:id, :user, '1000', :start, :last, :end, 1, 0, :status, '0x')"
+                ),
+                [
+                    {
+                        "id": 1,
+                        "user": user,
+                        "start": t0,
+                        "last": t0 + 5 * hour,
+                        "end": 0,
+                        "status": "active",
+                    },
+                    {
+                        "id": 2,
+                        "user": user,
+                        "start": t0 + 6 * hour,
+                        "last": t0 + 6 * hour,
+                        "end": 0,
+                        "status": "active",
+                    },
+                    {
+                        "id": 3,
+                        "user": user,
+                        "start": t0,
+                        "last": t0 + 2 * hour,
+                        "end": t0 + 2 * hour + 600,
+                        "status": "unstaked",
+                    },
+                ],
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO reward_claims (id, user, amount, block_number, timestamp)"
+                    " VALUES (:id, :user, '1', 1, :at)"
+                ),
+                [
+                    {"id": "a", "user": user, "at": t0 + 2 * hour + 600},
+                    {"id": "b", "user": user, "at": t0 + 5 * hour + 1800},
+                ],
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO staking_user_totals (user, staked, claimed, active_stakes)"
+                    " VALUES (:user, '2000', '2', 2)"
+                ),
+                {"user": user},
+            )
+    finally:
+        await engine.dispose()
+    want = {1: t0 + 5 * hour, 2: t0 + 6 * hour, 3: t0 + 2 * hour}
+    migrate(db_url)
+    engine = create_engine(db_url)
+    try:
+        views = StakingViews(engine)
+        got = {}
+        for sid in want:
+            stake = await views.stake(sid)
+            assert stake is not None
+            got[sid] = stake.last_claim_time
+        assert got == want
+    finally:
+        await engine.dispose()
+    downgrade(db_url, "0007")
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT id, last_claim_time FROM stakes ORDER BY id"))
+            assert {int(r[0]): int(r[1]) for r in rows} == want
+    finally:
+        await engine.dispose()
+        migrate(db_url)

@@ -11,6 +11,7 @@ from staking_service.domain.staking import (
     Stake,
     StakingRuleError,
     claim,
+    claimed_through,
     rewards_owed,
     unstake,
 )
@@ -70,3 +71,27 @@ def test_unstake_twice_is_refused() -> None:
     assert (s.status, s.end_time, s.unstaked_block) == ("unstaked", T0 + 5, 12)
     with pytest.raises(StakingRuleError, match="already unstaked"):
         unstake(s, T0 + 6, 13)
+
+
+@given(
+    st.integers(0, 10 * HOUR),  # stake start, after T0
+    st.lists(st.integers(0, 50 * HOUR), max_size=12),  # claim times after T0
+    st.one_of(st.none(), st.integers(0, 60 * HOUR)),  # unstake time after T0, if any
+)
+def test_last_claim_time_follows_from_the_users_latest_claim(
+    start: int, claims: list[int], end: int | None
+) -> None:
+    """Applying every claim by the contract's rule (unstaking claims first) leaves exactly
+    the time claimed_through derives from the latest claim alone."""
+    s = stake(last=T0 + start)
+    s.start_time = T0 + start
+    ended = None if end is None else T0 + max(end, start)
+    times = sorted(T0 + c for c in claims)
+    for t in times:  # the user's claims: those before the stake or after its end move nothing
+        if t >= s.start_time and (ended is None or t < ended):
+            claim([s], t)
+    if ended is not None:
+        claim([s], ended)  # unstake claims first
+        unstake(s, ended, 99)
+    latest = max([0, *times, *([ended] if ended is not None else [])])
+    assert claimed_through(s.start_time, s.end_time, s.active, latest) == s.last_claim_time
