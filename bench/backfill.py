@@ -92,19 +92,28 @@ def _cpu_s(pid: int) -> float:
 SERVERS = {"mariadbd": "MariaDB", "tansu": "tansu", "anvil": "anvil"}
 
 
-def _servers_cpu_s() -> dict[str, float]:
-    """CPU seconds used so far by the servers the pipeline shares the cores with, summed per
-    kind (every process of that name: the bench is not meant to run beside other work)."""
-    out = dict.fromkeys(SERVERS.values(), 0.0)
+def _servers_cpu_s() -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by each server process the pipeline shares the cores with:
+    {pid: (kind, seconds)} for every process of those names (the bench is not meant to run
+    beside other work)."""
+    out = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             kind = SERVERS.get((proc / "comm").read_text().strip())
             if kind is not None:
-                out[kind] += _cpu_s(int(proc.name))
+                out[int(proc.name)] = (kind, _cpu_s(int(proc.name)))
         except (OSError, ValueError):
             continue  # exited meanwhile
+    return out
+
+
+def _servers_cpu_since(before: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds per kind since ``before`` (processes that exited meanwhile are left out)."""
+    out = dict.fromkeys(SERVERS.values(), 0.0)
+    for pid, (kind, cpu) in _servers_cpu_s().items():
+        out[kind] += cpu - before[pid][1] if pid in before else cpu
     return out
 
 
@@ -201,8 +210,8 @@ def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[
                     pending.discard(name)
             time.sleep(0.05)
         assert not pending, f"consumers did not catch up: {pending}"
-        for kind, cpu in _servers_cpu_s().items():
-            out[f"{kind} CPU until all caught up (s)"] = cpu - servers_before[kind]
+        for kind, cpu in _servers_cpu_since(servers_before).items():
+            out[f"{kind} CPU until all caught up (s)"] = cpu
     finally:
         for p in procs.values():
             p.terminate()

@@ -217,3 +217,57 @@ async def test_stake_claim_times_survive_migration_0008_both_ways(db_url: str) -
     finally:
         await engine.dispose()
         migrate(db_url)
+
+
+async def test_token_event_rows_survive_rekeying_by_position_both_ways(db_url: str) -> None:
+    """0009 keys transfers, approvals and supply events by (block_number, log_index): rows
+    stored before it read back the same after it, and after a downgrade."""
+    migrate(db_url, "0008")
+    tx = "0x" + "cd" * 32
+    inserts = {
+        "transfers": (
+            "INSERT INTO transfers (tx_hash, log_index, block_hash, block_number, tx_index,"
+            " from_address, to_address, value, timestamp) VALUES"
+            " (:tx, 3, :tx, 7, 0, '0xa', '0xb', '1000000000000000000000', 5)"
+        ),
+        "approvals": (
+            "INSERT INTO approvals (tx_hash, log_index, block_number, owner, spender, value,"
+            " timestamp) VALUES (:tx, 4, 7, '0xa', '0xb', :max, 5)"
+        ),
+        "token_supply_events": (
+            "INSERT INTO token_supply_events (tx_hash, log_index, kind, account, amount,"
+            " block_number, timestamp) VALUES (:tx, 3, 'mint', '0xa', '12', 7, 5)"
+        ),
+    }
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            for sql in inserts.values():
+                await conn.execute(text(sql), {"tx": tx, "max": str(2**256 - 1)})
+    finally:
+        await engine.dispose()
+
+    async def stored() -> dict[str, list[tuple[object, ...]]]:
+        engine = create_engine(db_url)
+        try:
+            async with engine.connect() as conn:
+                return {
+                    t: [tuple(r) for r in await conn.execute(text(f"SELECT * FROM {t}"))]  # noqa: S608
+                    for t in inserts
+                }
+        finally:
+            await engine.dispose()
+
+    before = await stored()
+    assert all(len(rows) == 1 for rows in before.values())
+    migrate(db_url, "0009")
+    after = await stored()
+    assert {t: sorted(map(str, r[0])) for t, r in after.items()} == {
+        t: sorted(map(str, r[0])) for t, r in before.items()
+    }
+    downgrade(db_url, "0008")
+    back = await stored()
+    assert {t: sorted(map(str, r[0])) for t, r in back.items()} == {
+        t: sorted(map(str, r[0])) for t, r in before.items()
+    }
+    migrate(db_url)

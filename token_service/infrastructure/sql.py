@@ -23,13 +23,14 @@ balances_t = sa.Table(
     sa.Column("balance", Amount),
     sa.Column("block_number", sa.BigInteger),
 )
+# keyed by chain position: only canonical rows are stored (migration 0009)
 transfers_t = sa.Table(
     "transfers",
     metadata,
-    sa.Column("tx_hash", sa.String(66), primary_key=True),
+    sa.Column("tx_hash", sa.String(66)),
     sa.Column("log_index", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("block_hash", sa.String(66)),
-    sa.Column("block_number", sa.BigInteger),
+    sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("tx_index", sa.Integer),
     sa.Column("from_address", sa.String(42)),
     sa.Column("to_address", sa.String(42)),
@@ -39,9 +40,9 @@ transfers_t = sa.Table(
 approvals_t = sa.Table(
     "approvals",
     metadata,
-    sa.Column("tx_hash", sa.String(66), primary_key=True),
+    sa.Column("tx_hash", sa.String(66)),
     sa.Column("log_index", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("block_number", sa.BigInteger),
+    sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("owner", sa.String(42)),
     sa.Column("spender", sa.String(42)),
     sa.Column("value", Uint256),
@@ -50,12 +51,12 @@ approvals_t = sa.Table(
 supply_events_t = sa.Table(
     "token_supply_events",
     metadata,
-    sa.Column("tx_hash", sa.String(66), primary_key=True),
+    sa.Column("tx_hash", sa.String(66)),
     sa.Column("log_index", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("kind", sa.String(8)),
     sa.Column("account", sa.String(42)),
     sa.Column("amount", Amount),
-    sa.Column("block_number", sa.BigInteger),
+    sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("timestamp", sa.BigInteger),
 )
 stats_t = sa.Table(
