@@ -11,10 +11,16 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import eth_account  # noqa: F401 - see below
 import pymysql
 import pytest
 
 from nova import stack
+
+# eth-account's py_ecc raises the recursion limit when first imported. The services import
+# eth-account on first use (a signature check), which can happen while Hypothesis runs a
+# test in process (the gateway's generated requests); Hypothesis then fails the test for a
+# limit changed under it. Imported here, it changes before any test runs.
 
 _TESTS = Path(__file__).parent
 

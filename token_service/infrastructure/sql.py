@@ -297,19 +297,18 @@ class TokenViews:
             else:
                 where.append(sa.or_(t.c.to_address == address, t.c.from_address == address))
         q = sa.select(t).where(*where)
+        # newest first by chain position, the table's key: unique, so no tie-break (a
+        # tx_hash tie-break made MariaDB sort the address's whole history for every page)
         if cursor:
-            block, log_index, tx_hash = decode_cursor(cursor)
+            block, log_index, _ = decode_cursor(cursor)  # the hash is kept for old cursors
             q = q.where(
                 sa.or_(
                     t.c.block_number < block,
                     sa.and_(t.c.block_number == block, t.c.log_index < log_index),
-                    sa.and_(
-                        t.c.block_number == block, t.c.log_index == log_index, t.c.tx_hash < tx_hash
-                    ),
                 )
             )
             offset = 0
-        q = q.order_by(t.c.block_number.desc(), t.c.log_index.desc(), t.c.tx_hash.desc())
+        q = q.order_by(t.c.block_number.desc(), t.c.log_index.desc())
         async with self.engine.connect() as conn:
             rows = [_transfer(r) for r in await conn.execute(q.limit(limit + 1).offset(offset))]
             total = (
