@@ -362,17 +362,23 @@ class StakingViews:
             rows = await conn.execute(_select_stakes(stakes_t.c.status == ACTIVE))
             return [_stake(r) for r in rows]
 
-    async def totals_and_claims(self) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
-        """Every user's stored (staked, claimed, active stakes), and the sum of each user's
-        claim rows (keys lower case), for the consistency check of ``nova verify staking``."""
+    async def totals_and_claims(
+        self,
+    ) -> tuple[dict[str, tuple[int, int, int, int]], dict[str, tuple[int, int]]]:
+        """Every user's stored (staked, claimed, active stakes, latest claim time), and the
+        sum and latest time of each user's claim rows (keys lower case), for the consistency
+        check of ``nova verify staking``."""
         async with self.engine.connect() as conn:
             totals = {
-                r.user.lower(): (r.staked, r.claimed, r.active_stakes)
+                r.user.lower(): (r.staked, r.claimed, r.active_stakes, r.last_claim_time)
                 for r in await conn.execute(sa.select(user_totals_t))
             }
-            claimed: dict[str, int] = {}
-            for user, amount in await conn.execute(sa.select(claims_t.c.user, claims_t.c.amount)):
-                claimed[user.lower()] = claimed.get(user.lower(), 0) + amount
+            claimed: dict[str, tuple[int, int]] = {}
+            for user, amount, at in await conn.execute(
+                sa.select(claims_t.c.user, claims_t.c.amount, claims_t.c.timestamp)
+            ):
+                total, latest = claimed.get(user.lower(), (0, 0))
+                claimed[user.lower()] = (total + amount, max(latest, at))
         return totals, claimed
 
     async def claims(self, user: str, limit: int, offset: int) -> tuple[list[RewardClaim], int]:

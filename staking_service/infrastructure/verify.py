@@ -1,6 +1,7 @@
 """Compare the indexed stakes with NovaStaking's views at one block: totalStaked(), every
 active stake (getStake) and its rewards owed (pendingRewards); and each user's stored totals
-(staked, claimed, active stakes: kept incrementally) with the sums of their rows."""
+(staked, claimed, active stakes, the latest claim's time that the user's stake claim times
+follow from: all kept incrementally) with their rows."""
 
 from __future__ import annotations
 
@@ -90,10 +91,11 @@ async def verify_staking(
         rows[s.user.lower()] = (staked + s.amount, count + 1)
     for user in sorted(set(totals) | set(rows) | set(claimed)):
         staked, count = rows.get(user, (0, 0))
-        want = (staked, claimed.get(user, 0), count)
-        if totals.get(user, (0, 0, 0)) != want:
+        total, latest = claimed.get(user, (0, 0))
+        want = (staked, total, count, latest)
+        if totals.get(user, (0, 0, 0, 0)) != want:
             drift.drifts.append(
-                f"DRIFT totals of {user}: stored (staked, claimed, active) "
+                f"DRIFT totals of {user}: stored (staked, claimed, active, latest claim time) "
                 f"{totals.get(user)} rows {want}"
             )
     return drift

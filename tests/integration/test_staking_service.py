@@ -12,6 +12,7 @@ import uuid
 
 import grpc
 import pytest
+import sqlalchemy as sa
 
 from block_sync_service.bootstrap import bootstrap as sync_bootstrap
 from common.db import migrate
@@ -23,6 +24,7 @@ from nova.devnet.reorg import force_reorg
 from novapb.staking.v1 import staking_pb2 as pb
 from novapb.staking.v1 import staking_pb2_grpc as pb_grpc
 from staking_service.bootstrap import bootstrap as staking_bootstrap
+from staking_service.infrastructure.sql import user_totals_t
 from staking_service.infrastructure.verify import verify_staking
 from staking_service.settings import StakingSettings
 from tests.chain_helpers import Devnet, make_devnet, wait_for
@@ -98,7 +100,7 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str, consume
 
 
 async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, mysql_url):
-    async with pipeline(devnet, endpoints, mysql_url) as (_app, stub, settled, _):
+    async with pipeline(devnet, endpoints, mysql_url) as (app, stub, settled, _):
         await wait_for(settled, "staking state to equal the contract", 120)
         head = await devnet.chain.block_number()
         staking = devnet.manifest.address("NovaStaking")
@@ -129,6 +131,21 @@ async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, m
         assert int(totals.total_staked) == staked_of
         claims = await stub.GetRewardClaims(pb.GetRewardClaimsRequest(user=user, limit=5))
         assert claims.total >= len(claims.claims)
+        # the stored latest claim time (what stake claim times follow from) is checked too
+        async with app.views.engine.begin() as conn:
+            await conn.execute(
+                sa.update(user_totals_t)
+                .where(user_totals_t.c.user == user)
+                .values(last_claim_time=user_totals_t.c.last_claim_time + 1)
+            )
+        drift = await verify_staking(app.views, devnet.rpc, staking, STK, app.reward_rate, head)
+        assert any(f"totals of {user.lower()}" in d for d in drift.drifts), drift.drifts
+        async with app.views.engine.begin() as conn:
+            await conn.execute(
+                sa.update(user_totals_t)
+                .where(user_totals_t.c.user == user)
+                .values(last_claim_time=user_totals_t.c.last_claim_time - 1)
+            )
         unstaked = next(
             i for i in range(1, devnet.sim.next_stake_id) if not devnet.sim.stakes[i].active
         )
