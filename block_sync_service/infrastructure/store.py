@@ -33,11 +33,11 @@ blocks = sa.Table(
     sa.Column("size", sa.BigInteger),
     sa.Column("log_count", sa.Integer),
 )
-transactions = sa.Table(
+transactions = sa.Table(  # keyed by position, the hash unique (migration 0010)
     "transactions",
     metadata,
-    sa.Column("hash", sa.String(66), primary_key=True),
-    sa.Column("block_number", sa.BigInteger),
+    sa.Column("hash", sa.String(66), unique=True),
+    sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("block_hash", sa.String(66)),
     sa.Column("from_address", sa.String(42)),
     sa.Column("to_address", sa.String(42)),
@@ -46,7 +46,7 @@ transactions = sa.Table(
     sa.Column("gas_price", sa.String(78)),
     sa.Column("input", sa.LargeBinary),
     sa.Column("status", sa.SmallInteger),
-    sa.Column("tx_index", sa.Integer),
+    sa.Column("tx_index", sa.Integer, primary_key=True, autoincrement=False),
 )
 logs = sa.Table(  # keyed by position: only canonical rows are stored (migration 0007)
     "logs",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from common.db import create_engine, downgrade, migrate
@@ -270,4 +271,64 @@ async def test_token_event_rows_survive_rekeying_by_position_both_ways(db_url: s
     assert {t: sorted(map(str, r[0])) for t, r in back.items()} == {
         t: sorted(map(str, r[0])) for t, r in before.items()
     }
+    migrate(db_url)
+
+
+async def test_transactions_survive_rekeying_by_position_both_ways(db_url: str) -> None:
+    """0010 keys transactions by (block_number, tx_index), the hash unique: rows stored before
+    it read back the same after it and after a downgrade; a second row with the same hash is
+    refused."""
+    migrate(db_url, "0009")
+    engine = create_engine(db_url)
+    row = {"h": "0x" + "ab" * 32, "input": bytes(range(7))}
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO blocks (number, hash, parent_hash, timestamp, gas_used,"
+                    " gas_limit, miner, size, log_count) VALUES (7, '0x07', '0x06', 5, 0, 0,"
+                    " '0x0', 0, 0)"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO transactions (hash, block_number, block_hash, from_address,"
+                    " to_address, value, gas, gas_price, input, status, tx_index) VALUES"
+                    " (:h, 7, '0x07', '0xa', NULL, '0', 21000, '1', :input, 1, 3)"
+                ),
+                row,
+            )
+    finally:
+        await engine.dispose()
+
+    async def stored() -> list[str]:
+        engine = create_engine(db_url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(text("SELECT * FROM transactions"))
+                return [str(sorted(map(str, r))) for r in rows]
+        finally:
+            await engine.dispose()
+
+    before = await stored()
+    assert len(before) == 1
+    migrate(db_url, "0010")
+    assert await stored() == before
+    engine = create_engine(db_url)
+    try:
+        with pytest.raises(sa_exc.IntegrityError):
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO transactions (hash, block_number, block_hash,"
+                        " from_address, to_address, value, gas, gas_price, input, status,"
+                        " tx_index) VALUES (:h, 7, '0x07', '0xa', NULL, '0', 1, '1', :input,"
+                        " 1, 4)"
+                    ),
+                    row,
+                )
+    finally:
+        await engine.dispose()
+    downgrade(db_url, "0009")
+    assert await stored() == before
     migrate(db_url)
