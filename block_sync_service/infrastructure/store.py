@@ -350,20 +350,7 @@ def _block_row(h: BlockHeader, log_count: int) -> dict[str, Any]:
     }
 
 
-_LOG_COLUMNS = (
-    "block_hash",
-    "log_index",
-    "block_number",
-    "address",
-    "topic0",
-    "topic1",
-    "topic2",
-    "topic3",
-    "data",
-    "tx_hash",
-    "tx_index",
-    "removed",
-)
+_LOG_COLUMNS = tuple(c.name for c in logs.columns)  # the order _LOG_LITERALS renders
 # per topic count (a log has 0-4): the row with that many quoted topics, NULL for the rest
 _LOG_LITERALS = [
     "('%s',%d,%d,'%s'," + ",".join(["'%s'"] * n + ["NULL"] * (4 - n)) + ",'%s','%s',%d,0)"
