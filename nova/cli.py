@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nova import ops_cli, serve_cli, sync_cli
+from nova import ops_cli, runtime, serve_cli, sync_cli
 from nova import stack as local_stack
 from nova.devnet.cli import app as devnet_app
 
@@ -57,6 +57,7 @@ def stack_status() -> None:
 
 
 def main() -> None:
+    runtime.tune_gc()
     app()
 
 
