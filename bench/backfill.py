@@ -29,7 +29,7 @@ from block_sync_service.infrastructure.chain import JsonRpcChainClient
 from block_sync_service.settings import BlockSyncSettings
 from common.db import migrate
 from common.metrics import isolated_registry
-from nova import stack
+from nova import runtime, stack
 from nova.devnet import artifacts
 
 
@@ -302,6 +302,7 @@ def main() -> None:
         "outgrows it and the rate falls with history for that reason alone.",
     )
     args = parser.parse_args()
+    runtime.tune_gc()  # the in-process measures run as every nova process does
     sizes = [int(x) for x in args.sizes.split(",")]
     endpoints = stack.up()
     with buffer_pool(args.buffer_pool_mb):
