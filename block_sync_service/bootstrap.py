@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ from common.adapters import make_archive, make_bus
 from common.db import create_engine
 from common.grpc_server import RunningServer, serve
 from common.logging import get_logger
+from common.manifest import ManifestError, address_in, integer_in, read_manifest
 from common.metrics import Metrics
 from common.offsets import SqlOffsetStore
 from common.ports import EventBus, LogArchive
@@ -67,14 +67,18 @@ def resolve_contracts(s: BlockSyncSettings) -> TrackedSet:
     chain_id = s.chain_id
     if s.manifest is not None:
         try:
-            data = json.loads(s.manifest.read_text())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"NOVA_MANIFEST: cannot read {s.manifest}: {exc}") from exc
-        for name in CONTRACT_NAMES:
-            if name in data.get("contracts", {}):
-                addresses[name] = data["contracts"][name]["address"]
-        start = start if start is not None else int(data["start_block"])
-        chain_id = chain_id if chain_id is not None else int(data["chain_id"])
+            data = read_manifest(s.manifest)
+            for name in CONTRACT_NAMES:
+                if name in data.get("contracts", {}):
+                    addresses[name] = address_in(data, s.manifest, name)
+            start = start if start is not None else integer_in(data, s.manifest, "start_block")
+            if chain_id is None:
+                chain_id = integer_in(data, s.manifest, "chain_id")
+        except ManifestError as exc:
+            raise ConfigError(str(exc)) from exc
+        for key, value in (("start_block", start), ("chain_id", chain_id)):
+            if value is None:
+                raise ConfigError(f"NOVA_MANIFEST: {s.manifest} has no {key}")
     explicit = {
         "NovaToken": s.token_address,
         "NovaStaking": s.staking_address,

@@ -15,7 +15,7 @@ from common.consumer import SqlConsumer
 from common.db import create_engine
 from common.grpc_server import RunningServer, serve
 from common.logging import get_logger
-from common.manifest import read_manifest
+from common.manifest import address_in, integer_in, read_manifest
 from common.metrics import Metrics
 from common.ports import EventBus
 from governance_service.api.grpc_api import SERVICE_NAME, GovernanceServicer, register
@@ -101,11 +101,12 @@ def bootstrap(
         settings.quorum_percent,
     )
     if settings.manifest is not None:
-        data = read_manifest(settings.manifest)
-        governor = governor or data["contracts"]["NovaGovernor"]["address"]
-        token = token or data["contracts"]["NovaToken"]["address"]
-        if percent is None and "quorum_percent" in data.get("params", {}):
-            percent = int(data["params"]["quorum_percent"])
+        path = settings.manifest
+        data = read_manifest(path)
+        governor = governor or address_in(data, path, "NovaGovernor")
+        token = token or address_in(data, path, "NovaToken")
+        if percent is None:
+            percent = integer_in(data, path, "params", "quorum_percent")
     return GovernanceApp(
         settings=settings,
         bus=bus if bus is not None else make_bus(settings, "nova-governance"),

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import typer
 from pydantic import ValidationError
 
 from common.logging import configure_logging
+from common.manifest import ManifestError
 from common.settings import CommonSettings, describe_validation_error
 
 S = TypeVar("S", bound=CommonSettings)
@@ -41,6 +43,18 @@ def load_settings(factory: Callable[[], S]) -> S:
         raise typer.Exit(2) from exc
     configure_logging(settings.log_level, settings.log_format)
     return settings
+
+
+@contextlib.contextmanager
+def exit_on_config_errors(*kinds: type[Exception]) -> Iterator[None]:
+    """Bad configuration found while starting (a manifest that cannot be read or lacks what is
+    needed, or the service's own ``kinds``): "error: <what>" and exit 2, no traceback."""
+    errors: tuple[type[Exception], ...] = (ManifestError, *kinds)
+    try:
+        yield
+    except errors as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def stop_on_signals() -> asyncio.Event:

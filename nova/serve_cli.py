@@ -12,7 +12,7 @@ import typer
 
 from common.db import migrate
 from common.metrics import serve_metrics
-from nova.runtime import load_settings, stop_on_signals
+from nova.runtime import exit_on_config_errors, load_settings, stop_on_signals
 
 serve_app = typer.Typer(
     help="Run one service in this process (settings from NOVA_*).", no_args_is_help=True
@@ -44,16 +44,14 @@ def _serve_consumer(
 
     async def main() -> None:
         stop = stop_on_signals()
-        app = bootstrap(settings)
-        try:
-            await app.start()
-            await app.serve_grpc()
-            await app.run(stop)
-        except config_errors as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        finally:
-            await app.close()
+        with exit_on_config_errors(*config_errors):
+            app = bootstrap(settings)
+            try:
+                await app.start()
+                await app.serve_grpc()
+                await app.run(stop)
+            finally:
+                await app.close()
 
     asyncio.run(main())
 
@@ -82,7 +80,7 @@ def verify_token_cmd(
 ) -> None:
     """Every indexed balance and the supply vs balanceOf/totalSupply at one block."""
     from common.jsonrpc import JsonRpcClient
-    from common.manifest import ManifestError, contract_address
+    from common.manifest import contract_address
     from nova.devnet.artifacts import load
     from token_service.infrastructure.sql import TokenViews
     from token_service.infrastructure.verify import verify_token
@@ -91,12 +89,9 @@ def verify_token_cmd(
     overrides: dict[str, Any] = {"manifest": manifest} if manifest else {}
     settings = load_settings(lambda: TokenSettings(**overrides))
     token = settings.token_address
-    try:
+    with exit_on_config_errors():
         if token is None and settings.manifest is not None:
             token = contract_address(settings.manifest, "NovaToken")
-    except ManifestError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
     if token is None or not settings.rpc_urls:
         typer.echo("error: set NOVA_RPC_URLS and NOVA_MANIFEST (or NOVA_TOKEN_ADDRESS)", err=True)
         raise typer.Exit(2)
@@ -148,12 +143,9 @@ def verify_staking_cmd(
     settings = load_settings(lambda: StakingSettings(**overrides))
 
     async def main() -> bool:
-        app = bootstrap(settings)
-        try:
+        with exit_on_config_errors(StakingConfigError):
+            app = bootstrap(settings)
             await app.start()
-        except StakingConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
         if app.rpc is None or app.staking_address is None or app.reward_rate is None:
             typer.echo(
                 "error: set NOVA_RPC_URLS and NOVA_MANIFEST (or NOVA_STAKING_ADDRESS)", err=True
@@ -216,7 +208,8 @@ def verify_governance_cmd(
 
     overrides: dict[str, Any] = {"manifest": manifest} if manifest else {}
     settings = load_settings(lambda: GovernanceSettings(**overrides))
-    app = bootstrap(settings)
+    with exit_on_config_errors():
+        app = bootstrap(settings)
     if not settings.rpc_urls or app.governor_address is None or app.token_address is None:
         typer.echo(
             "error: set NOVA_RPC_URLS and NOVA_MANIFEST (or NOVA_GOVERNOR_ADDRESS and "

@@ -12,7 +12,7 @@ import typer
 from common.db import migrate
 from common.metrics import serve_metrics
 from common.settings import CommonSettings
-from nova.runtime import load_settings, stop_on_signals
+from nova.runtime import exit_on_config_errors, load_settings, stop_on_signals
 
 if TYPE_CHECKING:
     from block_sync_service.settings import BlockSyncSettings
@@ -67,16 +67,14 @@ def sync_cmd(
 
     async def main() -> None:
         stop = stop_on_signals()
-        app = bootstrap(settings)
-        try:
-            await app.start()
-            await app.serve_grpc()
-            await app.run(stop)
-        except ConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        finally:
-            await app.close()
+        with exit_on_config_errors(ConfigError):
+            app = bootstrap(settings)
+            try:
+                await app.start()
+                await app.serve_grpc()
+                await app.run(stop)
+            finally:
+                await app.close()
 
     asyncio.run(main())
 
@@ -101,22 +99,21 @@ def backfill_cmd(
 
     async def main() -> None:
         stop = stop_on_signals()
-        app = bootstrap(settings)
-        try:
-            await app.start()
-            assert app.syncer is not None
-            progress = BackfillProgress(from_block, to_block)
-            app.syncer.obs = progress
-            head = await app.chain.head()
-            if to_block > head:
-                raise ConfigError(f"--to {to_block} is above the chain head {head}")
-            await app.run(stop, until=to_block)
-            print(file=sys.stderr)
-            typer.echo(f"backfilled to block {app.syncer.status.synced}: {progress.events} events")
-        except ConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        finally:
-            await app.close()
+        with exit_on_config_errors(ConfigError):
+            app = bootstrap(settings)
+            try:
+                await app.start()
+                assert app.syncer is not None
+                progress = BackfillProgress(from_block, to_block)
+                app.syncer.obs = progress
+                head = await app.chain.head()
+                if to_block > head:
+                    raise ConfigError(f"--to {to_block} is above the chain head {head}")
+                await app.run(stop, until=to_block)
+                print(file=sys.stderr)
+                synced = app.syncer.status.synced
+                typer.echo(f"backfilled to block {synced}: {progress.events} events")
+            finally:
+                await app.close()
 
     asyncio.run(main())

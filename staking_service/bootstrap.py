@@ -17,7 +17,7 @@ from common.db import create_engine
 from common.grpc_server import RunningServer, serve
 from common.jsonrpc import JsonRpcClient
 from common.logging import get_logger
-from common.manifest import read_manifest
+from common.manifest import address_in, integer_in, read_manifest
 from common.metrics import Metrics
 from common.ports import Cache, EventBus
 from staking_service.api.grpc_api import SERVICE_NAME, StakingServicer, register
@@ -136,10 +136,11 @@ def bootstrap(
     metrics = Metrics("staking", registry)
     address, rate = settings.staking_address, settings.reward_rate
     if settings.manifest is not None:
-        data = read_manifest(settings.manifest)
-        address = address or data["contracts"]["NovaStaking"]["address"]
-        if rate is None and "reward_rate" in data.get("params", {}):
-            rate = int(data["params"]["reward_rate"])
+        path = settings.manifest
+        data = read_manifest(path)
+        address = address or address_in(data, path, "NovaStaking")
+        if rate is None:
+            rate = integer_in(data, path, "params", "reward_rate")
     return StakingApp(
         settings=settings,
         bus=bus if bus is not None else make_bus(settings, "nova-staking"),

@@ -5,6 +5,7 @@ each process with exit code 0, and bad settings fail fast naming the variable.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -183,4 +184,47 @@ def test_bad_settings_fail_fast_naming_the_variable(argv, env, variable):
     )
     assert result.returncode == 2, result.stderr[-2000:]
     assert variable in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+TOKEN = {"NovaToken": {"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3"}}
+
+
+@pytest.mark.parametrize(
+    ("argv", "manifest", "message"),
+    [
+        (["serve", "token"], None, "cannot read"),
+        (["serve", "staking"], {"contracts": {}}, "has no address for NovaStaking"),
+        (["serve", "governance"], [1, 2], "is not a JSON object"),
+        (["sync"], {"contracts": TOKEN, "chain_id": 31337}, "has no start_block"),
+        (
+            ["backfill", "--from", "1", "--to", "2", "--no-migrate"],
+            {"contracts": TOKEN, "chain_id": "one", "start_block": 1},
+            "chain_id is not an integer",
+        ),
+        (
+            ["verify", "staking"],
+            {"contracts": {"NovaStaking": TOKEN["NovaToken"]}, "params": {"reward_rate": 1.5}},
+            "params.reward_rate is not an integer",
+        ),
+    ],
+)
+def test_a_bad_manifest_fails_fast_saying_what_is_wrong(argv, manifest, message, tmp_path):
+    """Every command that reads NOVA_MANIFEST: "error: ..." and exit 2, never a traceback."""
+    path = tmp_path / "manifest.json"
+    if manifest is not None:
+        path.write_text(json.dumps(manifest))
+    result = subprocess.run(
+        [sys.executable, "-m", "nova.cli", *argv],
+        env={**os.environ, "NOVA_MANIFEST": str(path), "NOVA_GRPC_PORT": "0"},
+        cwd=stack.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.startswith("error: NOVA_MANIFEST: ")
+    assert str(path) in result.stderr
+    assert message in result.stderr
     assert "Traceback" not in result.stderr
