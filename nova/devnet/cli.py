@@ -7,17 +7,19 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from common.jsonrpc import JsonRpcClient, RpcError, RpcTransportError
-from nova import stack
-from nova.devnet import artifacts
-from nova.devnet.chain import DevChain, TxFailed
-from nova.devnet.deploy import DEFAULT_MANIFEST, Manifest, deploy, is_deployed
-from nova.devnet.reorg import ReorgError, force_reorg
-from nova.devnet.simulate import SimStats, Simulator
+from nova.devnet import DEFAULT_MANIFEST
+
+if TYPE_CHECKING:
+    from common.jsonrpc import JsonRpcClient
+    from nova.devnet.deploy import Manifest
+    from nova.devnet.simulate import SimStats
+
+# The devnet's modules (eth-abi, httpx, the simulator) are imported by the commands that use
+# them: every `nova` process builds this command group, and most never run one of these.
 
 app = typer.Typer(help="Local devnet: contracts, traffic and reorgs.", no_args_is_help=True)
 
@@ -35,6 +37,8 @@ def _fail(msg: str) -> typer.Exit:
 @app.command("compile")
 def compile_cmd() -> None:
     """Compile deploy/contracts/src with solc-js into deploy/contracts/artifacts."""
+    from nova.devnet import artifacts
+
     try:
         typer.echo(artifacts.compile_contracts(), nl=False)
     except RuntimeError as exc:
@@ -54,6 +58,9 @@ def up_cmd(
     seed: SeedOpt = 1,
 ) -> None:
     """Start (or reuse) a local anvil, deploy the contracts if needed, write the manifest."""
+    from nova import stack
+    from nova.devnet.deploy import Manifest
+
     if rpc_url is None:
         try:
             rpc_url = stack.up(services=("anvil",)).rpc_url
@@ -73,6 +80,10 @@ async def _up(
     seed: int,
     interval: float,
 ) -> None:
+    from common.jsonrpc import JsonRpcClient, RpcError, RpcTransportError
+    from nova.devnet.chain import TxFailed
+    from nova.devnet.deploy import deploy, is_deployed
+
     rpc = JsonRpcClient(rpc_url)
     try:
         if (
@@ -113,6 +124,10 @@ def simulate_cmd(
     seed: SeedOpt = 1,
 ) -> None:
     """Drive deterministic traffic (every event kind). Without --events/--blocks: until Ctrl-C."""
+    from common.jsonrpc import JsonRpcClient, RpcError, RpcTransportError
+    from nova.devnet.chain import TxFailed
+    from nova.devnet.deploy import Manifest
+
     for name, value in (("events", events), ("blocks", blocks)):
         if value is not None and value < 1:
             raise _fail(f"--{name} must be >= 1, got {value}")
@@ -149,6 +164,9 @@ async def _simulate(
     holders: int,
     interval: float = 0.0,
 ) -> SimStats:
+    from nova.devnet.chain import DevChain
+    from nova.devnet.simulate import Simulator
+
     chain = DevChain(rpc)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -198,6 +216,10 @@ def reorg_cmd(
     seed: SeedOpt = 1,
 ) -> None:
     """Force a reorg of DEPTH blocks (anvil_reorg) whose new blocks carry different events."""
+    from common.jsonrpc import JsonRpcClient, RpcError, RpcTransportError
+    from nova.devnet.deploy import Manifest
+    from nova.devnet.reorg import ReorgError, force_reorg
+
     try:
         m = Manifest.load(manifest)
     except (FileNotFoundError, ValueError) as exc:

@@ -16,7 +16,6 @@ from nova.devnet import artifacts
 from nova.devnet.chain import DevChain, Tx
 
 TOKEN = 10**18
-DEFAULT_MANIFEST = Path(".nova") / "devnet-manifest.json"
 ZERO = "0x0000000000000000000000000000000000000000"
 
 
