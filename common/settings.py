@@ -38,8 +38,9 @@ class CommonSettings(BaseSettings):
         20,
         ge=1,
         le=10_000,
-        description="Longest wait of an idle fetch on the broker: bounds the tip latency "
-        "added by each consumer.",
+        description="Longest wait of an idle fetch on the broker. tansu answers only when "
+        "it runs out, so there it bounds the tip latency each consumer adds; Kafka answers as "
+        "soon as a record arrives (docker-compose sets 500: fewer idle fetches).",
     )
     kafka_idempotence: bool = Field(
         False, description="Idempotent Kafka producer (needs a broker that supports it)."
