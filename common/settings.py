@@ -6,12 +6,14 @@ composition root and passed into adapters; nothing below reads ``os.environ`` it
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "NOVA_"
+DATABASE_SCHEMES = ("mysql+aiomysql://", "mariadb+aiomysql://", "sqlite+aiosqlite://")
 
 
 class CommonSettings(BaseSettings):
@@ -65,11 +67,28 @@ class CommonSettings(BaseSettings):
         0, ge=0, le=65535, description="Prometheus /metrics port; 0 = not exported."
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        if not url.startswith(DATABASE_SCHEMES):
+            scheme = url.split("://", 1)[0] if "://" in url else "no scheme"
+            raise ValueError(f"must start with {' or '.join(DATABASE_SCHEMES)}, got {scheme}")
+        return url
+
 
 def describe_validation_error(exc: ValidationError, prefix: str = ENV_PREFIX) -> str:
     """One line per bad setting, naming the environment variable to fix."""
     lines = []
     for err in exc.errors():
         name = "_".join(str(p) for p in err["loc"]).upper()
-        lines.append(f"{prefix}{name}: {err['msg']} (got {err.get('input')!r})")
+        lines.append(f"{prefix}{name}: {err['msg']} (got {_shown(name, err.get('input'))})")
     return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def _shown(name: str, value: Any) -> str:
+    """A bad value as the error shows it: secrets hidden (API keys, a URL's password)."""
+    if name.endswith(("KEYS", "KEY", "PASSWORD", "SECRET")):
+        return "a hidden value"
+    if isinstance(value, str):
+        value = re.sub(r"(://[^:/@\s]+:)[^@/\s]+@", r"\1***@", value)
+    return repr(value)

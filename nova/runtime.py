@@ -57,6 +57,43 @@ def exit_on_config_errors(*kinds: type[Exception]) -> Iterator[None]:
         raise typer.Exit(2) from exc
 
 
+def migrate_or_exit(url: str) -> None:
+    """Apply the migrations, or "error: cannot migrate <database>: <why>" and exit 1 when the
+    database cannot be reached or refuses (no traceback)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from common.db import migrate
+
+    try:
+        migrate(url)
+    except (SQLAlchemyError, ValueError) as exc:
+        where = make_url(url).render_as_string(hide_password=True)
+        typer.echo(f"error: cannot migrate {where}: {_reason(exc)}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@contextlib.contextmanager
+def exit_on_unavailable() -> Iterator[None]:
+    """A node or the database that cannot be reached or answers an error: "error: <what>" and
+    exit 1, no traceback (for one-shot commands; services retry instead)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from common.jsonrpc import RpcError, RpcTransportError
+
+    try:
+        yield
+    except (RpcError, RpcTransportError, SQLAlchemyError) as exc:
+        typer.echo(f"error: {_reason(exc)}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's own message for a SQLAlchemy error (not the SQL and the help link)."""
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc)
+
+
 def stop_on_signals() -> asyncio.Event:
     """An event set by SIGINT/SIGTERM (call inside the running loop)."""
     stop = asyncio.Event()

@@ -10,9 +10,14 @@ from typing import Annotated, Any
 
 import typer
 
-from common.db import migrate
 from common.metrics import serve_metrics
-from nova.runtime import exit_on_config_errors, load_settings, stop_on_signals
+from nova.runtime import (
+    exit_on_config_errors,
+    exit_on_unavailable,
+    load_settings,
+    migrate_or_exit,
+    stop_on_signals,
+)
 
 serve_app = typer.Typer(
     help="Run one service in this process (settings from NOVA_*).", no_args_is_help=True
@@ -39,7 +44,7 @@ def _serve_consumer(
     """Run one consumer service until SIGTERM/SIGINT: start, serve gRPC, consume, close."""
     settings = load_settings(settings_cls)
     if migrate_first:
-        migrate(settings.database_url)
+        migrate_or_exit(settings.database_url)
     serve_metrics(settings.metrics_port)
 
     async def main() -> None:
@@ -113,7 +118,9 @@ def verify_token_cmd(
             typer.echo(line)
         return drift.ok
 
-    if not asyncio.run(main()):
+    with exit_on_unavailable():
+        ok = asyncio.run(main())
+    if not ok:
         raise typer.Exit(1)
 
 
@@ -173,7 +180,9 @@ def verify_staking_cmd(
             typer.echo(line)
         return drift.ok
 
-    if not asyncio.run(main()):
+    with exit_on_unavailable():
+        ok = asyncio.run(main())
+    if not ok:
         raise typer.Exit(1)
 
 
@@ -244,7 +253,9 @@ def verify_governance_cmd(
             typer.echo(line)
         return drift.ok
 
-    if not asyncio.run(main()):
+    with exit_on_unavailable():
+        ok = asyncio.run(main())
+    if not ok:
         raise typer.Exit(1)
 
 

@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from common.db import migrate
 from common.metrics import serve_metrics
 from common.settings import CommonSettings
-from nova.runtime import exit_on_config_errors, load_settings, stop_on_signals
+from nova.runtime import (
+    exit_on_config_errors,
+    load_settings,
+    migrate_or_exit,
+    stop_on_signals,
+)
 
 if TYPE_CHECKING:
     from block_sync_service.settings import BlockSyncSettings
@@ -46,7 +50,7 @@ def migrate_cmd(
     """Apply the database migrations (Alembic) up to the latest."""
     overrides: dict[str, Any] = {"database_url": database_url} if database_url else {}
     settings = load_settings(lambda: CommonSettings(**overrides))
-    migrate(settings.database_url)
+    migrate_or_exit(settings.database_url)
     typer.echo(f"migrated {settings.database_url.split('@')[-1]}")
 
 
@@ -60,7 +64,7 @@ def sync_cmd(
     """Run the block sync service: follow the chain, publish events, serve gRPC."""
     settings = _settings(manifest, rpc_url)
     if migrate_first:
-        migrate(settings.database_url)
+        migrate_or_exit(settings.database_url)
     serve_metrics(settings.metrics_port)
 
     from block_sync_service.bootstrap import ConfigError, bootstrap
@@ -95,7 +99,7 @@ def backfill_cmd(
 
     settings = _settings(manifest, rpc_url, start_block=from_block)
     if migrate_first:
-        migrate(settings.database_url)
+        migrate_or_exit(settings.database_url)
 
     async def main() -> None:
         stop = stop_on_signals()

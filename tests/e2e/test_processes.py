@@ -228,3 +228,44 @@ def test_a_bad_manifest_fails_fast_saying_what_is_wrong(argv, manifest, message,
     assert str(path) in result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_or_node_is_an_error_line_not_a_traceback(tmp_path):
+    """One-shot commands (migrate, verify) exit 1 naming what they could not reach; a URL's
+    password is not shown."""
+
+    def nova(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "nova.cli", *argv],
+            env={**os.environ, "NOVA_GRPC_PORT": "0", **env},
+            cwd=stack.REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    dead_db = nova("migrate", "--database-url", "mysql+aiomysql://root:s3cret@127.0.0.1:1/x")
+    assert dead_db.returncode == 1, dead_db.stderr[-2000:]
+    last_line = dead_db.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: cannot migrate mysql+aiomysql://root:***@127.0.0.1:1/x")
+    assert "s3cret" not in dead_db.stderr and "Traceback" not in dead_db.stderr
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 'nova.sqlite'}"
+    assert nova("migrate", "--database-url", db).returncode == 0
+    manifest = tmp_path / "manifest.json"
+    address = TOKEN["NovaToken"]
+    contracts = {n: address for n in ("NovaToken", "NovaStaking", "NovaGovernor")}
+    manifest.write_text(json.dumps({"contracts": contracts, "params": {"reward_rate": 1}}))
+    for domain in ("token", "staking", "governance"):
+        result = nova(
+            "verify",
+            domain,
+            NOVA_DATABASE_URL=db,
+            NOVA_MANIFEST=str(manifest),
+            NOVA_RPC_URLS="http://127.0.0.1:1",
+        )
+        assert result.returncode == 1, (domain, result.stdout, result.stderr[-2000:])
+        last_line = result.stderr.strip().splitlines()[-1]
+        assert last_line.startswith("error: http://127.0.0.1:1: "), (domain, result.stderr)
+        assert "Traceback" not in result.stderr

@@ -33,6 +33,29 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
     assert "'ninety'" in message
 
 
+@pytest.mark.parametrize(
+    "url", ["postgresql://root:s3cret@db/nova", "mysql://root:s3cret@db/nova", "nova.sqlite"]
+)
+def test_an_unsupported_database_url_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("NOVA_DATABASE_URL", url)
+    with pytest.raises(ValidationError) as info:
+        CommonSettings()
+    message = describe_validation_error(info.value)
+    assert "NOVA_DATABASE_URL: Value error, must start with mysql+aiomysql://" in message
+    assert "s3cret" not in message
+
+
+def test_secrets_in_bad_settings_are_not_echoed() -> None:
+    from api_gateway.settings import GatewaySettings
+
+    with pytest.raises(ValidationError) as info:
+        GatewaySettings(api_keys=["k3y"], rate_limit_per_minute=-1)
+    message = describe_validation_error(info.value)
+    assert "NOVA_API_KEYS" in message and "k3y" not in message
+
+
 @pytest.mark.parametrize("fmt", ["kv", "json"])
 def test_log_lines_carry_fields(fmt: str) -> None:
     record = logging.LogRecord("nova.sync", logging.INFO, __file__, 1, "block synced", (), None)
