@@ -387,6 +387,11 @@ class GovernanceViews:
         async with self.engine.connect() as c:
             return await read(c)
 
+    async def quorum_at(self, timepoint: int) -> int:
+        """The quorum at a past block as the index knows it (the governor's quorum(t))."""
+        async with self.engine.connect() as conn:
+            return await self._quorum(conn, timepoint)
+
     async def _quorum(self, conn: AsyncConnection, timepoint: int) -> int:
         supply = await _checkpoint(conn, supply_cp_t, "total_supply", timepoint)
         numerator = (

@@ -16,6 +16,7 @@ class GovernanceDrift:
     block: int
     proposals: int = 0
     delegates: int = 0
+    quorum_checked: bool = False
     drifts: list[str] = field(default_factory=list)
 
     @property
@@ -24,7 +25,8 @@ class GovernanceDrift:
 
     def lines(self) -> list[str]:
         out = [
-            f"block {self.block}: checked {self.proposals} proposals, {self.delegates} delegates",
+            f"block {self.block}: checked {self.proposals} proposals, {self.delegates} delegates"
+            + (", the quorum" if self.quorum_checked else ""),
             *self.drifts,
         ]
         out.append("OK: no drift" if self.ok else f"{len(self.drifts)} drifts")
@@ -46,6 +48,10 @@ async def verify_governance(
         raise ValueError(f"block {at} is above the indexed head {head}")
     drift = GovernanceDrift(block=at)
     tag = hex(at)
+    chain_head = int(await rpc.call("eth_blockNumber"), 16)
+    if at > chain_head:  # another chain, or the index kept blocks a reorg removed
+        drift.drifts.append(f"DRIFT indexed head {at} is above the chain head {chain_head}")
+        return drift
     if at == head:  # proposal state moves with blocks: the index answers for its head only
         proposals = await views.all_proposals()
         drift.proposals = len(proposals)
@@ -79,6 +85,17 @@ async def verify_governance(
     # getVotes() at the block itself, and getPastVotes() one block before it (the checkpoint
     # lookup the governor does for a vote's weight)
     past = max(0, at - 1)
+    if at >= 1:  # the quorum a proposal starting then needs: past supply x numerator
+        data = gov_abi.encode_call("quorum", past)
+        chain = int(
+            gov_abi.decode_result(
+                "quorum", await rpc.call("eth_call", {"to": governor, "data": data}, tag)
+            )
+        )
+        ours_q = await views.quorum_at(past)
+        drift.quorum_checked = True
+        if chain != ours_q:
+            drift.drifts.append(f"DRIFT quorum({past}): indexed {ours_q} chain {chain}")
     ours = await views.votes_of(delegates, at)
     ours_past = await views.votes_of(delegates, past)
     for i in range(0, len(delegates), 200):

@@ -9,11 +9,13 @@ from collections import Counter
 
 import grpc
 import pytest
+import sqlalchemy as sa
 
 from block_sync_service.bootstrap import bootstrap as sync_bootstrap
 from common.db import migrate
 from common.metrics import isolated_registry
 from governance_service.bootstrap import bootstrap as gov_bootstrap
+from governance_service.infrastructure.sql import supply_cp_t
 from governance_service.infrastructure.verify import GovernanceDrift, verify_governance
 from governance_service.settings import GovernanceSettings
 from nova import stack
@@ -95,7 +97,7 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str):
 
 
 async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysql_url):
-    async with pipeline(devnet, endpoints, mysql_url) as (_app, stub, settle, last):
+    async with pipeline(devnet, endpoints, mysql_url) as (app, stub, settle, last):
         states: Counter[str] = Counter()
         for round_ in range(3):  # several heads: states move with the block number
             if round_:
@@ -170,6 +172,25 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await call(request)
             assert info.value.code() == code, request
+        # the verifier compares the quorum too: a wrong past total supply (its base) shows
+        assert last[0].quorum_checked
+        async with app.engine.begin() as conn:
+            cp = supply_cp_t.c
+            latest = (
+                await conn.execute(
+                    sa.select(cp.block_number, cp.log_index)
+                    .where(cp.block_number < head)
+                    .order_by(cp.block_number.desc(), cp.log_index.desc())
+                    .limit(1)
+                )
+            ).one()
+            await conn.execute(
+                sa.update(supply_cp_t)
+                .where(cp.block_number == latest[0], cp.log_index == latest[1])
+                .values(total_supply=cp.total_supply + 1000 * 10**18)
+            )
+        drift = await verify_governance(app.views, devnet.rpc, governor, token, GOV, TOK)
+        assert [d for d in drift.drifts if d.startswith(f"DRIFT quorum({head - 1})")], drift.lines()
 
 
 def states_now(listed: pb.ListProposalsResponse, state: str) -> int:
