@@ -85,9 +85,12 @@ async def serve(
     register(server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError:  # grpcio >= 1.60 raises where it returned 0
+        bound = 0
     if bound == 0:
-        raise OSError(f"cannot bind gRPC on {host}:{port}")
+        raise OSError(f"cannot listen for gRPC on {host}:{port} (in use?)")
     reflection.enable_server_reflection(
         [
             *service_names,

@@ -116,12 +116,6 @@ async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
         bus=bus,
         registry=isolated_registry(),
     )
-    await sync.start()
-    await token.start()
-    await staking.start()
-    await gov.start()
-    for app in (sync, token, staking, gov):
-        await app.serve_grpc()
     gateway = GatewayServer(
         create_app(
             GatewaySettings(
@@ -135,47 +129,54 @@ async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
         "127.0.0.1",
         opts.http_port,
     )
-    await gateway.start()
-    print(
-        f"NovaToken dev: chain {rpc_url} (chain id {manifest.chain_id}), data in {opts.data_dir}",
-        file=sys.stderr,
-    )
-    print(
-        f"  REST API  http://127.0.0.1:{opts.http_port}/api/v1   docs "
-        f"http://127.0.0.1:{opts.http_port}/docs",
-        file=sys.stderr,
-    )
-    print(
-        f"  gRPC      block sync :{ports['block_sync']}  token :{ports['token']}  "
-        f"staking :{ports['staking']}  governance :{ports['governance']}",
-        file=sys.stderr,
-        flush=True,
-    )
-    tasks = [
-        asyncio.create_task(sync.run(stop), name="sync"),
-        asyncio.create_task(token.run(stop), name="token"),
-        asyncio.create_task(staking.run(stop), name="staking"),
-        asyncio.create_task(gov.run(stop), name="governance"),
-        asyncio.create_task(_status_line(sync, token, stop), name="status"),
-    ]
-    if opts.simulate:
-        tasks.append(asyncio.create_task(_traffic(rpc_url, manifest, opts, stop), name="traffic"))
-    try:
-        done, _ = await asyncio.wait(
-            [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+    # what started is closed again (last first), also when a later start fails (a port in use)
+    async with contextlib.AsyncExitStack() as started:
+        for app in (sync, token, staking, gov):
+            started.push_async_callback(app.close)
+            await app.start()
+        for app in (sync, token, staking, gov):
+            await app.serve_grpc()
+        await gateway.start()
+        started.push_async_callback(gateway.stop)
+        print(
+            f"NovaToken dev: chain {rpc_url} (chain id {manifest.chain_id}), "
+            f"data in {opts.data_dir}",
+            file=sys.stderr,
         )
-        for t in done:
-            if t in tasks and t.exception() is not None:
-                log.error("component failed", component=t.get_name(), error=str(t.exception()))
-    finally:
-        stop.set()
-        for t in tasks:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(t, 15)
-        await gateway.stop()
-        for app in (gov, staking, token, sync):
-            await app.close()
-        print("\nstopped cleanly", file=sys.stderr)
+        print(
+            f"  REST API  http://127.0.0.1:{opts.http_port}/api/v1   docs "
+            f"http://127.0.0.1:{opts.http_port}/docs",
+            file=sys.stderr,
+        )
+        print(
+            f"  gRPC      block sync :{ports['block_sync']}  token :{ports['token']}  "
+            f"staking :{ports['staking']}  governance :{ports['governance']}",
+            file=sys.stderr,
+            flush=True,
+        )
+        tasks = [
+            asyncio.create_task(sync.run(stop), name="sync"),
+            asyncio.create_task(token.run(stop), name="token"),
+            asyncio.create_task(staking.run(stop), name="staking"),
+            asyncio.create_task(gov.run(stop), name="governance"),
+            asyncio.create_task(_status_line(sync, token, stop), name="status"),
+        ]
+        if opts.simulate:
+            traffic = _traffic(rpc_url, manifest, opts, stop)
+            tasks.append(asyncio.create_task(traffic, name="traffic"))
+        try:
+            done, _ = await asyncio.wait(
+                [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+            )
+            for t in done:
+                if t in tasks and t.exception() is not None:
+                    log.error("component failed", component=t.get_name(), error=str(t.exception()))
+        finally:
+            stop.set()
+            for t in tasks:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(t, 15)
+    print("\nstopped cleanly", file=sys.stderr)
 
 
 async def _reset_offsets(db_url: str) -> None:

@@ -30,11 +30,22 @@ class GatewayServer:
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.task = asyncio.create_task(self.server.serve())
+        self.task = asyncio.create_task(self._serve())
         while not self.server.started:
             if self.task.done():
-                await self.task  # raises the startup error
+                await self.task  # raises why it could not start
+                raise OSError(f"the REST gateway on {self._where} stopped while starting")
             await asyncio.sleep(0.01)
+
+    @property
+    def _where(self) -> str:
+        return f"{self.server.config.host}:{self.server.config.port}"
+
+    async def _serve(self) -> None:
+        try:
+            await self.server.serve()
+        except SystemExit:  # uvicorn exits when it cannot listen, having logged why
+            raise OSError(f"the REST gateway cannot listen on {self._where}") from None
 
     async def stop(self) -> None:
         self.server.should_exit = True

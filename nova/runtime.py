@@ -74,16 +74,18 @@ def migrate_or_exit(url: str) -> None:
 
 
 @contextlib.contextmanager
-def exit_on_unavailable() -> Iterator[None]:
-    """A node or the database that cannot be reached or answers an error: "error: <what>" and
-    exit 1, no traceback (for one-shot commands; services retry instead)."""
+def exit_on_unavailable(*kinds: type[Exception]) -> Iterator[None]:
+    """A node or the database that cannot be reached or answers an error (or one of ``kinds``,
+    e.g. a port in use): "error: <what>" and exit 1, no traceback (for one-shot commands and
+    start-up; running services retry instead)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from common.jsonrpc import RpcError, RpcTransportError
 
+    errors: tuple[type[Exception], ...] = (RpcError, RpcTransportError, SQLAlchemyError, *kinds)
     try:
         yield
-    except (RpcError, RpcTransportError, SQLAlchemyError) as exc:
+    except errors as exc:
         typer.echo(f"error: {_reason(exc)}", err=True)
         raise typer.Exit(1) from exc
 

@@ -58,7 +58,8 @@ def _serve_consumer(
             finally:
                 await app.close()
 
-    asyncio.run(main())
+    with exit_on_unavailable(OSError):  # e.g. its gRPC port in use
+        asyncio.run(main())
 
 
 @serve_app.command("token")
@@ -279,7 +280,8 @@ def serve_gateway() -> None:
         finally:
             await server.stop()
 
-    asyncio.run(main())
+    with exit_on_unavailable(OSError):  # e.g. its port in use
+        asyncio.run(main())
 
 
 def dev_cmd(
@@ -301,11 +303,21 @@ def dev_cmd(
 ) -> None:
     """Everything in one process with embedded backends (SQLite, in-process bus and cache), a
     local anvil with the contracts and live traffic. Ctrl-C stops; running again resumes."""
+    from block_sync_service.bootstrap import ConfigError
     from common.logging import configure_logging
     from nova.dev import DevOptions, run_dev
+    from nova.stack import StackError
 
     if interval <= 0:
         typer.echo(f"error: --interval must be > 0, got {interval}", err=True)
+        raise typer.Exit(2)
+    if not 1 <= http_port <= 65535:
+        typer.echo(f"error: --http-port must be 1..65535, got {http_port}", err=True)
+        raise typer.Exit(2)
+    if not 1 <= grpc_base_port <= 65532:
+        typer.echo(
+            f"error: --grpc-base-port must be 1..65532 (4 ports), got {grpc_base_port}", err=True
+        )
         raise typer.Exit(2)
     configure_logging("WARNING")
     opts = DevOptions(
@@ -315,4 +327,5 @@ def dev_cmd(
     async def main() -> None:
         await run_dev(opts, stop_on_signals())
 
-    asyncio.run(main())
+    with exit_on_unavailable(OSError, StackError), exit_on_config_errors(ConfigError):
+        asyncio.run(main())

@@ -13,6 +13,7 @@ from common.metrics import serve_metrics
 from common.settings import CommonSettings
 from nova.runtime import (
     exit_on_config_errors,
+    exit_on_unavailable,
     load_settings,
     migrate_or_exit,
     stop_on_signals,
@@ -80,7 +81,8 @@ def sync_cmd(
             finally:
                 await app.close()
 
-    asyncio.run(main())
+    with exit_on_unavailable(OSError):  # e.g. its gRPC port in use
+        asyncio.run(main())
 
 
 def backfill_cmd(

@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -269,3 +270,38 @@ def test_unreachable_database_or_node_is_an_error_line_not_a_traceback(tmp_path)
         last_line = result.stderr.strip().splitlines()[-1]
         assert last_line.startswith("error: http://127.0.0.1:1: "), (domain, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_or_out_of_range_is_an_error_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = f"sqlite+aiosqlite:///{tmp_path / 'nova.sqlite'}"
+        for argv, env, rc, message in [
+            (
+                ["serve", "gateway"],
+                {"NOVA_PORT": str(port)},
+                1,
+                f"error: the REST gateway cannot listen on 127.0.0.1:{port}",
+            ),
+            (
+                ["serve", "governance"],
+                {"NOVA_GRPC_PORT": str(port), "NOVA_DATABASE_URL": db},
+                1,
+                f"error: cannot listen for gRPC on 127.0.0.1:{port}",
+            ),
+            (["dev", "--http-port", "70000"], {}, 2, "error: --http-port must be 1..65535"),
+        ]:
+            result = subprocess.run(
+                [sys.executable, "-m", "nova.cli", *argv],
+                env={**os.environ, **env},
+                cwd=stack.REPO_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert result.returncode == rc, (argv, result.stderr[-2000:])
+            assert result.stderr.strip().splitlines()[-1].startswith(message), result.stderr
+            assert "Traceback" not in result.stderr and "never retrieved" not in result.stderr
