@@ -7,13 +7,14 @@ import contextlib
 import gc
 import signal
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 
 from common.logging import configure_logging
 from common.manifest import ManifestError
+from common.metrics import serve_metrics
 from common.settings import CommonSettings, describe_validation_error
 
 S = TypeVar("S", bound=CommonSettings)
@@ -45,16 +46,36 @@ def load_settings(factory: Callable[[], S]) -> S:
     return settings
 
 
-@contextlib.contextmanager
-def exit_on_config_errors(*kinds: type[Exception]) -> Iterator[None]:
+def exit_on_config_errors(*kinds: type[Exception]) -> contextlib.AbstractContextManager[None]:
     """Bad configuration found while starting (a manifest that cannot be read or lacks what is
     needed, or the service's own ``kinds``): "error: <what>" and exit 2, no traceback."""
-    errors: tuple[type[Exception], ...] = (ManifestError, *kinds)
+    return _error_exit((ManifestError, *kinds), 2)
+
+
+def exit_on_unavailable(*kinds: type[Exception]) -> contextlib.AbstractContextManager[None]:
+    """A node or the database that cannot be reached or answers an error (or one of ``kinds``,
+    e.g. a port in use): "error: <what>" and exit 1, no traceback (for one-shot commands and
+    start-up; running services retry instead)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from common.jsonrpc import RpcError, RpcTransportError
+
+    return _error_exit((RpcError, RpcTransportError, SQLAlchemyError, *kinds), 1)
+
+
+@contextlib.contextmanager
+def _error_exit(errors: tuple[type[Exception], ...], code: int) -> Iterator[None]:
     try:
         yield
     except errors as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        typer.echo(f"error: {_reason(exc)}", err=True)
+        raise typer.Exit(code) from exc
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's own message for a SQLAlchemy error (not the SQL and the help link)."""
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc)
 
 
 def migrate_or_exit(url: str) -> None:
@@ -73,27 +94,31 @@ def migrate_or_exit(url: str) -> None:
         raise typer.Exit(1) from exc
 
 
-@contextlib.contextmanager
-def exit_on_unavailable(*kinds: type[Exception]) -> Iterator[None]:
-    """A node or the database that cannot be reached or answers an error (or one of ``kinds``,
-    e.g. a port in use): "error: <what>" and exit 1, no traceback (for one-shot commands and
-    start-up; running services retry instead)."""
-    from sqlalchemy.exc import SQLAlchemyError
+def run_service(
+    settings: CommonSettings,
+    bootstrap: Callable[[Any], Any],
+    migrate_first: bool,
+    config_errors: tuple[type[Exception], ...] = (),
+) -> None:
+    """Run one service until SIGTERM/SIGINT: (migrate,) start, serve gRPC, run, close; start-up
+    failures are one error line."""
+    if migrate_first:
+        migrate_or_exit(settings.database_url)
+    serve_metrics(settings.metrics_port)
 
-    from common.jsonrpc import RpcError, RpcTransportError
+    async def main() -> None:
+        stop = stop_on_signals()
+        with exit_on_config_errors(*config_errors):
+            app = bootstrap(settings)
+            try:
+                await app.start()
+                await app.serve_grpc()
+                await app.run(stop)
+            finally:
+                await app.close()
 
-    errors: tuple[type[Exception], ...] = (RpcError, RpcTransportError, SQLAlchemyError, *kinds)
-    try:
-        yield
-    except errors as exc:
-        typer.echo(f"error: {_reason(exc)}", err=True)
-        raise typer.Exit(1) from exc
-
-
-def _reason(exc: Exception) -> str:
-    """The driver's own message for a SQLAlchemy error (not the SQL and the help link)."""
-    orig = getattr(exc, "orig", None)
-    return str(orig if orig is not None else exc)
+    with exit_on_unavailable(OSError):  # e.g. its gRPC port in use
+        asyncio.run(main())
 
 
 def stop_on_signals() -> asyncio.Event:

@@ -10,12 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from common.metrics import serve_metrics
 from nova.runtime import (
     exit_on_config_errors,
     exit_on_unavailable,
     load_settings,
-    migrate_or_exit,
+    run_service,
     stop_on_signals,
 )
 
@@ -42,24 +41,7 @@ def _serve_consumer(
     config_errors: tuple[type[Exception], ...] = (),
 ) -> None:
     """Run one consumer service until SIGTERM/SIGINT: start, serve gRPC, consume, close."""
-    settings = load_settings(settings_cls)
-    if migrate_first:
-        migrate_or_exit(settings.database_url)
-    serve_metrics(settings.metrics_port)
-
-    async def main() -> None:
-        stop = stop_on_signals()
-        with exit_on_config_errors(*config_errors):
-            app = bootstrap(settings)
-            try:
-                await app.start()
-                await app.serve_grpc()
-                await app.run(stop)
-            finally:
-                await app.close()
-
-    with exit_on_unavailable(OSError):  # e.g. its gRPC port in use
-        asyncio.run(main())
+    run_service(load_settings(settings_cls), bootstrap, migrate_first, config_errors)
 
 
 @serve_app.command("token")

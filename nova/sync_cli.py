@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from common.metrics import serve_metrics
 from common.settings import CommonSettings
 from nova.runtime import (
     exit_on_config_errors,
-    exit_on_unavailable,
     load_settings,
     migrate_or_exit,
+    run_service,
     stop_on_signals,
 )
 
@@ -63,26 +62,9 @@ def sync_cmd(
     ] = False,
 ) -> None:
     """Run the block sync service: follow the chain, publish events, serve gRPC."""
-    settings = _settings(manifest, rpc_url)
-    if migrate_first:
-        migrate_or_exit(settings.database_url)
-    serve_metrics(settings.metrics_port)
-
     from block_sync_service.bootstrap import ConfigError, bootstrap
 
-    async def main() -> None:
-        stop = stop_on_signals()
-        with exit_on_config_errors(ConfigError):
-            app = bootstrap(settings)
-            try:
-                await app.start()
-                await app.serve_grpc()
-                await app.run(stop)
-            finally:
-                await app.close()
-
-    with exit_on_unavailable(OSError):  # e.g. its gRPC port in use
-        asyncio.run(main())
+    run_service(_settings(manifest, rpc_url), bootstrap, migrate_first, (ConfigError,))
 
 
 def backfill_cmd(

@@ -163,6 +163,19 @@ async def test_every_service_as_its_own_process(
         assert "Traceback" not in text and "CONSUMER STOPPED" not in text, (name, text[-2000:])
 
 
+def nova(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a `nova` command to its end (a failing start must not hang: 60 s)."""
+    return subprocess.run(
+        [sys.executable, "-m", "nova.cli", *argv],
+        env={**os.environ, **env},
+        cwd=stack.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(
     ("argv", "env", "variable"),
     [
@@ -174,15 +187,7 @@ async def test_every_service_as_its_own_process(
     ],
 )
 def test_bad_settings_fail_fast_naming_the_variable(argv, env, variable):
-    result = subprocess.run(
-        [sys.executable, "-m", "nova.cli", *argv],
-        env={**os.environ, **env},
-        cwd=stack.REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = nova(*argv, **env)
     assert result.returncode == 2, result.stderr[-2000:]
     assert variable in result.stderr
     assert "Traceback" not in result.stderr
@@ -215,15 +220,7 @@ def test_a_bad_manifest_fails_fast_saying_what_is_wrong(argv, manifest, message,
     path = tmp_path / "manifest.json"
     if manifest is not None:
         path.write_text(json.dumps(manifest))
-    result = subprocess.run(
-        [sys.executable, "-m", "nova.cli", *argv],
-        env={**os.environ, "NOVA_MANIFEST": str(path), "NOVA_GRPC_PORT": "0"},
-        cwd=stack.REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = nova(*argv, NOVA_MANIFEST=str(path), NOVA_GRPC_PORT="0")
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.startswith("error: NOVA_MANIFEST: ")
     assert str(path) in result.stderr
@@ -234,18 +231,6 @@ def test_a_bad_manifest_fails_fast_saying_what_is_wrong(argv, manifest, message,
 def test_unreachable_database_or_node_is_an_error_line_not_a_traceback(tmp_path):
     """One-shot commands (migrate, verify) exit 1 naming what they could not reach; a URL's
     password is not shown."""
-
-    def nova(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "nova.cli", *argv],
-            env={**os.environ, "NOVA_GRPC_PORT": "0", **env},
-            cwd=stack.REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
     dead_db = nova("migrate", "--database-url", "mysql+aiomysql://root:s3cret@127.0.0.1:1/x")
     assert dead_db.returncode == 1, dead_db.stderr[-2000:]
     last_line = dead_db.stderr.strip().splitlines()[-1]
@@ -293,15 +278,7 @@ def test_a_port_in_use_or_out_of_range_is_an_error_line(tmp_path):
             ),
             (["dev", "--http-port", "70000"], {}, 2, "error: --http-port must be 1..65535"),
         ]:
-            result = subprocess.run(
-                [sys.executable, "-m", "nova.cli", *argv],
-                env={**os.environ, **env},
-                cwd=stack.REPO_ROOT,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            result = nova(*argv, **env)
             assert result.returncode == rc, (argv, result.stderr[-2000:])
             assert result.stderr.strip().splitlines()[-1].startswith(message), result.stderr
             assert "Traceback" not in result.stderr and "never retrieved" not in result.stderr
