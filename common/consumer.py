@@ -213,6 +213,7 @@ class SqlConsumer:
                             ("generation", "block_number", "log_index"),
                         )
                     )
+                await consumer.committed(positions)
                 await self._invalidate(keys)
                 self.status.last_block = mark[1]
                 if self._m_block is not None:

@@ -12,36 +12,69 @@ from common.ports import ArchivedLog, BusRecord, Invalidation, PortError, key_do
 
 
 class InMemoryEventBus:
-    """Topics as lists in memory; one partition per topic. Consumers wake on publish."""
+    """Topics as lists in memory; one partition per topic. Consumers wake on publish. What
+    every live consumer of a topic has committed is dropped (the embedded mode runs for hours:
+    it kept every record), so offsets are absolute: a topic's list starts at its base."""
+
+    TRIM_AT = 10_000  # committed records a topic drops at once (a list shift per trim)
 
     def __init__(self) -> None:
         self._topics: dict[str, list[BusRecord]] = {}
+        self._base: dict[str, int] = {}
+        self._consumers: dict[str, set[InMemoryBusConsumer]] = {}
         self._changed = asyncio.Condition()
 
     async def create_topic(self, topic: str, partitions: int = 1) -> None:
         if partitions != 1:
             raise PortError("the in-process bus has exactly one partition per topic")
         self._topics.setdefault(topic, [])
+        self._base.setdefault(topic, 0)
+        self._consumers.setdefault(topic, set())
 
     async def publish(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
         log = self._topics.get(topic)
         if log is None:
             raise PortError(f"unknown topic {topic!r}: create it first")
-        for key, value in records:
-            log.append(BusRecord(topic, 0, len(log), key, value))
+        end = self._base[topic] + len(log)
+        for i, (key, value) in enumerate(records):
+            log.append(BusRecord(topic, 0, end + i, key, value))
         async with self._changed:
             self._changed.notify_all()
 
     async def consumer(self, topic: str) -> InMemoryBusConsumer:
         if topic not in self._topics:
             raise PortError(f"unknown topic {topic!r}: create it first")
-        return InMemoryBusConsumer(self, topic)
+        consumer = InMemoryBusConsumer(self, topic)
+        self._consumers[topic].add(consumer)
+        return consumer
 
     async def close(self) -> None:
         return None
 
-    def _log(self, topic: str) -> list[BusRecord]:
-        return self._topics[topic]
+    def retained(self, topic: str) -> tuple[int, int]:
+        """(first, end) offsets the topic holds."""
+        base = self._base[topic]
+        return base, base + len(self._topics[topic])
+
+    def _records(self, topic: str, offset: int, limit: int) -> list[BusRecord]:
+        base = self._base[topic]
+        if offset < base:
+            raise PortError(
+                f"{topic!r} offset {offset} was dropped (committed by every consumer); "
+                f"it holds {base} onwards"
+            )
+        return self._topics[topic][offset - base : offset - base + limit]
+
+    def _trim(self, topic: str) -> None:
+        """Drop what every live consumer of the topic has committed."""
+        consumers = self._consumers[topic]
+        if not consumers:
+            return
+        floor = min(c.committed_offset for c in consumers)
+        drop = floor - self._base[topic]
+        if drop >= self.TRIM_AT:
+            del self._topics[topic][:drop]
+            self._base[topic] = floor
 
 
 class InMemoryBusConsumer:
@@ -49,6 +82,7 @@ class InMemoryBusConsumer:
         self._bus = bus
         self._topic = topic
         self._position = 0
+        self.committed_offset = 0
 
     async def partitions(self) -> list[int]:
         return [0]
@@ -61,24 +95,32 @@ class InMemoryBusConsumer:
         self._position = offset
 
     async def fetch(self, max_records: int, timeout_s: float) -> list[BusRecord]:
-        log = self._bus._log(self._topic)
-        if self._position >= len(log):
-            async with self._bus._changed:
+        bus = self._bus
+        if self._position >= bus.retained(self._topic)[1]:
+            async with bus._changed:
                 try:
                     await asyncio.wait_for(
-                        self._bus._changed.wait_for(lambda: self._position < len(log)), timeout_s
+                        bus._changed.wait_for(
+                            lambda: self._position < bus.retained(self._topic)[1]
+                        ),
+                        timeout_s,
                     )
                 except TimeoutError:
                     return []
-        batch = log[self._position : self._position + max_records]
+        batch = bus._records(self._topic, self._position, max_records)
         self._position += len(batch)
         return batch
 
     async def end_offsets(self) -> dict[int, int]:
-        return {0: len(self._bus._log(self._topic))}
+        return {0: self._bus.retained(self._topic)[1]}
+
+    async def committed(self, offsets: Mapping[int, int]) -> None:
+        if 0 in offsets:
+            self.committed_offset = max(self.committed_offset, offsets[0])
+            self._bus._trim(self._topic)
 
     async def close(self) -> None:
-        return None
+        self._bus._consumers[self._topic].discard(self)
 
 
 class InMemoryCache:
@@ -139,11 +181,14 @@ class InMemoryCache:
 
 
 class InMemoryLogArchive:
-    """Archived logs keyed by (block_hash, log_index), insertion ordered."""
+    """Archived logs keyed by (block_hash, log_index), insertion ordered; with ``max_logs``,
+    the oldest go beyond it (the embedded mode, which never reads its archive back and runs
+    for hours: its `logs` table in SQLite keeps every log)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_logs: int | None = None) -> None:
         self._logs: dict[str, ArchivedLog] = {}
         self._by_block_hash: dict[str, list[str]] = defaultdict(list)
+        self._max_logs = max_logs
 
     async def ensure_indexes(self) -> None:
         return None
@@ -156,6 +201,13 @@ class InMemoryLogArchive:
                 self._logs[log.key] = log
                 self._by_block_hash[log.block_hash].append(log.key)
                 new += 1
+        if self._max_logs is not None:
+            while len(self._logs) > self._max_logs:
+                oldest = self._logs.pop(next(iter(self._logs)))
+                keys = self._by_block_hash[oldest.block_hash]
+                keys.remove(oldest.key)
+                if not keys:
+                    del self._by_block_hash[oldest.block_hash]
         return new
 
     async def mark_removed(self, block_hashes: Sequence[str]) -> int:

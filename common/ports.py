@@ -50,6 +50,11 @@ class BusConsumer(Protocol):
         last batch's base offset + 1), so no correctness decision may depend on it.
         """
 
+    async def committed(self, offsets: Mapping[int, int]) -> None:
+        """The consumer stored these next offsets with what it applied and will not seek below
+        them again. Kafka keeps records by its retention (nothing to do); the in-process bus
+        drops what every consumer of a topic has committed."""
+
     async def close(self) -> None: ...
 
 

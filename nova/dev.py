@@ -44,6 +44,10 @@ from token_service.settings import TokenSettings
 
 log = get_logger(__name__)
 
+# the in-memory archive keeps the latest logs only (nothing reads it back here; SQLite's `logs`
+# table keeps them all): about 1.3 KB each
+DEV_ARCHIVE_LOGS = 20_000
+
 
 @dataclass
 class DevOptions:
@@ -96,7 +100,7 @@ async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
     sync = sync_bootstrap(
         BlockSyncSettings(**common, grpc_port=ports["block_sync"], poll_interval_s=0.5),
         bus=bus,
-        archive=InMemoryLogArchive(),
+        archive=InMemoryLogArchive(max_logs=DEV_ARCHIVE_LOGS),
         registry=isolated_registry(),
     )
     token = token_bootstrap(

@@ -85,6 +85,7 @@ class Archiver:
                 for r in records:
                     positions[r.partition] = r.offset + 1
                 await self.offsets.save(topic, positions)
+                await consumer.committed(positions)
         finally:
             await consumer.close()
 

@@ -8,7 +8,7 @@ transactions (which tansu does not support).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -198,6 +198,9 @@ class KafkaBusConsumer:
     async def end_offsets(self) -> dict[int, int]:
         ends = await self._consumer.end_offsets(self._tps)
         return {tp.partition: off for tp, off in ends.items()}
+
+    async def committed(self, offsets: Mapping[int, int]) -> None:
+        return None  # offsets live in the database; the broker's retention keeps records
 
     async def close(self) -> None:
         await self._consumer.stop()

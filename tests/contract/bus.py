@@ -51,6 +51,25 @@ class EventBusContract:
         got = await _fetch_n(bus, topic, 4, start=6)
         assert [r.value for r in got] == [b"6", b"7", b"8", b"9"]
 
+    async def test_a_committed_offset_is_where_a_new_consumer_resumes(self, bus: EventBus) -> None:
+        """committed() may let the bus drop what is below it, never what is at or above."""
+        topic = _topic()
+        await bus.create_topic(topic)
+        await bus.publish(topic, [(b"k", f"e{i}".encode()) for i in range(30)])
+        first = await bus.consumer(topic)
+        try:
+            await first.seek(0, 0)
+            got: list[BusRecord] = []
+            deadline = time.monotonic() + 20
+            while len(got) < 30 and time.monotonic() < deadline:
+                got.extend(await first.fetch(max_records=1000, timeout_s=0.5))
+            await first.committed({0: 12})
+        finally:
+            await first.close()
+        again = await _fetch_n(bus, topic, 18, start=12)
+        assert [r.offset for r in again] == list(range(12, 30))
+        assert [r.value for r in again] == [f"e{i}".encode() for i in range(12, 30)]
+
     async def test_end_offsets_and_empty_fetch(self, bus: EventBus) -> None:
         topic = _topic()
         await bus.create_topic(topic)

@@ -22,6 +22,50 @@ class TestInMemoryEventBus(EventBusContract):
             await bus.publish("nope", [(b"k", b"v")])
 
 
+async def test_the_bus_drops_what_every_consumer_committed(monkeypatch) -> None:
+    """The embedded mode runs for hours: a topic keeps only what some consumer may still read
+    (from its committed offset on); offsets stay absolute."""
+    monkeypatch.setattr(InMemoryEventBus, "TRIM_AT", 10)
+    bus = InMemoryEventBus()
+    await bus.create_topic("t")
+    await bus.publish("t", [(b"k", str(i).encode()) for i in range(50)])
+    fast, slow = await bus.consumer("t"), await bus.consumer("t")
+    assert len(await fast.fetch(50, 0.01)) == 50
+    assert len(await slow.fetch(20, 0.01)) == 20
+    await fast.committed({0: 50})
+    await slow.committed({0: 5})  # under TRIM_AT past the base: kept
+    assert bus.retained("t") == (0, 50)
+    await slow.committed({0: 20})  # the floor of both consumers
+    assert bus.retained("t") == (20, 50)
+    rest = await slow.fetch(100, 0.01)
+    assert [r.offset for r in rest] == list(range(20, 50))
+    assert [r.value for r in rest] == [str(i).encode() for i in range(20, 50)]
+    await bus.publish("t", [(b"k", b"50")])
+    assert (await fast.fetch(10, 0.01))[0].offset == 50
+    assert (await slow.end_offsets()) == {0: 51}
+    late = await bus.consumer("t")
+    await late.seek(0, 3)
+    with pytest.raises(PortError, match="offset 3 was dropped"):
+        await late.fetch(10, 0.01)
+    await late.close()
+    await slow.close()  # a closed consumer no longer holds records back
+    await fast.committed({0: 51})
+    assert bus.retained("t") == (51, 51)
+
+
+async def test_a_bounded_archive_keeps_the_latest_logs() -> None:
+    from tests.contract.archive import _log
+
+    archive = InMemoryLogArchive(max_logs=5)
+    assert await archive.insert([_log(b, i) for b in (1, 2, 3) for i in range(3)]) == 9
+    assert await archive.count() == 5
+    assert await archive.find_by_block(1) == []
+    assert [x.log_index for x in await archive.find_by_block(2)] == [1, 2]
+    assert len(await archive.find_by_block(3)) == 3
+    block3 = (await archive.find_by_block(3))[0].block_hash
+    assert await archive.mark_removed([block3]) == 3
+
+
 class TestInMemoryCache(CacheContract):
     @pytest.fixture
     async def cache(self):
