@@ -15,7 +15,7 @@ from block_sync_service.api.grpc_api import SERVICE_NAME, BlockSyncServicer, reg
 from block_sync_service.api.verification_api import SERVICE_NAME as VERIFICATION_SERVICE
 from block_sync_service.api.verification_api import VerificationServicer
 from block_sync_service.api.verification_api import register as register_verification
-from block_sync_service.application.archiver import Archiver
+from block_sync_service.application.archiver import ARCHIVER_GROUP, Archiver
 from block_sync_service.application.sync import SyncConfig, Syncer, SyncObserver, SyncStatus
 from block_sync_service.application.verification import TxVerifier
 from block_sync_service.domain.errors import ChainUnavailable
@@ -234,7 +234,7 @@ class BlockSyncApp:
         return Archiver(
             self.bus,
             self.archive,
-            SqlOffsetStore(self.engine, "archiver"),
+            SqlOffsetStore(self.engine, ARCHIVER_GROUP),
             list(self.sink.router.topics.values()),
         )
 

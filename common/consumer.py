@@ -145,7 +145,7 @@ class SqlConsumer:
             self.status.running = False
 
     async def _consume(self, stop: asyncio.Event) -> None:
-        consumer = await self.bus.consumer(self.topic)
+        consumer = await self.bus.consumer(self.topic, group=self.group)
         try:
             stored = await self.offsets.load(self.topic)
             for partition in await consumer.partitions():

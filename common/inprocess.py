@@ -13,15 +13,18 @@ from common.ports import ArchivedLog, BusRecord, Invalidation, PortError, key_do
 
 class InMemoryEventBus:
     """Topics as lists in memory; one partition per topic. Consumers wake on publish. What
-    every live consumer of a topic has committed is dropped (the embedded mode runs for hours:
-    it kept every record), so offsets are absolute: a topic's list starts at its base."""
+    every group reading a topic has committed is dropped (the embedded mode runs for hours: it
+    kept every record), so offsets are absolute: a topic's list starts at its base. A group's
+    commit outlives its consumer (the next one seeks back to it); a consumer without a group
+    holds records only while it is open."""
 
     TRIM_AT = 10_000  # committed records a topic drops at once (a list shift per trim)
 
     def __init__(self) -> None:
         self._topics: dict[str, list[BusRecord]] = {}
         self._base: dict[str, int] = {}
-        self._consumers: dict[str, set[InMemoryBusConsumer]] = {}
+        self._consumers: dict[str, set[InMemoryBusConsumer]] = {}  # open, without a group
+        self._holds: dict[str, dict[str, int]] = {}  # topic -> group -> committed offset
         self._changed = asyncio.Condition()
 
     async def create_topic(self, topic: str, partitions: int = 1) -> None:
@@ -30,6 +33,7 @@ class InMemoryEventBus:
         self._topics.setdefault(topic, [])
         self._base.setdefault(topic, 0)
         self._consumers.setdefault(topic, set())
+        self._holds.setdefault(topic, {})
 
     async def publish(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
         log = self._topics.get(topic)
@@ -41,11 +45,14 @@ class InMemoryEventBus:
         async with self._changed:
             self._changed.notify_all()
 
-    async def consumer(self, topic: str) -> InMemoryBusConsumer:
+    async def consumer(self, topic: str, group: str | None = None) -> InMemoryBusConsumer:
         if topic not in self._topics:
             raise PortError(f"unknown topic {topic!r}: create it first")
-        consumer = InMemoryBusConsumer(self, topic)
-        self._consumers[topic].add(consumer)
+        consumer = InMemoryBusConsumer(self, topic, group)
+        if group is None:
+            self._consumers[topic].add(consumer)
+        else:
+            self._holds[topic].setdefault(group, 0)
         return consumer
 
     async def close(self) -> None:
@@ -65,12 +72,21 @@ class InMemoryEventBus:
             )
         return self._topics[topic][offset - base : offset - base + limit]
 
+    def _commit(self, consumer: InMemoryBusConsumer, offset: int) -> None:
+        topic, group = consumer.topic, consumer.group
+        if group is not None:
+            holds = self._holds[topic]
+            holds[group] = max(holds[group], offset)
+        consumer.committed_offset = max(consumer.committed_offset, offset)
+        self._trim(topic)
+
     def _trim(self, topic: str) -> None:
-        """Drop what every live consumer of the topic has committed."""
-        consumers = self._consumers[topic]
-        if not consumers:
+        """Drop what every group and open consumer without one has committed."""
+        floors = [*self._holds[topic].values()]
+        floors += [c.committed_offset for c in self._consumers[topic]]
+        if not floors:
             return
-        floor = min(c.committed_offset for c in consumers)
+        floor = min(floors)
         drop = floor - self._base[topic]
         if drop >= self.TRIM_AT:
             del self._topics[topic][:drop]
@@ -78,10 +94,12 @@ class InMemoryEventBus:
 
 
 class InMemoryBusConsumer:
-    def __init__(self, bus: InMemoryEventBus, topic: str) -> None:
+    def __init__(self, bus: InMemoryEventBus, topic: str, group: str | None = None) -> None:
         self._bus = bus
         self._topic = topic
         self._position = 0
+        self.topic = topic
+        self.group = group
         self.committed_offset = 0
 
     async def partitions(self) -> list[int]:
@@ -116,8 +134,7 @@ class InMemoryBusConsumer:
 
     async def committed(self, offsets: Mapping[int, int]) -> None:
         if 0 in offsets:
-            self.committed_offset = max(self.committed_offset, offsets[0])
-            self._bus._trim(self._topic)
+            self._bus._commit(self, offsets[0])
 
     async def close(self) -> None:
         self._bus._consumers[self._topic].discard(self)

@@ -51,9 +51,9 @@ class BusConsumer(Protocol):
         """
 
     async def committed(self, offsets: Mapping[int, int]) -> None:
-        """The consumer stored these next offsets with what it applied and will not seek below
-        them again. Kafka keeps records by its retention (nothing to do); the in-process bus
-        drops what every consumer of a topic has committed."""
+        """The consumer (its group) stored these next offsets with what it applied and will not
+        seek below them again. Kafka keeps records by its retention (nothing to do); the
+        in-process bus drops what every group reading a topic has committed."""
 
     async def close(self) -> None: ...
 
@@ -65,8 +65,10 @@ class EventBus(Protocol):
     async def publish(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
         """Publish (key, value) pairs in order. Returns once every record is durably acked."""
 
-    async def consumer(self, topic: str) -> BusConsumer:
-        """A consumer of every partition of ``topic``, positioned at the beginning."""
+    async def consumer(self, topic: str, group: str | None = None) -> BusConsumer:
+        """A consumer of every partition of ``topic``, positioned at the beginning. ``group``
+        names who reads: on a bus that drops what was read, what a group committed holds
+        the rest for its next consumer (a restart after a failure seeks back to it)."""
 
     async def close(self) -> None: ...
 

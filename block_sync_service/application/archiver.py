@@ -26,6 +26,9 @@ class OffsetStore(Protocol):
     async def save(self, topic: str, positions: dict[int, int], block: int = 0) -> None: ...
 
 
+ARCHIVER_GROUP = "archiver"  # its offsets' name (and its group on the bus)
+
+
 class Archiver:
     def __init__(
         self,
@@ -63,7 +66,7 @@ class Archiver:
                     await asyncio.wait_for(stop.wait(), 2.0)
 
     async def _consume(self, topic: str, stop: asyncio.Event) -> None:
-        consumer = await self.bus.consumer(topic)
+        consumer = await self.bus.consumer(topic, group=ARCHIVER_GROUP)
         try:
             for partition, offset in (await self.offsets.load(topic)).items():
                 await consumer.seek(partition, offset)

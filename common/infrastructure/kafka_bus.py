@@ -131,7 +131,8 @@ class KafkaEventBus:
                 self._partition_cache[cache_key] = cached
         return cached
 
-    async def consumer(self, topic: str) -> KafkaBusConsumer:
+    async def consumer(self, topic: str, group: str | None = None) -> KafkaBusConsumer:
+        del group  # offsets live in the database: no Kafka consumer group
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._servers,
             client_id=f"{self._client_id}-consumer",

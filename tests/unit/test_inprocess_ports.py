@@ -48,9 +48,31 @@ async def test_the_bus_drops_what_every_consumer_committed(monkeypatch) -> None:
     with pytest.raises(PortError, match="offset 3 was dropped"):
         await late.fetch(10, 0.01)
     await late.close()
-    await slow.close()  # a closed consumer no longer holds records back
+    await slow.close()  # a closed consumer without a group no longer holds records back
     await fast.committed({0: 51})
     assert bus.retained("t") == (51, 51)
+
+
+async def test_a_groups_commit_holds_records_for_its_next_consumer(monkeypatch) -> None:
+    """A consumer that failed and comes back seeks to its group's committed offset: another
+    group reading further must not drop what lies between."""
+    monkeypatch.setattr(InMemoryEventBus, "TRIM_AT", 10)
+    bus = InMemoryEventBus()
+    await bus.create_topic("t")
+    await bus.publish("t", [(b"k", str(i).encode()) for i in range(100)])
+    lagging = await bus.consumer("t", group="token")
+    ahead = await bus.consumer("t", group="archiver")
+    await lagging.fetch(30, 0.01)
+    await lagging.committed({0: 20})
+    await lagging.close()  # fails; its group's next consumer resumes at 20
+    await ahead.fetch(100, 0.01)
+    await ahead.committed({0: 100})
+    assert bus.retained("t") == (20, 100)
+    again = await bus.consumer("t", group="token")
+    await again.seek(0, 20)
+    assert [r.offset for r in await again.fetch(100, 0.01)] == list(range(20, 100))
+    await again.committed({0: 100})
+    assert bus.retained("t") == (100, 100)
 
 
 async def test_a_bounded_archive_keeps_the_latest_logs() -> None:
