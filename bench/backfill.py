@@ -13,12 +13,14 @@ import argparse
 import asyncio
 import contextlib
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
@@ -33,9 +35,12 @@ from nova import runtime, stack
 from nova.devnet import artifacts
 
 
-async def raw_rate(
-    url: str, addresses: list[str], first: int, last: int, step: int
-) -> tuple[float, int]:
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def raw_rate(url: str, addresses: list[str], first: int, last: int, step: int) -> Run:
     """eth_getLogs in ranges (4 in flight) + decoding every log by its ABI: events/s."""
     chain = JsonRpcChainClient([url])
     abis = {}
@@ -55,24 +60,62 @@ async def raw_rate(
                 spec.decode(lg.topics, lg.data)
             count += 1
 
-    started = time.monotonic()
-    await asyncio.gather(*(one(a, min(last, a + step - 1)) for a in range(first, last + 1, step)))
-    took = time.monotonic() - started
+    with cpu_meter() as measured:
+        await asyncio.gather(
+            *(one(a, min(last, a + step - 1)) for a in range(first, last + 1, step))
+        )
+        run = measured(count)
     await chain.close()
-    return count / took, count
+    return run
 
 
-async def service_rate(settings: BlockSyncSettings, head: int) -> tuple[float, int, float]:
+@dataclass
+class Run:
+    """One in-process measure: its events, wall time, and the CPU seconds spent meanwhile by
+    this process and by each server kind (MariaDB, tansu, anvil)."""
+
+    events: int
+    took: float
+    own_cpu: float
+    servers_cpu: dict[str, float]
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.took
+
+    @property
+    def cpu(self) -> float:
+        return self.own_cpu + sum(self.servers_cpu.values())
+
+    def ceiling(self, cores: int) -> float:
+        """The rate if this CPU work kept every core busy: no schedule of the same work on
+        this machine does better."""
+        return self.events / (self.cpu / cores)
+
+
+@contextlib.contextmanager
+def cpu_meter() -> Iterator[Callable[[int], Run]]:
+    """Wall time and CPU (this process + the servers) from entry to the call of the yielded
+    function with the event count."""
+    servers, own, started = _servers_cpu_s(), _own_cpu_s(), time.monotonic()
+
+    def done(events: int) -> Run:
+        took = time.monotonic() - started
+        return Run(events, took, _own_cpu_s() - own, _servers_cpu_since(servers))
+
+    yield done
+
+
+async def service_rate(settings: BlockSyncSettings, head: int) -> Run:
     migrate(settings.database_url)
     app = bootstrap(settings, registry=isolated_registry())
     await app.start()
     assert app.syncer is not None
-    started = time.monotonic()
-    await app.run(asyncio.Event(), until=head)
-    took = time.monotonic() - started
-    events = app.syncer.status.events_total
+    with cpu_meter() as measured:
+        await app.run(asyncio.Event(), until=head)
+        run = measured(app.syncer.status.events_total)
     await app.close()
-    return events / took, events, took
+    return run
 
 
 def _vm_hwm_mb(pid: int) -> float:
@@ -234,7 +277,7 @@ def one_size(
         db_url, db_name = fresh_database()
         try:
             addresses = [c["address"] for c in history.manifest.contracts.values()]
-            raw, raw_count = asyncio.run(
+            raw = asyncio.run(
                 raw_rate(history.url, addresses, history.manifest.start_block, history.head, step)
             )
             settings = BlockSyncSettings(
@@ -248,14 +291,25 @@ def one_size(
                 reorg_window=16,
                 range_initial=step,
             )
-            rate, published, took = asyncio.run(service_rate(settings, history.head))
-            assert published == raw_count, f"published {published} of the chain's {raw_count}"
+            sync = asyncio.run(service_rate(settings, history.head))
+            assert sync.events == raw.events, f"published {sync.events} of {raw.events}"
+            cores = os.cpu_count() or 1
             out = {
-                "chain events": float(published),
-                "raw eth_getLogs + decode (events/s)": raw,
-                "block sync -> Kafka + MariaDB (events/s)": rate,
-                "ratio block sync / raw": rate / raw,
-                "backfill time (s)": took,
+                "chain events": float(sync.events),
+                "raw eth_getLogs + decode (events/s)": raw.rate,
+                "block sync -> Kafka + MariaDB (events/s)": sync.rate,
+                "ratio block sync / raw": sync.rate / raw.rate,
+                "backfill time (s)": sync.took,
+                "raw: Python CPU (s)": raw.own_cpu,
+                "block sync: Python CPU (s)": sync.own_cpu,
+                **{f"block sync: {k} CPU (s)": v for k, v in sync.servers_cpu.items()},
+                "block sync: all CPU (s)": sync.cpu,
+                # the CPU that fits in the wall time of 0.6 x raw with every core busy
+                f"all CPU for 0.6 x raw on {cores} busy cores (s)": cores
+                * sync.events
+                / (0.6 * raw.rate),
+                f"ceiling: its CPU on {cores} busy cores (events/s)": sync.ceiling(cores),
+                "ratio ceiling / raw": sync.ceiling(cores) / raw.rate,
             }
         finally:
             drop_database(db_name)

@@ -161,6 +161,12 @@ class EventRouter:
         return {t: [(b"revert", value)] for t in self.topics.values()}
 
 
+# Logs routed between yields to the event loop. Routing a unit of 2,500 logs in one call held
+# the loop for ~30 ms, and the previous unit's commit (several round trips to MySQL, running
+# meanwhile) waited that long at each one: ~5% of the in-process backfill rate.
+ROUTE_SLICE = 500
+
+
 class BusEventSink:
     """Publishes decoded events and revert markers on the bus; returns once all are acked."""
 
@@ -173,7 +179,15 @@ class BusEventSink:
             await self.bus.create_topic(t)
 
     async def publish_batch(self, batch: BlockBatch, historical: bool, generation: int) -> int:
-        records = self.router.route(batch.logs, batch.headers, historical, generation)
+        records: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
+        logs = batch.logs
+        for i in range(0, len(logs), ROUTE_SLICE):
+            if i:
+                await asyncio.sleep(0)
+            for t, r in self.router.route(
+                logs[i : i + ROUTE_SLICE], batch.headers, historical, generation
+            ).items():
+                records[t].extend(r)
         topic, record = self.router.progress_record(batch.last_header, generation)
         records[topic].append(record)
         return await self._publish(records)
