@@ -2,6 +2,8 @@
 ``eth_getLogs`` + ABI decoding against the same node, in the same run; then the whole backfill
 as processes started together (`nova backfill` and the token, staking and governance
 consumers): the end-to-end rate until every balance is queryable, and each one's peak memory.
+The in-process measures also report their CPU (this process and each server) and the rate
+that CPU would allow with every core busy, beside the CPU that 0.6 x raw's time allows.
 ``--sizes`` gives the scaling curve.
 
     uv run python -m bench.backfill [--sizes 10000,100000]
