@@ -30,6 +30,7 @@ import pymysql
 from bench.common import History, drop_database, fresh_database, generate
 from block_sync_service.bootstrap import bootstrap
 from block_sync_service.infrastructure.chain import JsonRpcChainClient
+from block_sync_service.infrastructure.events import DELEGATION
 from block_sync_service.settings import BlockSyncSettings
 from common.db import migrate
 from common.metrics import isolated_registry
@@ -198,6 +199,7 @@ def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[
     cli = [sys.executable, "-m", "nova.cli"]
     m = history.manifest
     token, staking = m.address("NovaToken"), m.address("NovaStaking")
+    abi = artifacts.load("NovaToken").abi
     try:
         servers_before = _servers_cpu_s()
         started = time.monotonic()
@@ -222,16 +224,17 @@ def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[
         out["nova backfill process (events/s)"] = history.events / (time.monotonic() - started)
         out["nova backfill process peak RSS (MB)"] = usage.ru_maxrss / 1024
         out["nova backfill process CPU (s)"] = usage.ru_utime + usage.ru_stime
-        last = "SELECT MAX(block_number) FROM logs WHERE address = %s"
-        count = "SELECT COUNT(*) FROM logs WHERE address = %s"
+        # the token topic carries the token's events but its delegation ones (governance's)
+        skip = tuple(abi.events[e].topic0 for e in sorted(DELEGATION))
+        of = "FROM logs WHERE address = %s AND topic0 NOT IN (%s, %s)"
         targets = {
-            "token": _query(db_name, last, token),
-            "staking": _query(db_name, last, staking),
+            "token": _query(db_name, f"SELECT MAX(block_number) {of}", token, *skip),
+            "staking": _query(db_name, f"SELECT MAX(block_number) {of}", staking, *skip),
             "governance": history.head,
         }
         events = {
-            "token": _query(db_name, count, token),
-            "staking": _query(db_name, count, staking),
+            "token": _query(db_name, f"SELECT COUNT(*) {of}", token, *skip),
+            "staking": _query(db_name, f"SELECT COUNT(*) {of}", staking, *skip),
         }
         pending = set(targets)
         deadline = time.monotonic() + 600

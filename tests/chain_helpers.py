@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,29 @@ from nova.devnet.simulate import Simulator
 TRACKED = ("NovaToken", "NovaStaking", "NovaGovernor", "NovaTimelock")
 TRANSFER = artifacts.load("NovaToken").abi.events["Transfer"].topic0
 ZERO_TOPIC = "0x" + "0" * 64
-DELEGATION = {
+DELEGATION = {  # NovaToken's events of the governance domain: not on the token topic
     artifacts.load("NovaToken").abi.events["DelegateChanged"].topic0,
     artifacts.load("NovaToken").abi.events["DelegateVotesChanged"].topic0,
 }
+
+
+async def last_event_block(
+    rpc: JsonRpcClient, address: str, first: int, head: int, skip: Iterable[str] = ()
+) -> int:
+    """The block of the last log ``address`` emitted in [first, head] whose topic0 is not in
+    ``skip`` (0 when none)."""
+    logs = await rpc.call(
+        "eth_getLogs", {"address": address, "fromBlock": hex(first), "toBlock": hex(head)}
+    )
+    skipped = set(skip)
+    return max(
+        (
+            int(x["blockNumber"], 16)
+            for x in logs
+            if not x["topics"] or x["topics"][0] not in skipped
+        ),
+        default=0,
+    )
 
 
 async def wait_for(
@@ -86,10 +105,11 @@ async def ground_truth(
         ident = (lg["blockHash"], int(lg["logIndex"], 16))
         name = addrs[lg["address"].lower()]
         if name == "NovaToken":
-            out["token"].append(ident)
             if lg["topics"] and lg["topics"][0] in DELEGATION:
-                out["governance"].append(ident)
-            elif lg["topics"] and lg["topics"][0] == TRANSFER and ZERO_TOPIC in lg["topics"][1:3]:
+                out["governance"].append(ident)  # the governance domain's only
+                continue
+            out["token"].append(ident)
+            if lg["topics"] and lg["topics"][0] == TRANSFER and ZERO_TOPIC in lg["topics"][1:3]:
                 out["governance"].append(ident)  # mints and burns: the supply quorum reads
         elif name == "NovaStaking":
             out["staking"].append(ident)

@@ -13,14 +13,17 @@ from common import events
 from common.abi import ContractABI, EventSpec
 from common.ports import EventBus
 
-# which domain topics a contract's events go to; delegation also feeds governance
+# which domain topics a contract's events go to
 DOMAIN_OF_CONTRACT = {
     "NovaToken": ("token",),
     "NovaStaking": ("staking",),
     "NovaGovernor": ("governance",),
     "NovaTimelock": ("governance",),
 }
-ALSO_GOVERNANCE = {"DelegateChanged", "DelegateVotesChanged"}
+# the token's delegation events are the governance domain's (delegation and voting power):
+# they go there only. On the token topic they were most of its records (a DelegateVotesChanged
+# per side of every transfer between delegating holders), read and dropped by the token service.
+DELEGATION = {"DelegateChanged", "DelegateVotesChanged"}
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
@@ -114,10 +117,11 @@ class EventRouter:
         ev.event = name
         ev.signature = spec.signature if spec is not None else ""
         ev.historical = historical
-        topics = [self.topics[d] for d in DOMAIN_OF_CONTRACT.get(contract.name, ("token",))]
         token = contract.name == "NovaToken"
-        if token and name in ALSO_GOVERNANCE:
-            topics.append(self.topics["governance"])
+        if token and name in DELEGATION:
+            topics = [self.topics["governance"]]
+        else:
+            topics = [self.topics[d] for d in DOMAIN_OF_CONTRACT.get(contract.name, ("token",))]
         return _Kind(
             contract.name,
             spec,

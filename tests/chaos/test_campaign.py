@@ -56,7 +56,7 @@ from nova.devnet import artifacts
 from nova.devnet.reorg import force_reorg
 from staking_service.infrastructure.sql import StakingViews
 from staking_service.infrastructure.verify import verify_staking
-from tests.chain_helpers import Devnet, make_devnet, wait_for
+from tests.chain_helpers import DELEGATION, Devnet, last_event_block, make_devnet, wait_for
 from tests.faults import CuttableTcp, FaultyRpc, PrivateBroker, PrivateMariaDB
 from token_service.infrastructure.sql import TokenViews
 from token_service.infrastructure.verify import verify_token
@@ -183,14 +183,6 @@ def _count(port: int, db: str, sql: str) -> int:
         conn.close()
 
 
-async def _last_event_block(net: Devnet, address: str, head: int) -> int:
-    logs = await net.rpc.call(
-        "eth_getLogs",
-        {"address": address, "fromBlock": hex(net.manifest.start_block), "toBlock": hex(head)},
-    )
-    return max((int(x["blockNumber"], 16) for x in logs), default=0)
-
-
 class Checker:
     def __init__(self, system: System, db_url: str, db_name: str) -> None:
         self.system = system
@@ -211,7 +203,9 @@ class Checker:
             if _count(self.port, self.db_name, "SELECT synced_block FROM sync_state") != head:
                 self.last = "block sync behind"
                 return False
-            token_last = await _last_event_block(net, m.address("NovaToken"), head)
+            token_last = await last_event_block(
+                net.rpc, m.address("NovaToken"), m.start_block, head, skip=DELEGATION
+            )
             # a consumer's last block is its last record's: an event's, or a revert's ancestor
             # (which may lie above the fork's last event), so "behind" is only below that event;
             # a consumer still to apply a revert is caught by the drift checks that follow
@@ -223,7 +217,9 @@ class Checker:
             if not drift.ok:
                 self.last = "\n".join(drift.lines()[-5:])
                 return False
-            staking_last = await _last_event_block(net, m.address("NovaStaking"), head)
+            staking_last = await last_event_block(
+                net.rpc, m.address("NovaStaking"), m.start_block, head
+            )
             if (await self.staking.stats()).last_block < staking_last:
                 self.last = "staking consumer behind"
                 return False

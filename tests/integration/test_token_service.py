@@ -26,7 +26,7 @@ from nova.devnet import artifacts
 from nova.devnet.reorg import force_reorg
 from novapb.token.v1 import token_pb2 as pb
 from novapb.token.v1 import token_pb2_grpc as pb_grpc
-from tests.chain_helpers import Devnet, make_devnet, wait_for
+from tests.chain_helpers import DELEGATION, Devnet, last_event_block, make_devnet, wait_for
 from tests.integration.test_block_sync import settings_for
 from token_service.bootstrap import TokenApp
 from token_service.bootstrap import bootstrap as token_bootstrap
@@ -55,15 +55,10 @@ class Pipeline:
 
     async def last_token_block(self) -> int:
         head = await self.net.chain.block_number()
-        logs = await self.net.rpc.call(
-            "eth_getLogs",
-            {
-                "address": self.net.manifest.address("NovaToken"),
-                "fromBlock": hex(max(0, head - 200)),
-                "toBlock": hex(head),
-            },
+        token = self.net.manifest.address("NovaToken")
+        return await last_event_block(
+            self.net.rpc, token, max(0, head - 200), head, skip=DELEGATION
         )
-        return max(int(x["blockNumber"], 16) for x in logs)
 
     async def settled(self) -> bool:
         """Caught up with the chain's last token event, and no drift."""
