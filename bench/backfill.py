@@ -369,16 +369,16 @@ def main() -> None:
             n: one_size(n, args.range, endpoints, with_processes=n == max(sizes)) for n in sizes
         }
     names = list(dict.fromkeys(k for r in results.values() for k in r))
-    print(f"{'measure':44}" + "".join(f"{f'{n:,} events':>16}" for n in sizes))
+    print(f"{'measure':50}" + "".join(f"{f'{n:,} events':>18}" for n in sizes))
 
     def cell(n: int, name: str) -> str:
         if name not in results[n]:
-            return f"{'':16}"
+            return f"{'':18}"
         digits = 2 if name.startswith("ratio") else 1 if name.endswith("(s)") else 0
-        return f"{results[n][name]:16,.{digits}f}"
+        return f"{results[n][name]:18,.{digits}f}"
 
     for name in names:
-        print(f"{name:44}" + "".join(cell(n, name) for n in sizes))
+        print(f"{name:50}" + "".join(cell(n, name) for n in sizes))
 
 
 if __name__ == "__main__":
