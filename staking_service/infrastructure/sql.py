@@ -134,16 +134,25 @@ class SqlStakingRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self._stakes: dict[int, Stake] = {}  # saved in this transaction, not yet written
+        self._read: dict[int, Stake] = {}  # read from the table in this transaction
         self._claims: list[RewardClaim] = []
         self._delta: dict[str, _Delta] = {}  # by user, lower case
         self._recount: set[str] = set()  # users (lower case) to count from their rows
 
     async def stakes(self, ids: Sequence[int]) -> dict[int, Stake]:
-        out = {i: self._stakes[i] for i in ids if i in self._stakes}
-        missing = [i for i in ids if i not in out]
+        out = {}
+        missing = []
+        for i in ids:
+            found = self._stakes.get(i) or self._read.get(i)
+            if found is None:
+                missing.append(i)
+            else:
+                out[i] = found
         if missing:
             rows = await self.conn.execute(_select_stakes(stakes_t.c.id.in_(missing)))
-            out.update({r.id: _stake(r) for r in rows})
+            read = {r.id: _stake(r) for r in rows}
+            self._read.update(read)
+            out.update(read)
         return out
 
     def _delta_of(self, user: str) -> _Delta:
@@ -291,6 +300,7 @@ class SqlStakingRepository:
 
     async def revert_above(self, block: int) -> set[str]:
         await self.flush()
+        self._read.clear()  # the rows change below
         c = self.conn
         # changes not yet in the totals: those users are counted from their rows instead
         self._recount |= set(self._delta)

@@ -1,0 +1,116 @@
+"""The staking consumer's batch on MariaDB: the stakes a batch unstakes are read in one
+statement, and what the batch itself did (stake, unstake, revert) is still what it reads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from common import events
+from common.db import create_engine, migrate
+from staking_service.application.ingest import apply_batch
+from staking_service.domain.staking import StakingRuleError
+from staking_service.infrastructure.sql import SqlStakingRepository, StakingViews
+
+STAKING = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+USERS = [f"0x{i:040x}" for i in range(1, 4)]
+
+
+def _event(name: str, block: int, log_index: int, **args: object) -> events.EventEnvelope:
+    return events.EventEnvelope(
+        version=events.ENVELOPE_VERSION,
+        chain_id=31337,
+        event=events.ContractEvent(
+            contract=STAKING,
+            event=name,
+            block_number=block,
+            block_hash=f"0x{block:064x}",
+            tx_hash=f"0x{block:032x}{log_index:032x}",
+            log_index=log_index,
+            block_timestamp=1_000 + block,
+            args=events.encode_args(args),
+        ),
+    )
+
+
+def _revert(block: int) -> events.EventEnvelope:
+    return events.EventEnvelope(
+        version=events.ENVELOPE_VERSION, chain_id=31337, revert=events.RevertMarker(to_block=block)
+    )
+
+
+def _staked(stake_id: int, block: int) -> events.EventEnvelope:
+    user = USERS[stake_id % 3]
+    return _event("Staked", block, stake_id, user=user, stakeId=stake_id, amount=10**18 + stake_id)
+
+
+def _unstaked(stake_id: int, block: int) -> events.EventEnvelope:
+    user = USERS[stake_id % 3]
+    return _event(
+        "Unstaked", block, 100 + stake_id, user=user, stakeId=stake_id, amount=10**18 + stake_id
+    )
+
+
+@pytest.fixture
+async def engine(mysql_url: str) -> AsyncIterator[AsyncEngine]:
+    migrate(mysql_url)
+    engine = create_engine(mysql_url)
+    yield engine
+    await engine.dispose()
+
+
+async def _apply(engine: AsyncEngine, envelopes: list[events.EventEnvelope]) -> list[str]:
+    """Apply in one transaction; the statements that read stakes by id."""
+    reads: list[str] = []
+
+    def record(*args: Any) -> None:
+        statement = str(args[2])
+        if statement.lstrip().upper().startswith("SELECT") and "stakes.id IN" in statement:
+            reads.append(statement)
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with engine.begin() as conn:
+            await apply_batch(SqlStakingRepository(conn), envelopes)
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+    return reads
+
+
+async def test_a_batch_reads_the_stakes_it_unstakes_in_one_statement(engine: AsyncEngine) -> None:
+    await _apply(engine, [_staked(i, 10) for i in range(1, 21)])
+    reads = await _apply(engine, [_unstaked(i, 11) for i in range(1, 21, 2)])
+    assert len(reads) == 1, reads
+    views = StakingViews(engine)
+    for i in range(1, 21):
+        stake = await views.stake(i)
+        assert stake is not None
+        assert (stake.unstaked_block == 11) == (i % 2 == 1), i
+    assert (await views.stats()).active_stakes == 10
+
+
+async def test_the_batch_reads_its_own_stakes_and_unstakes(engine: AsyncEngine) -> None:
+    """Staked then Unstaked in one batch; unstaked twice in one batch is refused."""
+    await _apply(engine, [_staked(1, 10), _unstaked(1, 11), _staked(2, 11)])
+    views = StakingViews(engine)
+    assert (await views.stats()).active_stakes == 1
+    with pytest.raises(StakingRuleError):
+        await _apply(engine, [_unstaked(2, 12), _unstaked(2, 13)])
+    assert (await views.stats()).active_stakes == 1  # the failed batch left nothing
+
+
+async def test_a_revert_inside_the_batch_is_seen_by_later_unstakes(engine: AsyncEngine) -> None:
+    """A stake read before a revert marker that undoes its unstake is active again after it:
+    the batch reads it anew, so it can be unstaked again on the new fork."""
+    await _apply(engine, [_staked(1, 10), _staked(2, 10)])
+    await _apply(engine, [_unstaked(1, 12), _unstaked(2, 20)])
+    reads = await _apply(engine, [_staked(3, 21), _revert(15), _unstaked(2, 16)])
+    assert len(reads) == 2  # once for the batch, again after the revert
+    views = StakingViews(engine)
+    s1, s2 = await views.stake(1), await views.stake(2)
+    assert s1 is not None and s1.unstaked_block == 12
+    assert s2 is not None and s2.unstaked_block == 16
