@@ -15,32 +15,14 @@ from common.db import create_engine, migrate
 from staking_service.application.ingest import apply_batch
 from staking_service.domain.staking import StakingRuleError
 from staking_service.infrastructure.sql import SqlStakingRepository, StakingViews
+from tests.envelopes import event, revert
 
 STAKING = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 USERS = [f"0x{i:040x}" for i in range(1, 4)]
 
 
 def _event(name: str, block: int, log_index: int, **args: object) -> events.EventEnvelope:
-    return events.EventEnvelope(
-        version=events.ENVELOPE_VERSION,
-        chain_id=31337,
-        event=events.ContractEvent(
-            contract=STAKING,
-            event=name,
-            block_number=block,
-            block_hash=f"0x{block:064x}",
-            tx_hash=f"0x{block:032x}{log_index:032x}",
-            log_index=log_index,
-            block_timestamp=1_000 + block,
-            args=events.encode_args(args),
-        ),
-    )
-
-
-def _revert(block: int) -> events.EventEnvelope:
-    return events.EventEnvelope(
-        version=events.ENVELOPE_VERSION, chain_id=31337, revert=events.RevertMarker(to_block=block)
-    )
+    return event(STAKING, name, block, log_index, **args)
 
 
 def _staked(stake_id: int, block: int) -> events.EventEnvelope:
@@ -108,7 +90,7 @@ async def test_a_revert_inside_the_batch_is_seen_by_later_unstakes(engine: Async
     the batch reads it anew, so it can be unstaked again on the new fork."""
     await _apply(engine, [_staked(1, 10), _staked(2, 10)])
     await _apply(engine, [_unstaked(1, 12), _unstaked(2, 20)])
-    reads = await _apply(engine, [_staked(3, 21), _revert(15), _unstaked(2, 16)])
+    reads = await _apply(engine, [_staked(3, 21), revert(15), _unstaked(2, 16)])
     assert len(reads) == 2  # once for the batch, again after the revert
     views = StakingViews(engine)
     s1, s2 = await views.stake(1), await views.stake(2)

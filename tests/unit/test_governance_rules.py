@@ -18,6 +18,7 @@ from governance_service.domain.governance import (
     proposal_state,
     quorum,
 )
+from tests.envelopes import event, revert
 
 S = ProposalState
 A, B, C = (f"0x{i:040x}" for i in (0xA, 0xB, 0xC))
@@ -156,24 +157,7 @@ class MemoryRepo:
 
 
 def _ev(name: str, block: int, log: int, **args: object) -> events.EventEnvelope:
-    return events.EventEnvelope(
-        version=events.ENVELOPE_VERSION,
-        chain_id=31337,
-        event=events.ContractEvent(
-            contract=A,
-            event=name,
-            block_number=block,
-            log_index=log,
-            tx_hash=f"0x{block:064x}",
-            args=events.encode_args(args),
-        ),
-    )
-
-
-def _revert(to: int) -> events.EventEnvelope:
-    return events.EventEnvelope(
-        version=events.ENVELOPE_VERSION, chain_id=31337, revert=events.RevertMarker(to_block=to)
-    )
+    return event(A, name, block, log, **args)
 
 
 def _created(pid: int, block: int) -> events.EventEnvelope:
@@ -236,7 +220,7 @@ async def test_ingest_tallies_supply_delegation_and_exact_revert() -> None:
     assert (p.for_votes, p.against_votes, p.eta) == (600, 100, 1234)
     assert repo.supply.latest() == 990 and repo.vote_cps[A].at(5) == 1000
     assert proposal_state(p, 10, quorum(repo.supply.at(p.vote_start), 4)) == S.Queued
-    await apply_batch(repo, [_revert(4)])
+    await apply_batch(repo, [revert(4)])
     assert repo.snapshot() == before
 
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common import events
+from tests.envelopes import event, revert
 from token_service.application.ingest import apply_batch
 from token_service.domain.ledger import (
     ZERO_ADDRESS,
@@ -24,26 +25,7 @@ TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
 def envelope(name: str, block: int, log_index: int, **args: object) -> events.EventEnvelope:
-    return events.EventEnvelope(
-        version=events.ENVELOPE_VERSION,
-        chain_id=31337,
-        event=events.ContractEvent(
-            contract=TOKEN,
-            event=name,
-            block_number=block,
-            block_hash=f"0x{block:064x}",
-            tx_hash=f"0x{block:032x}{log_index:032x}",
-            log_index=log_index,
-            block_timestamp=1_000 + block,
-            args=events.encode_args(args),
-        ),
-    )
-
-
-def revert(block: int) -> events.EventEnvelope:
-    return events.EventEnvelope(
-        version=events.ENVELOPE_VERSION, chain_id=31337, revert=events.RevertMarker(to_block=block)
-    )
+    return event(TOKEN, name, block, log_index, **args)
 
 
 # a history: (sender index or None for a mint, receiver index or None for a burn, fraction)
