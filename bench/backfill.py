@@ -226,15 +226,17 @@ def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[
         out["nova backfill process CPU (s)"] = usage.ru_utime + usage.ru_stime
         # the token topic carries the token's events but its delegation ones (governance's)
         skip = tuple(abi.events[e].topic0 for e in sorted(DELEGATION))
-        of = "FROM logs WHERE address = %s AND topic0 NOT IN (%s, %s)"
+        not_skipped = f"topic0 NOT IN ({', '.join(['%s'] * len(skip))})"
+        of_token = f"FROM logs WHERE address = %s AND {not_skipped}"
+        of_staking = "FROM logs WHERE address = %s"
         targets = {
-            "token": _query(db_name, f"SELECT MAX(block_number) {of}", token, *skip),
-            "staking": _query(db_name, f"SELECT MAX(block_number) {of}", staking, *skip),
+            "token": _query(db_name, f"SELECT MAX(block_number) {of_token}", token, *skip),
+            "staking": _query(db_name, f"SELECT MAX(block_number) {of_staking}", staking),
             "governance": history.head,
         }
         events = {
-            "token": _query(db_name, f"SELECT COUNT(*) {of}", token, *skip),
-            "staking": _query(db_name, f"SELECT COUNT(*) {of}", staking, *skip),
+            "token": _query(db_name, f"SELECT COUNT(*) {of_token}", token, *skip),
+            "staking": _query(db_name, f"SELECT COUNT(*) {of_staking}", staking),
         }
         pending = set(targets)
         deadline = time.monotonic() + 600
