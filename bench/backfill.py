@@ -27,7 +27,13 @@ from pathlib import Path
 
 import pymysql
 
-from bench.common import History, drop_database, fresh_database, generate
+from bench.common import (
+    History,
+    drop_database,
+    exit_cleanly_on_sigterm,
+    fresh_database,
+    generate,
+)
 from block_sync_service.bootstrap import bootstrap
 from block_sync_service.infrastructure.chain import JsonRpcChainClient
 from block_sync_service.infrastructure.events import DELEGATION
@@ -271,56 +277,62 @@ def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[
     return out
 
 
+def in_process(history: History, endpoints: stack.Endpoints, step: int) -> dict[str, float]:
+    """Raw eth_getLogs + decode, then the block sync in this process, on a fresh database."""
+    db_url, db_name = fresh_database()
+    try:
+        addresses = [c["address"] for c in history.manifest.contracts.values()]
+        raw = asyncio.run(
+            raw_rate(history.url, addresses, history.manifest.start_block, history.head, step)
+        )
+        settings = BlockSyncSettings(
+            database_url=db_url,
+            kafka_bootstrap_servers=endpoints.kafka_bootstrap,
+            kafka_topic_prefix=f"nova.bench{uuid.uuid4().hex[:6]}.",
+            manifest=history.manifest_path,
+            rpc_urls=history.url,
+            grpc_port=0,
+            archive=False,
+            reorg_window=16,
+            range_initial=step,
+        )
+        sync = asyncio.run(service_rate(settings, history.head))
+        assert sync.events == raw.events, f"published {sync.events} of {raw.events}"
+        cores = os.cpu_count() or 1
+        out = {
+            "chain events": float(sync.events),
+            "raw eth_getLogs + decode (events/s)": raw.rate,
+            "block sync -> Kafka + MariaDB (events/s)": sync.rate,
+            "ratio block sync / raw": sync.rate / raw.rate,
+            "backfill time (s)": sync.took,
+            "raw: Python CPU (s)": raw.own_cpu,
+            "block sync: Python CPU (s)": sync.own_cpu,
+            **{f"block sync: {k} CPU (s)": v for k, v in sync.servers_cpu.items()},
+            "block sync: all CPU (s)": sync.cpu,
+            # the CPU that fits in the wall time of 0.6 x raw with every core busy
+            f"all CPU for 0.6 x raw on {cores} busy cores (s)": cores
+            * sync.events
+            / (0.6 * raw.rate),
+            f"ceiling: its CPU on {cores} busy cores (events/s)": sync.ceiling(cores),
+            "ratio ceiling / raw": sync.ceiling(cores) / raw.rate,
+        }
+    finally:
+        drop_database(db_name)
+    return out
+
+
 def one_size(
     events: int, step: int, endpoints: stack.Endpoints, with_processes: bool
 ) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         history, anvil = asyncio.run(generate(events, Path(tmp)))
-        print(
-            f"history: {history.events} events in {history.head} blocks "
-            f"(generated in {history.generate_s:.1f}s)",
-            flush=True,
-        )
-        db_url, db_name = fresh_database()
         try:
-            addresses = [c["address"] for c in history.manifest.contracts.values()]
-            raw = asyncio.run(
-                raw_rate(history.url, addresses, history.manifest.start_block, history.head, step)
+            print(
+                f"history: {history.events} events in {history.head} blocks "
+                f"(generated in {history.generate_s:.1f}s)",
+                flush=True,
             )
-            settings = BlockSyncSettings(
-                database_url=db_url,
-                kafka_bootstrap_servers=endpoints.kafka_bootstrap,
-                kafka_topic_prefix=f"nova.bench{uuid.uuid4().hex[:6]}.",
-                manifest=history.manifest_path,
-                rpc_urls=history.url,
-                grpc_port=0,
-                archive=False,
-                reorg_window=16,
-                range_initial=step,
-            )
-            sync = asyncio.run(service_rate(settings, history.head))
-            assert sync.events == raw.events, f"published {sync.events} of {raw.events}"
-            cores = os.cpu_count() or 1
-            out = {
-                "chain events": float(sync.events),
-                "raw eth_getLogs + decode (events/s)": raw.rate,
-                "block sync -> Kafka + MariaDB (events/s)": sync.rate,
-                "ratio block sync / raw": sync.rate / raw.rate,
-                "backfill time (s)": sync.took,
-                "raw: Python CPU (s)": raw.own_cpu,
-                "block sync: Python CPU (s)": sync.own_cpu,
-                **{f"block sync: {k} CPU (s)": v for k, v in sync.servers_cpu.items()},
-                "block sync: all CPU (s)": sync.cpu,
-                # the CPU that fits in the wall time of 0.6 x raw with every core busy
-                f"all CPU for 0.6 x raw on {cores} busy cores (s)": cores
-                * sync.events
-                / (0.6 * raw.rate),
-                f"ceiling: its CPU on {cores} busy cores (events/s)": sync.ceiling(cores),
-                "ratio ceiling / raw": sync.ceiling(cores) / raw.rate,
-            }
-        finally:
-            drop_database(db_name)
-        try:
+            out = in_process(history, endpoints, step)
             if with_processes:
                 out |= processes(history, endpoints, Path(tmp))
         finally:
@@ -363,6 +375,7 @@ def main() -> None:
         "outgrows it and the rate falls with history for that reason alone.",
     )
     args = parser.parse_args()
+    exit_cleanly_on_sigterm()
     runtime.tune_gc()  # the in-process measures run as every nova process does
     sizes = [int(x) for x in args.sizes.split(",")]
     endpoints = stack.up()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -41,29 +42,44 @@ async def generate(
         # keep no states of past blocks: about 1.5x faster generation of a long history
         extra=["--gas-limit", "100000000", "--prune-history"],
     )
-    url = f"http://127.0.0.1:{port}"
-    rpc = JsonRpcClient(url)
-    manifest = await deploy(rpc)
-    path = workdir / "manifest.json"
-    manifest.save(path)
-    chain = DevChain(rpc)
-    await chain.set_automine(False)
-    sim = Simulator(
-        chain,
-        manifest,
-        seed=seed,
-        holders=60,
-        txs_per_block=txs_per_block,
-        block_gas_limit=100_000_000,
-    )
-    await sim.setup()
-    started = time.monotonic()
-    stats = await sim.run(events=events)
-    took = time.monotonic() - started
-    await chain.set_automine(True)
-    head = await chain.block_number()
-    await rpc.close()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        rpc = JsonRpcClient(url)
+        manifest = await deploy(rpc)
+        path = workdir / "manifest.json"
+        manifest.save(path)
+        chain = DevChain(rpc)
+        await chain.set_automine(False)
+        sim = Simulator(
+            chain,
+            manifest,
+            seed=seed,
+            holders=60,
+            txs_per_block=txs_per_block,
+            block_gas_limit=100_000_000,
+        )
+        await sim.setup()
+        started = time.monotonic()
+        stats = await sim.run(events=events)
+        took = time.monotonic() - started
+        await chain.set_automine(True)
+        head = await chain.block_number()
+        await rpc.close()
+    except BaseException:  # a failed or interrupted generation leaves no anvil behind
+        proc.terminate()
+        raise
     return History(url, manifest, path, head, stats.events, took), proc
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (e.g. `timeout`, `kill`) exits through the benchmark's ``finally`` blocks like
+    Ctrl-C does: its processes stopped, its databases dropped, MariaDB's buffer pool restored.
+    Python's default for SIGTERM is to die on the spot, leaving all of that behind."""
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def fresh_database() -> tuple[str, str]:

@@ -26,6 +26,7 @@ import httpx
 from bench.common import (
     drop_database,
     dump_logs,
+    exit_cleanly_on_sigterm,
     fresh_database,
     generate,
     spawn,
@@ -120,6 +121,7 @@ def main() -> None:
     parser.add_argument("--light", type=int, default=2, help="concurrency of the latency measures")
     parser.add_argument("--events", type=int, default=5000, help="history to index first")
     args = parser.parse_args()
+    exit_cleanly_on_sigterm()
     endpoints = stack.up()
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:

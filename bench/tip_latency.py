@@ -27,6 +27,7 @@ import httpx
 from bench.common import (
     drop_database,
     dump_logs,
+    exit_cleanly_on_sigterm,
     fresh_database,
     generate,
     spawn,
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=200)
     parser.add_argument("--poll", type=float, default=0.05, help="NOVA_POLL_INTERVAL_S fallback")
     args = parser.parse_args()
+    exit_cleanly_on_sigterm()
     endpoints = stack.up()
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
