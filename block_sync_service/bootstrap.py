@@ -199,6 +199,9 @@ class BlockSyncApp:
                 reorg_window=s.reorg_window,
                 poll_interval_s=s.poll_interval_s,
                 range_concurrency=s.range_concurrency,
+                commits_in_flight=1
+                if self.engine.dialect.name == "sqlite"
+                else s.commits_in_flight,
                 max_logs_per_unit=s.max_logs_per_unit,
             ),
             sizer=RangeSizer(size=min(s.range_initial, s.range_max), maximum=s.range_max),

@@ -43,6 +43,13 @@ class BlockSyncSettings(CommonSettings):
         "2 keeps a local node busy (4 was as fast and took 228 instead of 178 MB at peak); "
         "raise it for a node far away.",
     )
+    commits_in_flight: int = Field(
+        2,
+        ge=1,
+        le=8,
+        description="Backfill units whose rows are written at once, on their own connections "
+        "(the checkpoint still moves unit by unit, in order). SQLite takes one writer: 1 there.",
+    )
     max_logs_per_unit: int = Field(
         2_500,
         ge=100,

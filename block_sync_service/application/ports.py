@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Protocol
 
 from block_sync_service.domain.model import (
@@ -35,8 +35,16 @@ class SyncStore(Protocol):
     async def window(self, lowest: int) -> dict[int, str]: ...
 
     async def commit(
-        self, batch: BlockBatch, checkpoint: Checkpoint, epoch: int, head: int
-    ) -> None: ...
+        self,
+        batch: BlockBatch,
+        checkpoint: Checkpoint,
+        epoch: int,
+        head: int,
+        after: Awaitable[None] | None = None,
+    ) -> None:
+        """Store the batch's rows and move the checkpoint, atomically. With ``after`` the rows
+        may be written before it completes, but the checkpoint moves (and the transaction
+        commits) only once it has; if it fails, nothing of this batch is stored."""
 
     async def revert(self, reorg: Reorg, epoch: int, now: int, generation: int) -> Checkpoint:
         """Delete what is above the ancestor; the checkpoint goes back to it, in

@@ -45,6 +45,7 @@ class SyncConfig:
     reorg_window: int = 128
     poll_interval_s: float = 1.0
     range_concurrency: int = 2
+    commits_in_flight: int = 2  # backfill units whose rows are being written at once
     window_batch: int = 64  # at most this many window blocks per unit (fewer on dense blocks)
     max_logs_per_unit: int = 2_500  # bounds memory: units shrink to about this many logs
     retry_base_s: float = 0.2
@@ -117,7 +118,7 @@ class Syncer:
         self.status = SyncStatus()
         self._epoch = 0
         self._checkpoint = Checkpoint(config.start_block - 1, "")
-        self._committing: asyncio.Task[None] | None = None
+        self._commits: deque[asyncio.Task[None]] = deque()
         self._window_span = config.window_batch
 
     async def open(self) -> None:
@@ -305,9 +306,9 @@ class Syncer:
             for _, _, t in in_flight:
                 t.cancel()
             await asyncio.gather(*(t for _, _, t in in_flight), return_exceptions=True)
-            if self._committing is not None:  # failing: let the last commit land or fail
-                await asyncio.gather(self._committing, return_exceptions=True)
-                self._committing = None
+            if self._commits:  # failing: let the commits in flight land or fail
+                await asyncio.gather(*self._commits, return_exceptions=True)
+                self._commits.clear()
 
     async def _fetch_range(self, first: int, last: int) -> BlockBatch:
         logs = await self.chain.logs(first, last, self.cfg.addresses)
@@ -337,29 +338,41 @@ class Syncer:
         self, batch: BlockBatch, head: int, historical: bool, overlap: bool = False
     ) -> None:
         """Publish the batch (acked), then commit its rows and the checkpoint. With ``overlap``
-        the commit runs in the background while the caller publishes the next batch; a batch
-        is committed only after the previous one (checkpoints move in order), and a failed
-        commit surfaces at the next batch, so the retry republishes from the checkpoint."""
+        the commit runs in the background while the caller publishes the next batches (up to
+        ``commits_in_flight`` commits at once, each writing its rows meanwhile); a commit
+        moves the checkpoint only after the previous one did (checkpoints move in order), and
+        a failed commit fails the ones after it and surfaces at a next batch, so the retry
+        republishes from the checkpoint."""
         generation = self._checkpoint.generation
         published = await self.sink.publish_batch(batch, historical, generation)
         checkpoint = Checkpoint(batch.last, batch.last_header.hash, generation)
-        await self._drain()
-        commit = self._commit(batch, checkpoint, head, published)
-        if overlap:
-            self._committing = asyncio.create_task(commit)
-        else:
-            await commit
+        if not overlap:
+            await self._drain()
+            await self._commit(batch, checkpoint, head, published, None)
+            return
+        while len(self._commits) >= max(1, self.cfg.commits_in_flight):
+            await self._commits.popleft()
+        previous = self._commits[-1] if self._commits else None
+        self._commits.append(
+            asyncio.create_task(self._commit(batch, checkpoint, head, published, previous))
+        )
 
     async def _drain(self) -> None:
-        """Wait for the commit in flight (raising its error)."""
-        if self._committing is not None:
-            task, self._committing = self._committing, None
-            await task
+        """Wait for the commits in flight (raising the first error)."""
+        while self._commits:
+            await self._commits.popleft()
 
     async def _commit(
-        self, batch: BlockBatch, checkpoint: Checkpoint, head: int, published: int
+        self,
+        batch: BlockBatch,
+        checkpoint: Checkpoint,
+        head: int,
+        published: int,
+        previous: asyncio.Task[None] | None,
     ) -> None:
-        await self.store.commit(batch, checkpoint, self._epoch, head)
+        # the previous commit must land first: shielded, so that cancelling this one leaves it
+        after = None if previous is None else asyncio.shield(previous)
+        await self.store.commit(batch, checkpoint, self._epoch, head, after)
         self._checkpoint = checkpoint
         self.status.synced = checkpoint.number
         self.status.synced_hash = checkpoint.hash

@@ -7,7 +7,7 @@ this process holds the current fencing epoch: a replica that lost its lock canno
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,7 +176,12 @@ class SqlAlchemySyncStore:
             return {int(n): str(h) for n, h in rows}
 
     async def commit(
-        self, batch: BlockBatch, checkpoint: Checkpoint, epoch: int, head: int
+        self,
+        batch: BlockBatch,
+        checkpoint: Checkpoint,
+        epoch: int,
+        head: int,
+        after: Awaitable[None] | None = None,
     ) -> None:
         per_block: dict[int, int] = {}
         for lg in batch.logs:
@@ -206,6 +211,8 @@ class SqlAlchemySyncStore:
                 await insert_values(conn, logs, _LOG_COLUMNS, log_values, ignore=True)
             else:  # a string that is not plain hex: the driver escapes it
                 await insert_rows(conn, logs, [_log_row(lg) for lg in batch.logs], ignore=True)
+            if after is not None:
+                await after
             await self._move(conn, epoch, checkpoint, head_block=head)
 
     async def _move(self, conn: Any, epoch: int, checkpoint: Checkpoint, **extra: Any) -> None:

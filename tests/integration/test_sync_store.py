@@ -1,14 +1,31 @@
 """The sync store writes logs as rendered SQL literals: every topic count reads back as it
 was, and a value that is not plain hex (never from a sane node) goes through the driver's
-escaping instead, on MariaDB and SQLite alike."""
+escaping instead, on MariaDB and SQLite alike. Commits in flight together (backfill) write
+their rows side by side on MariaDB, and each moves the checkpoint only after the previous."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 import sqlalchemy as sa
 
-from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint, RawLog
-from block_sync_service.infrastructure.store import SqlAlchemySyncStore, _log_values, logs
+from block_sync_service.domain.errors import StoreUnavailable
+from block_sync_service.domain.model import (
+    BlockBatch,
+    BlockHeader,
+    ChainTransaction,
+    Checkpoint,
+    RawLog,
+)
+from block_sync_service.infrastructure.store import (
+    SqlAlchemySyncStore,
+    _log_values,
+    blocks,
+    logs,
+    sync_state,
+    transactions,
+)
 from common.db import create_engine, migrate
 
 ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -69,5 +86,75 @@ async def test_logs_read_back_as_they_were(db_url: str) -> None:
                 sa.select(logs).order_by(logs.c.block_number, logs.c.log_index)
             )
             assert [_stored(r) for r in rows] == plain.logs + hostile.logs
+    finally:
+        await engine.dispose()
+
+
+def _with_tx(batch: BlockBatch) -> BlockBatch:
+    """The batch's logs carried by one transaction of their block (a row per table)."""
+    header = batch.last_header
+    tx = ChainTransaction(
+        f"0x{batch.last:064x}", batch.last, header.hash, ADDRESS, ADDRESS, 0, 21000, 1, b"", 1, 0
+    )
+    batch.logs = [
+        RawLog(lg.address, lg.topics, lg.data, lg.block_number, lg.block_hash, tx.hash, 0, i)
+        for i, lg in enumerate(batch.logs)
+    ]
+    batch.transactions = {tx.hash: tx}
+    return batch
+
+
+async def _stored_blocks(engine: object) -> tuple[int, list[int], int, int]:
+    """(checkpoint, stored block numbers, transactions, logs) as another connection sees them."""
+    async with engine.connect() as conn:  # type: ignore[attr-defined]
+        synced = (await conn.execute(sa.select(sync_state.c.synced_block))).scalar_one()
+        numbers = [n for (n,) in await conn.execute(sa.select(blocks.c.number).order_by("number"))]
+        txs = (await conn.execute(sa.select(sa.func.count()).select_from(transactions))).scalar()
+        n_logs = (await conn.execute(sa.select(sa.func.count()).select_from(logs))).scalar()
+    return int(synced), numbers, int(txs or 0), int(n_logs or 0)
+
+
+OPEN_ROWS = "SELECT MAX(trx_rows_modified) FROM information_schema.innodb_trx"
+
+
+async def test_commits_in_flight_write_side_by_side_and_land_in_order(mysql_url: str) -> None:
+    """The backfill's next unit writes its rows while the previous unit's commit is open: on
+    MariaDB neither waits for the other's locks; the later one moves the checkpoint only once
+    the earlier landed, and if the earlier fails nothing of the later one is stored."""
+    migrate(mysql_url)
+    engine = create_engine(mysql_url)
+    try:
+        store = SqlAlchemySyncStore(engine, 31337)
+        _, epoch = await store.open(1)
+        b2, b3, b4 = (_with_tx(_batch(n, ["0x1", "0x2", "0x3"])) for n in (2, 3, 4))
+        previous: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        written = asyncio.Event()
+        open_rows: list[int] = []
+
+        async def after_previous() -> None:  # reached once block 3's rows are written
+            async with engine.connect() as conn:  # its open transaction holds them (5 rows)
+                most = await conn.execute(sa.text(OPEN_ROWS))
+                open_rows.append(int(most.scalar() or 0))
+            written.set()
+            await previous
+
+        later = asyncio.create_task(
+            store.commit(b3, Checkpoint(3, b3.last_header.hash), epoch, 4, after_previous())
+        )
+        await asyncio.wait_for(written.wait(), 10)
+        assert open_rows == [5]  # a block, a transaction and three logs, not committed yet
+        # block 3's transaction is open with its rows: block 2's commits beside it
+        await asyncio.wait_for(store.commit(b2, Checkpoint(2, b2.last_header.hash), epoch, 4), 10)
+        assert not later.done()
+        assert await _stored_blocks(engine) == (2, [2], 1, 3)
+        previous.set_result(None)
+        await asyncio.wait_for(later, 10)
+        assert await _stored_blocks(engine) == (3, [2, 3], 2, 6)
+
+        failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        failed.set_exception(StoreUnavailable("the previous commit failed"))
+        with pytest.raises(StoreUnavailable):
+            await store.commit(b4, Checkpoint(4, b4.last_header.hash), epoch, 4, failed)
+        assert await _stored_blocks(engine) == (3, [2, 3], 2, 6)  # nothing of block 4
     finally:
         await engine.dispose()

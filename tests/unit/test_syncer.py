@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import pytest
 
@@ -96,9 +96,18 @@ class FakeStore:
     async def window(self, lowest: int) -> dict[int, str]:
         return {n: h for n, h in self.blocks.items() if n >= lowest}
 
-    async def commit(self, batch: BlockBatch, checkpoint: Checkpoint, epoch: int, head: int):
+    async def commit(
+        self,
+        batch: BlockBatch,
+        checkpoint: Checkpoint,
+        epoch: int,
+        head: int,
+        after: Awaitable[None] | None = None,
+    ):
         if epoch != self.epoch:
             raise Fenced("stale epoch")
+        if after is not None:
+            await after
         self.blocks.update({n: h.hash for n, h in batch.headers.items()})
         self.checkpoint = checkpoint
 
@@ -239,11 +248,19 @@ async def test_failed_commits_overlapping_the_next_publish_lose_nothing() -> Non
     calls = {"n": 0}
     committed: list[int] = []
 
-    async def flaky(batch: BlockBatch, checkpoint: Checkpoint, epoch: int, head: int) -> None:
+    async def flaky(
+        batch: BlockBatch,
+        checkpoint: Checkpoint,
+        epoch: int,
+        head: int,
+        after: Awaitable[None] | None = None,
+    ) -> None:
         calls["n"] += 1
         await asyncio.sleep(0)  # let the next publish overlap
         if calls["n"] % 3 == 0:
             raise StoreUnavailable("connection lost")
+        if after is not None:
+            await after  # the previous commit lands first (or this one fails with it)
         assert checkpoint.number > store.checkpoint.number  # in order, never twice
         await real(batch, checkpoint, epoch, head)
         committed.append(checkpoint.number)
@@ -257,6 +274,43 @@ async def test_failed_commits_overlapping_the_next_publish_lose_nothing() -> Non
     # every event published, in chain order; a retry republishes with the same identities
     assert list(dict.fromkeys(sink.stream)) == truth(chain)
     assert len(sink.stream) > len(truth(chain))
+
+
+@pytest.mark.parametrize("in_flight", [1, 2, 3])
+async def test_commits_in_flight_overlap_but_move_the_checkpoint_in_order(in_flight: int) -> None:
+    """Backfill keeps up to commits_in_flight commits open at once: a unit's rows are written
+    while earlier units' commits are still open, but each checkpoint moves only after the
+    previous one, and never more than commits_in_flight are open."""
+    chain = FakeChain(120)
+    syncer, store, _sink = make(chain, window=4)
+    syncer.cfg.commits_in_flight = in_flight
+    real = store.commit
+    open_now: list[int] = []
+    most_open = calls = 0
+    moved: list[int] = []
+
+    async def slow(
+        batch: BlockBatch,
+        checkpoint: Checkpoint,
+        epoch: int,
+        head: int,
+        after: Awaitable[None] | None = None,
+    ) -> None:
+        nonlocal most_open, calls
+        calls += 1
+        open_now.append(checkpoint.number)  # its rows are being written
+        most_open = max(most_open, len(open_now))
+        for _ in range(9 if calls % 2 else 1):  # a commit's round trips: every other one slow
+            await asyncio.sleep(0)
+        await real(batch, checkpoint, epoch, head, after)
+        moved.append(store.checkpoint.number)
+        open_now.remove(checkpoint.number)
+
+    store.commit = slow  # type: ignore[method-assign]
+    await asyncio.wait_for(syncer.run(asyncio.Event(), until=119), 10)
+    assert most_open == in_flight
+    assert moved == sorted(moved) and len(moved) == len(set(moved))
+    assert store.checkpoint.number == 119 and sorted(store.blocks) == list(range(1, 120))
 
 
 async def test_window_units_keep_to_the_log_budget_on_dense_blocks() -> None:
