@@ -3,9 +3,10 @@ detect reorgs, publish every tracked event exactly in chain order.
 
 Below ``head - confirmations - reorg_window`` blocks are read as eth_getLogs ranges (several in
 flight, applied strictly in order); inside the window every block is read by number with its
-parent hash checked against the stored one, and its logs by block hash. A unit of work
-(a range or a run of window blocks) is published first (acked), then its rows and the
-checkpoint are committed in one transaction. A crash in between republishes the same events
+parent hash checked against the block before it (stored, or in the unit published before), and
+its logs by block hash. A unit of work (a range or a run of window blocks) is published first
+(acked), then its rows and the checkpoint are committed in one transaction; while catching up,
+the next unit is fetched and published meanwhile, and checkpoints still move unit by unit. A crash in between republishes the same events
 with the same identities; nothing is skipped. Errors are retried with backoff, never skipped.
 """
 
@@ -220,25 +221,61 @@ class Syncer:
         if synced < deep_end and synced + 1 <= min(deep_end, target):
             await self._backfill_ranges(synced + 1, min(deep_end, target), head)
         else:
-            last = min(target, synced + self._window_span)
-            await self._window_unit(synced + 1, last, head)
+            await self._window_units(synced + 1, target, head)
         return True
 
     # ------------------------------------------------------------------ window mode
 
-    async def _window_unit(self, first: int, last: int, head: int) -> None:
+    async def _window_units(self, first: int, target: int, head: int) -> None:
+        """Window units over ``first..target``: every block read by number, the first one's
+        parent checked against the checkpoint and each unit's against the unit before it. A
+        unit more than two blocks below the head (catching up) is pipelined like the ranges:
+        the next unit is fetched while it is published, and its commit runs in the background.
+        At the tip, one unit at a time."""
+        parent = self._checkpoint.hash
+        start = first
+        ahead: asyncio.Task[BlockBatch | None] | None = None
+        try:
+            while start <= target:
+                end = min(target, start + self._window_span - 1)
+                batch = await (ahead or self._window_fetch(start, end))
+                ahead = None
+                if batch is None or (parent and batch.headers[start].parent_hash != parent):
+                    # the chain got shorter, or forked below this unit: the commits in flight
+                    # land first, then the stored window is compared with the chain
+                    await self._drain()
+                    if not self._checkpoint.hash:
+                        raise ChainMismatch(f"block {start} vanished before anything was stored")
+                    await self._handle_reorg()
+                    return
+                # the next unit spans about max_logs_per_unit logs at this density (memory)
+                span = (batch.last - start + 1) * self.cfg.max_logs_per_unit
+                self._window_span = max(
+                    1, min(self.cfg.window_batch, span // max(1, len(batch.logs)))
+                )
+                historical = head - batch.last > 2
+                start, parent = batch.last + 1, batch.last_header.hash
+                if historical and start <= target:
+                    end = min(target, start + self._window_span - 1)
+                    ahead = asyncio.create_task(self._window_fetch(start, end))
+                await self._finish(batch, head, historical, overlap=historical)
+            await self._drain()
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
+            if self._commits:  # failing: let the commits in flight land or fail
+                await asyncio.gather(*self._commits, return_exceptions=True)
+                self._commits.clear()
+
+    async def _window_fetch(self, first: int, last: int) -> BlockBatch | None:
+        """Blocks ``first..last`` with their logs (by block hash) and transactions; None when
+        a block vanished (the chain got shorter)."""
         numbers = list(range(first, last + 1))
         try:
             headers = await self.chain.headers(numbers)
         except ChainMismatch:
-            # a block vanished between eth_blockNumber and now: the chain got shorter
-            if self._checkpoint.hash:
-                await self._handle_reorg()
-                return
-            raise
-        if self._checkpoint.hash and headers[first].parent_hash != self._checkpoint.hash:
-            await self._handle_reorg()
-            return
+            return None
         for n in numbers[1:]:
             if headers[n].parent_hash != headers[n - 1].hash:
                 raise ChainMismatch(f"block {n}'s parent is not block {n - 1} (reorg racing)")
@@ -251,12 +288,7 @@ class Syncer:
                 if lg.block_hash != headers[n].hash:
                     raise ChainMismatch(f"log of block {n} has another block hash")
             logs.extend(sorted(block_logs, key=lambda x: x.log_index))
-        batch = await self._with_transactions(BlockBatch(first, last, headers=headers, logs=logs))
-        historical = head - last > 2
-        await self._finish(batch, head, historical)
-        # the next unit spans about max_logs_per_unit logs at this density (memory bound)
-        span = len(numbers) * self.cfg.max_logs_per_unit // max(1, len(logs))
-        self._window_span = max(1, min(self.cfg.window_batch, span))
+        return await self._with_transactions(BlockBatch(first, last, headers=headers, logs=logs))
 
     # ------------------------------------------------------------------ range mode
 

@@ -332,3 +332,48 @@ async def test_window_units_keep_to_the_log_budget_on_dense_blocks() -> None:
     assert sink.stream == truth(chain)
     assert len(sizes) > 10
     assert max(sizes) <= 2 * 200, sizes  # the range sizer's first guess may overshoot once
+
+
+@pytest.mark.parametrize(("fork_at", "where"), [(1, "next"), (2, "this"), (4, "next")])
+async def test_catching_up_in_the_window_fetches_ahead_and_sees_forks_between_units(
+    fork_at: int, where: str
+) -> None:
+    """Inside the reorg window, units far below the head are pipelined: the next unit is
+    fetched while one is published (its commit runs meanwhile). A fork landing after that
+    (in the unit just published, or in the next one already fetched) is seen by the unit
+    after (its parent is not the last one published): what was stored is reverted and
+    republished, the stream replays to the chain, and only canonical blocks stay stored."""
+    chain = FakeChain(80)
+    syncer, store, sink = make(chain, window=60)
+    syncer.cfg.max_logs_per_unit = 10  # 5 blocks of 2 logs per window unit
+    real_publish, real_headers = sink.publish_batch, chain.headers
+    publishing = {"now": 0, "units": 0, "fetched_meanwhile": 0}  # now: last block publishing
+
+    async def headers(numbers: Sequence[int]) -> dict[int, BlockHeader]:
+        if publishing["now"] and min(numbers) > publishing["now"] > 20:  # a window unit's next
+            publishing["fetched_meanwhile"] += 1
+        return await real_headers(numbers)
+
+    async def publish(batch: BlockBatch, historical: bool, generation: int) -> int:
+        publishing["now"] = batch.last
+        try:
+            for _ in range(3):  # the broker's ack: other tasks run meanwhile
+                await asyncio.sleep(0)
+            return await real_publish(batch, historical, generation)
+        finally:
+            publishing["now"] = 0
+            if batch.first >= 20:  # a window unit (blocks 1-19 are backfill ranges)
+                publishing["units"] += 1
+                if publishing["units"] == fork_at:  # the next unit was fetched meanwhile
+                    base = batch.first + 1 if where == "this" else batch.last + 2
+                    chain.fork(len(chain.blocks) - base)
+
+    chain.headers = headers  # type: ignore[method-assign]
+    sink.publish_batch = publish  # type: ignore[method-assign]
+    await syncer.open()
+    await sync_all(syncer)
+    assert publishing["fetched_meanwhile"] > 0
+    assert any(item[0] == "revert" for item in sink.stream)  # type: ignore[index]
+    assert sink.replay() == truth(chain)
+    assert store.checkpoint.number == 79
+    assert all(chain.blocks[n].hash == h for n, h in store.blocks.items())
