@@ -47,14 +47,15 @@ class BlockSyncSettings(CommonSettings):
         2,
         ge=1,
         le=8,
-        description="Backfill units whose rows are written at once, on their own connections "
-        "(the checkpoint still moves unit by unit, in order). SQLite takes one writer: 1 there.",
+        description="Units below the tip (backfill ranges, window units catching up) whose rows "
+        "are written at once, on their own connections (the checkpoint still moves unit by "
+        "unit, in order). SQLite takes one writer: 1 there.",
     )
     max_logs_per_unit: int = Field(
         2_500,
         ge=100,
         description="Ranges and window units shrink to hold about this many logs (bounds "
-        "memory: range_concurrency x this many logs in flight).",
+        "memory: range_concurrency + commits_in_flight units of this many logs in flight).",
     )
 
     rpc_timeout_s: float = Field(20.0, gt=0, description="Timeout of one JSON-RPC request.")
