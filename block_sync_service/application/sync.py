@@ -6,8 +6,9 @@ flight, applied strictly in order); inside the window every block is read by num
 parent hash checked against the block before it (stored, or in the unit published before), and
 its logs by block hash. A unit of work (a range or a run of window blocks) is published first
 (acked), then its rows and the checkpoint are committed in one transaction; while catching up,
-the next unit is fetched and published meanwhile, and checkpoints still move unit by unit. A crash in between republishes the same events
-with the same identities; nothing is skipped. Errors are retried with backoff, never skipped.
+the next unit is fetched and published meanwhile, and checkpoints still move unit by unit. A
+crash in between republishes the same events with the same identities; nothing is skipped.
+Errors are retried with backoff, never skipped.
 """
 
 from __future__ import annotations
