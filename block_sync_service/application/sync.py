@@ -262,12 +262,7 @@ class Syncer:
                 await self._finish(batch, head, historical, overlap=historical)
             await self._drain()
         finally:
-            if ahead is not None:
-                ahead.cancel()
-                await asyncio.gather(ahead, return_exceptions=True)
-            if self._commits:  # failing: let the commits in flight land or fail
-                await asyncio.gather(*self._commits, return_exceptions=True)
-                self._commits.clear()
+            await self._settle([ahead] if ahead is not None else [])
 
     async def _window_fetch(self, first: int, last: int) -> BlockBatch | None:
         """Blocks ``first..last`` with their logs (by block hash) and transactions; None when
@@ -336,12 +331,7 @@ class Syncer:
             # the window follows at the density the ranges found
             self._window_span = max(1, min(self.cfg.window_batch, self.sizer.size))
         finally:
-            for _, _, t in in_flight:
-                t.cancel()
-            await asyncio.gather(*(t for _, _, t in in_flight), return_exceptions=True)
-            if self._commits:  # failing: let the commits in flight land or fail
-                await asyncio.gather(*self._commits, return_exceptions=True)
-                self._commits.clear()
+            await self._settle([t for _, _, t in in_flight])
 
     async def _fetch_range(self, first: int, last: int) -> BlockBatch:
         logs = await self.chain.logs(first, last, self.cfg.addresses)
@@ -389,6 +379,16 @@ class Syncer:
         self._commits.append(
             asyncio.create_task(self._commit(batch, checkpoint, head, published, previous))
         )
+
+    async def _settle(self, fetches: Sequence[asyncio.Task[Any]]) -> None:
+        """On the way out of a pipelined loop (done or failing): cancel the fetches ahead, and
+        let the commits in flight land or fail (their errors are the loop's to report)."""
+        for t in fetches:
+            t.cancel()
+        await asyncio.gather(*fetches, return_exceptions=True)
+        if self._commits:
+            await asyncio.gather(*self._commits, return_exceptions=True)
+            self._commits.clear()
 
     async def _drain(self) -> None:
         """Wait for the commits in flight (raising the first error)."""
