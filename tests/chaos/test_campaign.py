@@ -1,6 +1,7 @@
 """The fault campaign: every service as its own process on the real local stack with traffic
-running; reorgs, SIGKILLs, RPC faults, a Redis outage, a MariaDB crash, a broker outage and
-duplicate delivery; after each scenario the whole system must settle to exactly the chain.
+running; reorgs, SIGKILLs (at the tip, and during a backfill), RPC faults, a Redis outage, a
+MariaDB crash, a broker outage and duplicate delivery; after each scenario the whole system
+must settle to exactly the chain.
 
 Size: NOVA_CHAOS_SCALE (1 = the CI-sized run: 10 reorgs, 5 kills; 10 = the full campaign:
 100 reorgs, 50 kills, via `make chaos`). NOVA_CHAOS_SEED replays a run (the seed is printed).
@@ -67,6 +68,8 @@ GOV = artifacts.load("NovaGovernor").abi
 SCALE = int(os.environ.get("NOVA_CHAOS_SCALE", "1"))
 SEED = int(os.environ.get("NOVA_CHAOS_SEED", str(int(time.time()) % 100_000)))
 SERVICES = ("block-sync", "token", "staking", "governance", "gateway")
+WINDOW = 64  # NOVA_REORG_WINDOW of the campaign
+BACKLOG = 2 * WINDOW + 40  # blocks the sync falls behind in 2b: ranges, then window units
 TRACKED = ("NovaToken", "NovaStaking", "NovaGovernor", "NovaTimelock")
 # a row per event: table -> (contract, its ABI, the events that each add one row)
 ROW_PER_EVENT = {
@@ -181,6 +184,22 @@ def _count(port: int, db: str, sql: str) -> int:
             return int(row[0]) if row else 0
     finally:
         conn.close()
+
+
+def _synced(system: System) -> int:
+    sql = "SELECT COALESCE(MAX(synced_block), -1) FROM sync_state"
+    return _count(system.db.port, "nova_chaos", sql)
+
+
+async def _checkpoint_moves(system: System, since: int, deadline_s: float) -> int:
+    """Poll the sync's checkpoint until it moves past ``since``; return where it is."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        now = await asyncio.to_thread(_synced, system)
+        if now > since:
+            return now
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"the block sync's checkpoint did not move past {since} in {deadline_s}s")
 
 
 class Checker:
@@ -328,7 +347,9 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
         "NOVA_MANIFEST": str(net.manifest_path),
         "NOVA_RPC_URLS": anvil_url,
         "NOVA_POLL_INTERVAL_S": "0.2",
-        "NOVA_REORG_WINDOW": "64",
+        "NOVA_REORG_WINDOW": str(WINDOW),
+        # small units: many of them per backfill, so a kill lands among several in flight
+        "NOVA_MAX_LOGS_PER_UNIT": "100",
         "NOVA_CONSUMER_BATCH": "50",
     }
     migrate = await asyncio.to_thread(
@@ -403,6 +424,35 @@ async def test_fault_campaign(system):
         await traffic
         system.start(victim)
     await checker.settle("after the kill storm")
+
+    # 2b. kills during a backfill: with the block sync down the chain grows well past the
+    # reorg window, and the restarted sync, catching up through eth_getLogs ranges (then
+    # window units), is SIGKILLed (with a consumer) right after its checkpoint moved, i.e. in
+    # the middle of its pipeline: ranges fetched ahead, events published, commits in flight
+    in_ranges = kills = 0
+    for _ in range(SCALE):
+        system.kill("block-sync")
+        await net.sim.resync()
+        await net.sim.run(blocks=BACKLOG)
+        head = await net.chain.block_number()
+        for _ in range(3):
+            system.start("block-sync")
+            before = await asyncio.to_thread(_synced, system)
+            moved = await _checkpoint_moves(system, before, deadline_s=60)
+            if moved >= head:
+                break  # caught up before a kill point: the next backlog tries again
+            await asyncio.sleep(rng.random() * 0.05)  # a random kill point after the move
+            system.kill("block-sync")
+            kills += 1
+            in_ranges += moved < head - WINDOW
+            victim = rng.choice(SERVICES[1:4])  # a consumer reading the backfill's records
+            system.kill(victim)
+            system.start(victim)
+        if system.procs["block-sync"].poll() is not None:
+            system.start("block-sync")
+        await checker.settle("after kills during a backfill")
+    print(f"kills during a backfill: {kills}, {in_ranges} of them in its eth_getLogs ranges")
+    assert in_ranges > 0, "no kill landed while the sync was in its eth_getLogs ranges"
 
     # 3. RPC faults (range limits, 429 with Retry-After, timeouts; one of two URLs dead)
     def injected() -> int:
