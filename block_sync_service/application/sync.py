@@ -47,7 +47,7 @@ class SyncConfig:
     reorg_window: int = 128
     poll_interval_s: float = 1.0
     range_concurrency: int = 2
-    commits_in_flight: int = 2  # backfill units whose rows are being written at once
+    commits_in_flight: int = 2  # units below the tip whose rows are being written at once
     window_batch: int = 64  # at most this many window blocks per unit (fewer on dense blocks)
     max_logs_per_unit: int = 2_500  # bounds memory: units shrink to about this many logs
     retry_base_s: float = 0.2
