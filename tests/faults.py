@@ -212,6 +212,8 @@ class CuttableTcp:
         self.open = True
         self.cuts = 0
         self.refused = 0  # connection attempts while cut: the clients noticed
+        self.accepted = 0  # connections let through
+        self.forwarded = 0  # bytes passed on, both ways
         self._writers: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
 
@@ -229,10 +231,12 @@ class CuttableTcp:
             writer.close()
             return
         self._writers |= {writer, up_writer}
+        self.accepted += 1
 
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
                 while data := await src.read(65536):
+                    self.forwarded += len(data)
                     dst.write(data)
                     await dst.drain()
             except (OSError, asyncio.IncompleteReadError):

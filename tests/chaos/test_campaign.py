@@ -1,7 +1,7 @@
 """The fault campaign: every service as its own process on the real local stack with traffic
-running; reorgs, SIGKILLs (at the tip, and during a backfill), RPC faults, a Redis outage, a
-MariaDB crash, a broker outage and duplicate delivery; after each scenario the whole system
-must settle to exactly the chain.
+running; reorgs, SIGKILLs (at the tip, and during a backfill), RPC faults, a dropped newHeads
+WebSocket, a Redis outage, a MariaDB crash, a broker outage and duplicate delivery; after each
+scenario the whole system must settle to exactly the chain.
 
 Size: NOVA_CHAOS_SCALE (1 = the CI-sized run: 10 reorgs, 5 kills; 10 = the full campaign:
 100 reorgs, 50 kills, via `make chaos`). NOVA_CHAOS_SEED replays a run (the seed is printed).
@@ -90,6 +90,7 @@ class System:
     logs: Path
     db: PrivateMariaDB
     broker_link: CuttableTcp
+    ws_link: CuttableTcp  # the block sync's newHeads WebSocket to the node
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     redis: subprocess.Popen[bytes] | None = None
     statuses: Counter[int] = field(default_factory=Counter)
@@ -112,6 +113,7 @@ class System:
             env["NOVA_RPC_URLS"] = (
                 f"http://127.0.0.1:{self.ports['dead']},http://127.0.0.1:{self.ports['proxy']}"
             )
+            env["NOVA_WS_URL"] = f"ws://127.0.0.1:{self.ports['ws']}"
             env["NOVA_RPC_TIMEOUT_S"] = "1"
             env["NOVA_RPC_MAX_ATTEMPTS"] = "30"
         return env
@@ -184,6 +186,10 @@ def _count(port: int, db: str, sql: str) -> int:
             return int(row[0]) if row else 0
     finally:
         conn.close()
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 def _synced(system: System) -> int:
@@ -318,7 +324,7 @@ class Checker:
 async def system(anvil_url, endpoints, mongo_database, tmp_path):
     print(f"chaos seed {SEED} scale {SCALE} (replay: NOVA_CHAOS_SEED={SEED})")
     net = await make_devnet(anvil_url, tmp_path, seed=SEED % 1000, blocks=30, txs_per_block=8)
-    names = (*SERVICES, "proxy", "dead", "redis", "mariadb", "tansu", "broker")
+    names = (*SERVICES, "proxy", "dead", "redis", "mariadb", "tansu", "broker", "ws")
     ports = {name: stack.free_port() for name in names}
     (tmp_path / "mariadb").mkdir()
     db = PrivateMariaDB(tmp_path / "mariadb", ports["mariadb"])
@@ -361,7 +367,9 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
         check=False,
     )
     assert migrate.returncode == 0, migrate.stderr
-    system = System(net, env, ports, tmp_path, db, link)
+    ws = CuttableTcp(int(anvil_url.rsplit(":", 1)[1]))  # anvil serves WebSocket on its port
+    await ws.start(ports["ws"])
+    system = System(net, env, ports, tmp_path, db, link, ws)
     system.start_redis()
     proxy = FaultyRpc(anvil_url, seed=SEED, p_429=0.15, p_timeout=0.05)
 
@@ -394,6 +402,7 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
         await net.rpc.close()
         db.stop()
         await link.stop()
+        await ws.stop()
         broker.stop()
 
 
@@ -454,12 +463,21 @@ async def test_fault_campaign(system):
     print(f"kills during a backfill: {kills}, {in_ranges} of them in its eth_getLogs ranges")
     assert in_ranges > 0, "no kill landed while the sync was in its eth_getLogs ranges"
 
-    # 3. RPC faults (range limits, 429 with Retry-After, timeouts; one of two URLs dead)
+    # 3. RPC faults (range limits, 429 with Retry-After, timeouts; one of two URLs dead), and
+    # the newHeads WebSocket dropped (cut, reconnects refused) for the first blocks of them
     def injected() -> int:
         return proxy.counts["429"] + proxy.counts["timeout"] + proxy.counts["range"]
 
+    assert system.ws_link.accepted > 0, "the block sync never subscribed to newHeads"
+    system.ws_link.cut()
     proxy.active = True
     await net.sim.resync()
+    await net.sim.run(blocks=3)
+    await asyncio.sleep(1)  # the subscription stays down a while (a scenario parameter)
+    assert system.ws_link.refused > 0, "the block sync did not try to resubscribe"
+    subscribed = system.ws_link.accepted
+    system.ws_link.restore()
+    await wait_for(lambda: _true(system.ws_link.accepted > subscribed), "newHeads resubscribed", 60)
     for _ in range(40 * SCALE):  # traffic until enough faults hit the sync (bounded)
         await net.sim.run(blocks=1)
         await asyncio.sleep(0.2)  # pace the chain so the sync makes its requests per block
