@@ -58,35 +58,40 @@ async def apply_batch(
             supply = None
             continue
         e = env.event
-        a = events.arg_values(e)
-        if e.event == "Transfer":  # only mints and burns are routed here: the supply
-            if supply is None:
-                supply = await repo.latest_supply()
-            value = _int(a["value"])
-            if a["from"] == ZERO_ADDRESS:
-                supply += value
-            if a["to"] == ZERO_ADDRESS:
-                supply -= value
-            await repo.add_supply_checkpoint(e.block_number, e.log_index, supply)
-        elif e.event == "DelegateChanged":
+        name = e.event
+        arg = events.scalar_arg  # the frequent events read their few args one by one
+        if name == "DelegateVotesChanged":  # most of this topic
+            await repo.add_votes_checkpoint(
+                arg(e, "delegate"), e.block_number, e.log_index, int(arg(e, "newVotes"))
+            )
+            continue
+        if name == "DelegateChanged":
             await repo.add_delegation(
-                str(a["delegator"]),
-                str(a["fromDelegate"]),
-                str(a["toDelegate"]),
+                arg(e, "delegator"),
+                arg(e, "fromDelegate"),
+                arg(e, "toDelegate"),
                 e.block_number,
                 e.log_index,
             )
-        elif e.event == "DelegateVotesChanged":
-            await repo.add_votes_checkpoint(
-                str(a["delegate"]), e.block_number, e.log_index, _int(a["newVotes"])
-            )
-        elif e.event == "QuorumNumeratorUpdated":
+            continue
+        if name == "Transfer":  # only mints and burns are routed here: the supply
+            if supply is None:
+                supply = await repo.latest_supply()
+            value = int(arg(e, "value"))
+            if arg(e, "from") == ZERO_ADDRESS:
+                supply += value
+            if arg(e, "to") == ZERO_ADDRESS:
+                supply -= value
+            await repo.add_supply_checkpoint(e.block_number, e.log_index, supply)
+            continue
+        a = events.arg_values(e)
+        if name == "QuorumNumeratorUpdated":
             await repo.add_quorum_checkpoint(
                 e.block_number, e.log_index, _int(a["newQuorumNumerator"])
             )
-        elif e.event in PROPOSAL_EVENTS:
+        elif name in PROPOSAL_EVENTS:
             await _proposal_event(repo, e, a)
-        elif e.event in VOTE_EVENTS:
+        elif name in VOTE_EVENTS:
             pid = _int(a["proposalId"])
             p = await repo.proposal(pid)
             if p is None:
