@@ -75,13 +75,13 @@ async def test_bulk_insert_ignore_literal_and_fallback_paths(
                 "s": f"0x{i:064x}",
                 "b": bytes([i, 0, 39, 92]),
                 "f": i % 2 == 0,
-                "amt": 10**64 + i if i % 3 else i,
+                "amt": 10**64 + i if i % 3 else 10**65 - 1 - i if i % 2 else i,
             }
             for i in range(20)
         ]
         hexes.append({"k": 20, "s": None, "b": None, "f": None, "amt": None})
         tricky = [
-            {"k": 100, "s": "it's", "b": b"'", "f": True, "amt": 1},
+            {"k": 100, "s": "it's", "b": b"'", "f": True, "amt": 10**65 - 1},  # the driver's way
             {
                 "k": 101,
                 "s": "back\\slash; DROP TABLE bulk_probe; --",
