@@ -229,6 +229,7 @@ class SqlConsumer:
         revert (applied, or orphaned), a revert marker of a generation the mark has reached is
         applied already, and within a generation the chain position decides."""
         fresh = []
+        reverts = 0
         for env in envelopes:
             body = env.WhichOneof("body")
             gen = env.generation
@@ -238,6 +239,7 @@ class SqlConsumer:
                     continue
                 mark = (gen, *min(mark[1:], (env.revert.to_block, MAX_LOG_INDEX)))
                 fresh.append(env)
+                reverts += 1
                 self.status.reverts += 1
                 continue
             if gen < mark[0]:
@@ -252,9 +254,10 @@ class SqlConsumer:
                 continue
             mark = position
             fresh.append(env)
-            self.status.applied += 1
-            if self._m_applied is not None:
-                self._m_applied.inc()
+        applied = len(fresh) - reverts
+        self.status.applied += applied
+        if self._m_applied is not None and applied:
+            self._m_applied.inc(applied)  # once per batch: a locked call per event cost ~1.5%
         return fresh, mark
 
     def _duplicate(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from common import events
 from common.consumer import SqlConsumer
 from common.inprocess import InMemoryEventBus
+from common.metrics import Metrics, isolated_registry
 
 
 def ev(gen: int, block: int, log: int) -> events.EventEnvelope:
@@ -51,3 +52,19 @@ def test_replays_and_old_reverts_are_dropped_new_forks_apply() -> None:
     fresh, mark = consumer._dedupe([ev(1, 2, 0), ev(1, 3, 0), rev(2, 2), ev(2, 3, 1)], mark)
     assert ids(fresh) == [(1, 3, 0), ("revert", 2, 2), (2, 3, 1)]
     assert mark == (2, 3, 1)
+
+
+def test_applied_duplicates_and_reverts_are_counted() -> None:
+    """Status and metrics count what a batch applied (events, not revert markers), what it
+    dropped as duplicates, and the reverts it applied."""
+    registry = isolated_registry()
+    consumer = SqlConsumer(
+        InMemoryEventBus(), None, "g", "t", None, metrics=Metrics("probe", registry)
+    )
+    stream = [ev(0, 1, 0), ev(0, 2, 0), rev(1, 1), ev(1, 2, 0), progress(1, 2), ev(0, 1, 0)]
+    _, mark = consumer._dedupe(stream, (0, -1, -1))
+    consumer._dedupe([ev(1, 2, 0), ev(1, 3, 0)], mark)  # one re-published, one new
+    assert (consumer.status.applied, consumer.status.duplicates) == (4, 2)
+    assert consumer.status.reverts == 1
+    assert registry.get_sample_value("nova_probe_events_applied_total") == 4
+    assert registry.get_sample_value("nova_probe_events_duplicate_total") == 2
