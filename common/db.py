@@ -16,7 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from common.offsets import upsert
 
@@ -51,11 +53,36 @@ def sync_url(url: str) -> URL:
     return parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}")
 
 
+# The newest migration's revision: a test holds it to Alembic's head.
+HEAD_REVISION = "0010"
+
+
 def migrate(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (blocking)."""
+    if revision == "head" and at_head(url):
+        return
     from alembic import command
 
     command.upgrade(_alembic_config(url), revision)
+
+
+def at_head(url: str) -> bool:
+    """Whether the database's schema is already at :data:`HEAD_REVISION`: one query, so a
+    process started on an up-to-date database does not import Alembic (with Mako and Pygments,
+    ~0.15 s of CPU and ~0.3 s before a ``nova backfill`` could start). False when the database
+    cannot say (no version table yet, unreachable): Alembic then does the work or the error."""
+    parsed = sync_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return False  # do not create the file here
+    engine = sa.create_engine(parsed, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+    return [v for (v,) in versions] == [HEAD_REVISION]
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
-from common.db import create_engine, downgrade, migrate
+from common.db import HEAD_REVISION, MIGRATIONS_DIR, at_head, create_engine, downgrade, migrate
 from common.sqltypes import Amount, AmountOverflow
 
 
@@ -43,6 +46,34 @@ async def test_migrations_apply_roundtrip_and_revert(db_url: str) -> None:
         assert "consumer_offsets" not in tables
     finally:
         await engine.dispose()
+
+
+def test_head_revision_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
+
+
+def test_migrate_at_head_is_one_query_without_alembic(db_url: str) -> None:
+    assert not at_head(db_url)  # a fresh database has no version table
+    migrate(db_url)
+    assert at_head(db_url)
+    # a process started on an up-to-date database does not load Alembic
+    probe = (
+        "import sys; from common.db import migrate; migrate(sys.argv[1]);"
+        " print('alembic' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, db_url], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+    downgrade(db_url, "0009")
+    assert not at_head(db_url)
+    migrate(db_url)  # one behind: Alembic upgrades it
+    assert at_head(db_url)
 
 
 async def test_bulk_insert_ignore_literal_and_fallback_paths(
