@@ -1,0 +1,50 @@
+"""Addresses: what common.validation accepts, what it answers, and the errors it names."""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils.address import to_checksum_address
+from hypothesis import given
+from hypothesis import strategies as st
+
+from common.validation import InvalidInput, address, checksum
+
+BODIES = st.binary(min_size=20, max_size=20).map(bytes.hex)
+
+
+@given(BODIES)
+def test_checksum_is_eip55(body: str) -> None:
+    assert checksum(body) == to_checksum_address("0x" + body)
+    assert checksum(body.upper()) == checksum(body)
+
+
+@given(BODIES)
+def test_any_case_of_a_valid_address_comes_back_checksummed(body: str) -> None:
+    expected = to_checksum_address("0x" + body)
+    for given_case in ("0x" + body, "0x" + body.upper(), expected):
+        assert address(given_case) == expected
+
+
+@given(BODIES, st.data())
+def test_a_mixed_case_address_with_a_wrong_checksum_is_refused(
+    body: str, data: st.DataObject
+) -> None:
+    good = to_checksum_address("0x" + body)[2:]
+    letters = [i for i, c in enumerate(good) if c.isalpha()]
+    if len(letters) < 2:  # flipping one letter could give all-lower or all-upper case
+        return
+    i = data.draw(st.sampled_from(letters))
+    bad = good[:i] + good[i].swapcase() + good[i + 1 :]
+    if bad in (good.lower(), good.upper()):
+        return
+    with pytest.raises(InvalidInput, match="to: bad EIP-55 checksum"):
+        address("0x" + bad, "to")
+
+
+@pytest.mark.parametrize(
+    "value", ["", "0x", "0x123", "0x" + "g" * 40, "1" * 42, "0x" + "a" * 41, None, 12]
+)
+def test_what_is_not_an_address_is_named(value: object) -> None:
+    with pytest.raises(InvalidInput, match="owner: not an address") as info:
+        address(value, "owner")
+    assert info.value.field == "owner"
