@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from common import events
 from common.adapters import make_bus
-from common.consumer import SqlConsumer
-from common.db import create_engine
-from common.grpc_server import RunningServer, serve
-from common.logging import get_logger
 from common.manifest import address_in, integer_in, read_manifest
 from common.metrics import Metrics
 from common.ports import EventBus
+from common.service_app import ConsumerApp
 from governance_service.api.grpc_api import SERVICE_NAME, GovernanceServicer, register
 from governance_service.application.ingest import apply_batch
 from governance_service.infrastructure.sql import GovernanceViews, SqlGovernanceRepository
 from governance_service.settings import GovernanceSettings
 
-log = get_logger(__name__)
 GROUP = "governance"
 DEFAULT_QUORUM_PERCENT = 4
 
@@ -35,58 +29,23 @@ async def handle(conn: AsyncConnection, envelopes: Any) -> set[str]:
     return keys
 
 
-@dataclass
-class GovernanceApp:
-    settings: GovernanceSettings
-    bus: EventBus
-    metrics: Metrics
+@dataclass(kw_only=True)
+class GovernanceApp(ConsumerApp[GovernanceSettings]):
+    domain: ClassVar[str] = GROUP
+    service_name: ClassVar[str] = SERVICE_NAME
+
     quorum_percent: int
     governor_address: str | None = None
     token_address: str | None = None
-    engine: Any = None
-    consumer: SqlConsumer | None = None
     views: GovernanceViews | None = None
-    grpc: RunningServer | None = None
-
-    @property
-    def topic(self) -> str:
-        return events.topic_name(self.settings.kafka_topic_prefix, "governance")
 
     async def start(self) -> None:
-        self.engine = create_engine(self.settings.database_url)
+        await self._start_consumer(handle)
         self.views = GovernanceViews(self.engine, GROUP, self.topic, self.quorum_percent)
-        await self.bus.create_topic(self.topic)
-        self.consumer = SqlConsumer(
-            self.bus,
-            self.engine,
-            GROUP,
-            self.topic,
-            handle,
-            metrics=self.metrics,
-            batch_size=self.settings.consumer_batch,
-        )
 
     async def serve_grpc(self, port: int | None = None) -> int:
         assert self.views is not None
-        self.grpc = await serve(
-            register(GovernanceServicer(self.views)),
-            [SERVICE_NAME],
-            self.settings.grpc_port if port is None else port,
-            host=self.settings.grpc_host,
-        )
-        log.info("gRPC GovernanceService listening", port=self.grpc.port)
-        return self.grpc.port
-
-    async def run(self, stop: asyncio.Event) -> None:
-        assert self.consumer is not None
-        await self.consumer.run(stop)
-
-    async def close(self) -> None:
-        if self.grpc is not None:
-            await self.grpc.stop(2)
-        await self.bus.close()
-        if self.engine is not None:
-            await self.engine.dispose()
+        return await self._serve(register(GovernanceServicer(self.views)), port)
 
 
 def bootstrap(

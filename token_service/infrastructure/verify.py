@@ -5,10 +5,13 @@ StateVerifier and its tx.value comparison): every known address's balance agains
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from common.abi import ContractABI
-from common.jsonrpc import JsonRpcClient
 from token_service.infrastructure.sql import TokenViews
+
+if TYPE_CHECKING:  # only for annotations: a consumer that never verifies does not load them
+    from common.abi import ContractABI
+    from common.jsonrpc import JsonRpcClient
 
 
 @dataclass
