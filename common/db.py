@@ -53,7 +53,8 @@ def sync_url(url: str) -> URL:
     return parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}")
 
 
-# The newest migration's revision: a test holds it to Alembic's head.
+# The newest migration's revision (bump it with each new migration: a test holds it to Alembic's
+# head).
 HEAD_REVISION = "0010"
 
 

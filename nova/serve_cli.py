@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,27 +84,18 @@ def verify_token_cmd(
         typer.echo("error: set NOVA_RPC_URLS and NOVA_MANIFEST (or NOVA_TOKEN_ADDRESS)", err=True)
         raise typer.Exit(2)
 
-    async def main() -> bool:
+    async def check() -> Any:
         from common.db import create_engine
 
         engine = create_engine(settings.database_url)
         rpc = JsonRpcClient(settings.rpc_urls.split(",")[0])  # type: ignore[union-attr]
         try:
-            drift = await verify_token(TokenViews(engine), rpc, token, load("NovaToken").abi, block)
-        except ValueError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+            return await verify_token(TokenViews(engine), rpc, token, load("NovaToken").abi, block)
         finally:
             await rpc.close()
             await engine.dispose()
-        for line in drift.lines():
-            typer.echo(line)
-        return drift.ok
 
-    with exit_on_unavailable():
-        ok = asyncio.run(main())
-    if not ok:
-        raise typer.Exit(1)
+    _report(check)
 
 
 @serve_app.command("staking")
@@ -123,7 +114,6 @@ def verify_staking_cmd(
 ) -> None:
     """Total staked, every active stake and its rewards owed vs the contract's views; each user's
     stored totals vs the sums of their rows."""
-    from common.db import create_engine
     from nova.devnet.artifacts import load
     from staking_service.bootstrap import StakingConfigError, bootstrap
     from staking_service.infrastructure.verify import verify_staking
@@ -132,41 +122,30 @@ def verify_staking_cmd(
     overrides: dict[str, Any] = {"manifest": manifest} if manifest else {}
     settings = load_settings(lambda: StakingSettings(**overrides))
 
-    async def main() -> bool:
+    async def check() -> Any:
         with exit_on_config_errors(StakingConfigError):
             app = bootstrap(settings)
             await app.start()
-        if app.rpc is None or app.staking_address is None or app.reward_rate is None:
-            typer.echo(
-                "error: set NOVA_RPC_URLS and NOVA_MANIFEST (or NOVA_STAKING_ADDRESS)", err=True
-            )
-            raise typer.Exit(2)
-        engine = create_engine(settings.database_url)
         try:
-            from staking_service.infrastructure.sql import StakingViews
-
-            drift = await verify_staking(
-                StakingViews(engine),
-                app.rpc,
+            if not app.has_rpc or app.staking_address is None or app.reward_rate is None:
+                typer.echo(
+                    "error: set NOVA_RPC_URLS and NOVA_MANIFEST (or NOVA_STAKING_ADDRESS)",
+                    err=True,
+                )
+                raise typer.Exit(2)
+            assert app.views is not None
+            return await verify_staking(
+                app.views,
+                app.rpc(),
                 app.staking_address,
                 load("NovaStaking").abi,
                 app.reward_rate,
                 block,
             )
-        except ValueError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
         finally:
-            await engine.dispose()
             await app.close()
-        for line in drift.lines():
-            typer.echo(line)
-        return drift.ok
 
-    with exit_on_unavailable():
-        ok = asyncio.run(main())
-    if not ok:
-        raise typer.Exit(1)
+    _report(check)
 
 
 @serve_app.command("governance")
@@ -192,7 +171,6 @@ def verify_governance_cmd(
     """Each proposal's state and tallies vs state()/proposalVotes(), each delegate's power vs
     getVotes()/getPastVotes()."""
     from common.db import create_engine
-    from common.jsonrpc import JsonRpcClient
     from governance_service.bootstrap import GROUP, bootstrap
     from governance_service.infrastructure.verify import verify_governance
     from governance_service.settings import GovernanceSettings
@@ -210,36 +188,25 @@ def verify_governance_cmd(
         )
         raise typer.Exit(2)
 
-    async def main() -> bool:
+    async def check() -> Any:
         from governance_service.infrastructure.sql import GovernanceViews
 
         engine = create_engine(settings.database_url)
-        rpc = JsonRpcClient(settings.rpc_urls.split(",")[0])  # type: ignore[union-attr]
         try:
-            drift = await verify_governance(
+            return await verify_governance(
                 GovernanceViews(engine, GROUP, app.topic, app.quorum_percent),
-                rpc,
+                app.rpc(),
                 app.governor_address,  # type: ignore[arg-type]
                 app.token_address,  # type: ignore[arg-type]
                 load("NovaGovernor").abi,
                 load("NovaToken").abi,
                 block,
             )
-        except ValueError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
         finally:
-            await rpc.close()
             await engine.dispose()
-            await app.bus.close()
-        for line in drift.lines():
-            typer.echo(line)
-        return drift.ok
+            await app.close()
 
-    with exit_on_unavailable():
-        ok = asyncio.run(main())
-    if not ok:
-        raise typer.Exit(1)
+    _report(check)
 
 
 @serve_app.command("gateway")
@@ -311,3 +278,24 @@ def dev_cmd(
 
     with exit_on_unavailable(OSError, StackError), exit_on_config_errors(ConfigError):
         asyncio.run(main())
+
+
+def _report(check: Callable[[], Awaitable[Any]]) -> None:
+    """Run a verifier and print its lines: exit 1 when it found drift, 2 when it refused its
+    input (a ValueError, e.g. a block not indexed yet), the unavailable code when a server is
+    down."""
+
+    async def main() -> bool:
+        try:
+            drift = await check()
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        for line in drift.lines():
+            typer.echo(line)
+        return bool(drift.ok)
+
+    with exit_on_unavailable():
+        ok = asyncio.run(main())
+    if not ok:
+        raise typer.Exit(1)
