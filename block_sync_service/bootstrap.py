@@ -24,7 +24,7 @@ from block_sync_service.domain.rules import RangeSizer
 from block_sync_service.infrastructure.chain import JsonRpcChainClient
 from block_sync_service.infrastructure.events import BusEventSink, EventRouter, TrackedContract
 from block_sync_service.infrastructure.heads import WebSocketHeads
-from block_sync_service.infrastructure.lock import MySqlLock, NoLock
+from block_sync_service.infrastructure.lock import MySqlLock, NoLock, sync_lock_name
 from block_sync_service.infrastructure.store import SqlAlchemySyncStore
 from block_sync_service.settings import BlockSyncSettings
 from common import events
@@ -245,7 +245,7 @@ class BlockSyncApp:
         """Hold the single-writer lock, then follow the chain (and archive) until stop."""
         assert self.syncer is not None
         lock = (
-            MySqlLock(self.engine, f"nova-sync-{self.chain_id}")
+            MySqlLock(self.engine, sync_lock_name(self.engine.url.database, self.chain_id))
             if (self.engine.dialect.name == "mysql")
             else NoLock()
         )

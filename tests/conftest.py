@@ -7,6 +7,7 @@ topic, key prefix or collection, and removes it afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -54,19 +55,32 @@ def anvil_url() -> Iterator[str]:
         proc.wait(10)
 
 
-@pytest.fixture
-def mysql_url(endpoints: stack.Endpoints) -> Iterator[str]:
-    """A fresh MariaDB database for one test, dropped afterwards."""
+@contextlib.contextmanager
+def _database() -> Iterator[str]:
     name = unique("nova_test")
     conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root")
     try:
         with conn.cursor() as cur:
             cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        yield f"{endpoints.mysql_url}/{name}"
+        yield name
     finally:
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         conn.close()
+
+
+@pytest.fixture
+def mysql_url(endpoints: stack.Endpoints) -> Iterator[str]:
+    """A fresh MariaDB database for one test, dropped afterwards."""
+    with _database() as name:
+        yield f"{endpoints.mysql_url}/{name}"
+
+
+@pytest.fixture
+def other_mysql_url(endpoints: stack.Endpoints) -> Iterator[str]:
+    """A second fresh database on the same server (a second index beside the first)."""
+    with _database() as name:
+        yield f"{endpoints.mysql_url}/{name}"
 
 
 @pytest.fixture

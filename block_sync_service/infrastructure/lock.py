@@ -8,6 +8,7 @@ process) needs neither and uses :class:`NoLock`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Any
 
 from sqlalchemy import text
@@ -26,10 +27,25 @@ class NoLock:
         return None
 
 
+MAX_NAME = 64  # MySQL and MariaDB refuse longer GET_LOCK names
+
+
+def sync_lock_name(database: str | None, chain_id: int) -> str:
+    """The lock of one index: a chain *in one database*. GET_LOCK names are server-wide, so a
+    name of the chain alone would keep the syncer of a second index of that chain on the same
+    server (a rebuild beside the live one, a staging schema) waiting forever."""
+    name = f"nova-sync:{chain_id}:{database or ''}"
+    if len(name) <= MAX_NAME:
+        return name
+    return "nova-sync:" + hashlib.sha256(name.encode()).hexdigest()[:40]
+
+
 class MySqlLock:
     def __init__(self, engine: AsyncEngine, name: str, *, retry_s: float = 2.0) -> None:
+        if not 0 < len(name) <= MAX_NAME:
+            raise ValueError(f"lock name must be 1-{MAX_NAME} characters, got {len(name)}")
         self.engine = engine
-        self.name = name[:64]
+        self.name = name
         self.retry_s = retry_s
         self._conn: AsyncConnection | None = None
         self.attempts = 0

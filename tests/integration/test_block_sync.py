@@ -307,19 +307,45 @@ def test_kafka_bus_type_is_real(endpoints) -> None:
     assert isinstance(KafkaEventBus(endpoints.kafka_bootstrap), KafkaEventBus)
 
 
+async def test_two_indexes_of_one_chain_sync_side_by_side(
+    devnet, endpoints, mysql_url, other_mysql_url
+):
+    """Two databases on one server indexing the same chain (a rebuild beside the live index):
+    each syncer holds its own database's lock, neither waits for the other."""
+    head = await devnet.chain.block_number()
+    async with (
+        running(settings_for(devnet, endpoints, mysql_url)) as (live, _, _),
+        running(settings_for(devnet, endpoints, other_mysql_url)) as (rebuild, _, _),
+    ):
+        await wait_for(
+            lambda: _both_synced(live, rebuild, head), "both indexes to reach the head", 120
+        )
+
+
+async def _both_synced(a: BlockSyncApp, b: BlockSyncApp, head: int) -> bool:
+    return a.syncer.status.synced >= head and b.syncer.status.synced >= head
+
+
 async def test_single_writer_lock_and_fencing(mysql_url):
     from block_sync_service.domain.errors import Fenced
     from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint
-    from block_sync_service.infrastructure.lock import MySqlLock
+    from block_sync_service.infrastructure.lock import MySqlLock, sync_lock_name
     from block_sync_service.infrastructure.store import SqlAlchemySyncStore
     from common.db import create_engine
 
     migrate(mysql_url)
     engine = create_engine(mysql_url)
-    first, second = MySqlLock(engine, "nova-sync-test"), MySqlLock(engine, "nova-sync-test")
+    name = sync_lock_name(engine.url.database, 31337)
+    first, second = MySqlLock(engine, name), MySqlLock(engine, name)
+    # GET_LOCK names are server-wide: an index of the same chain in another database (a
+    # rebuild beside the live one) has a lock of its own and does not wait for this one
+    other = MySqlLock(engine, sync_lock_name(f"{engine.url.database}_rebuild", 31337))
     stop = asyncio.Event()
     try:
         assert await first.acquire()
+        assert await asyncio.wait_for(other.acquire(stop), 10)
+        assert other.attempts == 1
+        await other.release()
         waiting = asyncio.create_task(second.acquire(stop))
 
         async def retried() -> bool:

@@ -28,7 +28,7 @@ from nova.devnet.reorg import force_reorg
 from nova.gateway_server import GatewayServer
 from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.settings import StakingSettings
-from tests.chain_helpers import make_devnet, wait_for
+from tests.chain_helpers import DELEGATION, last_event_block, make_devnet, wait_for
 from tests.integration.test_block_sync import settings_for
 from token_service.bootstrap import bootstrap as token_bootstrap
 from token_service.infrastructure.verify import verify_token
@@ -39,22 +39,39 @@ GOV = artifacts.load("NovaGovernor").abi
 STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]
 
 
+def _drop_database(conn: Any, name: str) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
 @pytest.fixture(scope="module")
 async def system(anvil_url, tmp_path_factory, endpoints):
-    """Every service in this event loop, the gateway on a loopback port; torn down at the end."""
+    """Every service in this event loop, the gateway on a loopback port; torn down at the end,
+    also when setting up fails half-way (a service left running would hold on to the stack)."""
+    async with contextlib.AsyncExitStack() as down:
+        yield await _start_system(down, anvil_url, tmp_path_factory, endpoints)
+
+
+async def _start_system(
+    down: contextlib.AsyncExitStack, anvil_url, tmp_path_factory, endpoints
+) -> dict[str, Any]:
     import pymysql
 
     net = await make_devnet(
         anvil_url, tmp_path_factory.mktemp("devnet"), seed=71, blocks=60, txs_per_block=10
     )
+    down.push_async_callback(net.rpc.close)
     db = f"nova_test_{uuid.uuid4().hex[:10]}"
     conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root")
+    down.callback(conn.close)
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{db}`")
+    down.callback(_drop_database, conn, db)
     db_url = f"{endpoints.mysql_url}/{db}"
     migrate(db_url)
     sync_settings = settings_for(net, endpoints, db_url, reorg_window=32)
     sync = sync_bootstrap(sync_settings, registry=isolated_registry())
+    down.push_async_callback(sync.close)
     await sync.start()
     common = dict(
         database_url=db_url,
@@ -67,7 +84,9 @@ async def system(anvil_url, tmp_path_factory, endpoints):
         cache_prefix=f"novatest:{uuid.uuid4().hex[:8]}:",
     )
     token = token_bootstrap(TokenSettings(**common), registry=isolated_registry())
+    down.push_async_callback(token.close)
     staking = staking_bootstrap(StakingSettings(**common), registry=isolated_registry())
+    down.push_async_callback(staking.close)
     gov = gov_bootstrap(
         GovernanceSettings(
             **{
@@ -78,6 +97,7 @@ async def system(anvil_url, tmp_path_factory, endpoints):
         ),
         registry=isolated_registry(),
     )
+    down.push_async_callback(gov.close)
     await token.start()
     await staking.start()
     await gov.start()
@@ -89,6 +109,14 @@ async def system(anvil_url, tmp_path_factory, endpoints):
     }
     stop = asyncio.Event()
     tasks = [asyncio.create_task(x.run(stop)) for x in (sync, token, staking, gov)]
+
+    async def stop_tasks() -> None:
+        stop.set()
+        for t in tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(t, 30)
+
+    down.push_async_callback(stop_tasks)
     gw_settings = GatewaySettings(
         block_sync_addr=f"127.0.0.1:{ports['block_sync']}",
         token_addr=f"127.0.0.1:{ports['token']}",
@@ -105,43 +133,34 @@ async def system(anvil_url, tmp_path_factory, endpoints):
     gw_port = stack.free_port()
     server = GatewayServer(create_app(gw_settings), "127.0.0.1", gw_port)
     await server.start()
-    base = f"http://127.0.0.1:{gw_port}"
+    down.push_async_callback(server.stop)
 
     async def caught_up() -> bool:
         head = await net.chain.block_number()
-        if sync.syncer.status.synced < head:
+        if sync.syncer.status.synced < head or await gov.views.head() < head:
             return False
-        if (await token.views.stats()).last_block == 0 or await gov.views.head() < head:
-            return False
-        # at the chain head, not at the consumer's own last block: the consumer may still be
-        # behind the syncer (its state is then consistent, but old)
-        drift = await verify_token(
-            token.views, net.rpc, net.manifest.address("NovaToken"), TOK, block=head
+        # each index up to the chain's last event of its own (its last_block moves with its
+        # events only); the token consumer may trail the governance one by many blocks
+        last_token = await last_event_block(
+            net.rpc, net.manifest.address("NovaToken"), 0, head, skip=DELEGATION
         )
+        last_stake = await last_event_block(net.rpc, net.manifest.address("NovaStaking"), 0, head)
+        if (await token.views.stats()).last_block < last_token:
+            return False
+        if (await staking.views.stats()).last_block < last_stake:
+            return False
+        drift = await verify_token(token.views, net.rpc, net.manifest.address("NovaToken"), TOK)
         return drift.ok
 
     await wait_for(caught_up, "the services to catch up", 120)
-    try:
-        yield {
-            "net": net,
-            "base": base,
-            "sync": sync,
-            "token": token,
-            "staking": staking,
-            "gov": gov,
-        }
-    finally:
-        await server.stop()
-        stop.set()
-        for t in tasks:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(t, 30)
-        for app in (gov, staking, token, sync):
-            await app.close()
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
-        conn.close()
-        await net.rpc.close()
+    return {
+        "net": net,
+        "base": f"http://127.0.0.1:{gw_port}",
+        "sync": sync,
+        "token": token,
+        "staking": staking,
+        "gov": gov,
+    }
 
 
 async def test_routes_answer_what_the_chain_says(system):

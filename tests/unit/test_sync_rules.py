@@ -76,3 +76,17 @@ def test_range_sizer_keeps_a_range_near_its_log_budget() -> None:
     assert sizer.observe(18, 100, 5_000) == 36
     one = RangeSizer(size=1, maximum=10)
     assert one.observe(1, 99_999, 5_000) == 1  # one block is the floor, whatever it holds
+
+
+@given(
+    st.tuples(st.text(max_size=64), st.integers(1, 2**64)),
+    st.tuples(st.text(max_size=64), st.integers(1, 2**64)),
+)
+def test_sync_lock_names_fit_and_tell_indexes_apart(a: tuple[str, int], b: tuple[str, int]) -> None:
+    """One lock per chain *and database*, within GET_LOCK's 64 characters."""
+    from block_sync_service.infrastructure.lock import MAX_NAME, sync_lock_name
+
+    name_a, name_b = sync_lock_name(*a), sync_lock_name(*b)
+    assert 0 < len(name_a) <= MAX_NAME
+    assert name_a == sync_lock_name(*a)
+    assert (name_a == name_b) == (a == b)
