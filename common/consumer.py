@@ -10,7 +10,10 @@ the stored offsets. Effects are therefore exactly-once although delivery is at-l
 - a revert marker lowers the mark to its block, so the new fork's events apply;
 - a progress marker raises it to the end of its block (nothing of it is left to come);
 - every record carries the syncer's fork generation (reorgs reverted so far), so a replayed
-  old record, a revert marker among them, is dropped instead of rewinding the state.
+  old record, a revert marker among them, is dropped instead of rewinding the state;
+- the mark moves by compare-and-set first thing in the transaction, so a second consumer of
+  the group on the same database (a replica, a zombie) that applied the same records lost
+  the race, rolls back and resumes from the stored state (:class:`MarkMoved`).
 
 A record that cannot be decoded or applied stops the consumer with a clear error and a metric
 (never skipped); database/bus outages are retried with backoff.
@@ -31,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from common import events
 from common.logging import get_logger
 from common.metrics import Metrics
-from common.offsets import SqlOffsetStore, upsert
+from common.offsets import SqlOffsetStore
 from common.ports import Cache, CacheUnavailable, EventBus, PortError
 
 log = get_logger(__name__)
@@ -47,12 +50,17 @@ consumer_marks = sa.Table(
     sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
 )
 Mark = tuple[int, int, int]  # (fork generation, block, log index) of the last applied record
+NO_MARK: Mark = (0, -1, -1)  # nothing applied yet
 
 Handler = Callable[[AsyncConnection, Sequence[events.EventEnvelope]], Awaitable[set[str]]]
 
 
 class ConsumerStopped(Exception):
     """A record could not be decoded or applied: the partition stops, named in the message."""
+
+
+class MarkMoved(PortError):
+    """Another consumer of the group moved the mark first: retried from the stored state."""
 
 
 @dataclass
@@ -112,7 +120,7 @@ class SqlConsumer:
                     )
                 )
             ).first()
-        return (int(row[0]), int(row[1]), int(row[2])) if row else (0, -1, -1)
+        return (int(row[0]), int(row[1]), int(row[2])) if row else NO_MARK
 
     async def run(self, stop: asyncio.Event) -> None:
         self.status.running = True
@@ -181,12 +189,16 @@ class SqlConsumer:
                         raise ConsumerStopped(
                             f"{self.topic}[{r.partition}]@{r.offset}: undecodable record: {exc}"
                         ) from exc
+                prev = mark
                 fresh, mark = self._dedupe(envelopes, mark)
                 positions = {}
                 for r in records:
                     positions[r.partition] = r.offset + 1
                 keys: set[str] = set()
                 async with self.engine.begin() as conn:
+                    # first, so a second replica waits on the mark's row lock, then finds
+                    # that the mark moved and applies nothing twice
+                    await self._move_mark(conn, prev, mark)
                     if fresh:
                         try:
                             keys = await self.handle(conn, fresh)
@@ -199,20 +211,6 @@ class SqlConsumer:
                                 f"{records[-1].offset}: cannot apply: {type(exc).__name__}: {exc}"
                             ) from exc
                     await self.offsets.save_in(conn, self.topic, positions, max(0, mark[1]))
-                    await conn.execute(
-                        upsert(
-                            conn.dialect.name,
-                            consumer_marks,
-                            {
-                                "consumer_group": self.group,
-                                "topic": self.topic,
-                                "generation": mark[0],
-                                "block_number": mark[1],
-                                "log_index": mark[2],
-                            },
-                            ("generation", "block_number", "log_index"),
-                        )
-                    )
                 await consumer.committed(positions)
                 await self._invalidate(keys)
                 self.status.last_block = mark[1]
@@ -220,6 +218,41 @@ class SqlConsumer:
                     self._m_block.set(mark[1])
         finally:
             await consumer.close()
+
+    async def _move_mark(self, conn: AsyncConnection, prev: Mark, mark: Mark) -> None:
+        """Compare and set: the stored mark must still be the one this consumer last read or
+        wrote, or another consumer of the group applied these records (a second replica, or a
+        zombie that lost the race): :class:`MarkMoved`, the batch rolls back, and this
+        consumer resumes from the stored offsets and mark."""
+        c = consumer_marks.c
+        moved = await conn.execute(
+            consumer_marks.update()
+            .where(
+                c.consumer_group == self.group,
+                c.topic == self.topic,
+                c.generation == prev[0],
+                c.block_number == prev[1],
+                c.log_index == prev[2],
+            )
+            .values(generation=mark[0], block_number=mark[1], log_index=mark[2])
+        )
+        if moved.rowcount == 1:
+            return
+        if prev == NO_MARK:  # the first batch: a replica that raced us makes this a duplicate key
+            await conn.execute(
+                consumer_marks.insert().values(
+                    consumer_group=self.group,
+                    topic=self.topic,
+                    generation=mark[0],
+                    block_number=mark[1],
+                    log_index=mark[2],
+                )
+            )
+            return
+        raise MarkMoved(
+            f"{self.group}/{self.topic}: the stored mark is no longer {prev}: another consumer "
+            "of this group applied these records"
+        )
 
     def _dedupe(
         self, envelopes: Sequence[events.EventEnvelope], mark: Mark
