@@ -15,8 +15,10 @@ from pathlib import Path
 import eth_account  # noqa: F401 - see below
 import pymysql
 import pytest
+import redis
 
 from nova import stack
+from tests.chain_helpers import RUN
 
 # eth-account's py_ecc raises the recursion limit when first imported. The services import
 # eth-account on first use (a signature check), which can happen while Hypothesis runs a
@@ -38,9 +40,18 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def endpoints() -> stack.Endpoints:
-    """The local real stack, up for the whole session."""
-    return stack.up()
+def endpoints() -> Iterator[stack.Endpoints]:
+    """The local real stack, up for the whole session; this session's Redis keys (made with
+    ``cache_prefix()``) are deleted at its end."""
+    up = stack.up()
+    yield up
+    client = redis.Redis.from_url(up.redis_url)
+    try:
+        keys = list(client.scan_iter(f"novatest:{RUN}:*", count=1000))
+        for i in range(0, len(keys), 1000):
+            client.delete(*keys[i : i + 1000])
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import pytest
 
 from nova import stack
 from nova.devnet import artifacts
-from tests.chain_helpers import Devnet, make_devnet, wait_for
+from tests.chain_helpers import Devnet, cache_prefix, make_devnet, wait_for
 
 TOK = artifacts.load("NovaToken").abi
 STK = artifacts.load("NovaStaking").abi
@@ -90,7 +90,7 @@ async def test_every_service_as_its_own_process(
         "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
         "NOVA_KAFKA_TOPIC_PREFIX": f"nova.p{uuid.uuid4().hex[:8]}.",
         "NOVA_REDIS_URL": endpoints.redis_url,
-        "NOVA_CACHE_PREFIX": f"novatest:{uuid.uuid4().hex[:8]}:",
+        "NOVA_CACHE_PREFIX": cache_prefix(),
         "NOVA_MONGO_URL": endpoints.mongo_url,
         "NOVA_MONGO_DATABASE": mongo_database,
         "NOVA_MANIFEST": str(net.manifest_path),

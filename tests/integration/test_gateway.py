@@ -28,7 +28,7 @@ from nova.devnet.reorg import force_reorg
 from nova.gateway_server import GatewayServer
 from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.settings import StakingSettings
-from tests.chain_helpers import DELEGATION, last_event_block, make_devnet, wait_for
+from tests.chain_helpers import DELEGATION, cache_prefix, last_event_block, make_devnet, wait_for
 from tests.integration.test_block_sync import settings_for
 from token_service.bootstrap import bootstrap as token_bootstrap
 from token_service.infrastructure.verify import verify_token
@@ -81,7 +81,7 @@ async def _start_system(
         rpc_urls=net.rpc.url,
         grpc_port=0,
         redis_url=endpoints.redis_url,
-        cache_prefix=f"novatest:{uuid.uuid4().hex[:8]}:",
+        cache_prefix=cache_prefix(),
     )
     token = token_bootstrap(TokenSettings(**common), registry=isolated_registry())
     down.push_async_callback(token.close)

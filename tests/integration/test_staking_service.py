@@ -8,7 +8,6 @@ import os
 import random
 import subprocess
 import sys
-import uuid
 
 import grpc
 import pytest
@@ -27,7 +26,7 @@ from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.infrastructure.sql import user_totals_t
 from staking_service.infrastructure.verify import verify_staking
 from staking_service.settings import StakingSettings
-from tests.chain_helpers import Devnet, make_devnet, wait_for
+from tests.chain_helpers import Devnet, cache_prefix, make_devnet, wait_for
 from tests.integration.test_block_sync import settings_for
 
 STK = artifacts.load("NovaStaking").abi
@@ -56,7 +55,7 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str, consume
         rpc_urls=net.rpc.url,
         grpc_port=0,
     )
-    cache = RedisCache(endpoints.redis_url, prefix=f"novatest:{uuid.uuid4().hex[:8]}:")
+    cache = RedisCache(endpoints.redis_url, prefix=cache_prefix())
     app = staking_bootstrap(settings, cache=cache, registry=isolated_registry())
     await app.start()
     port = await app.serve_grpc(0)

@@ -10,7 +10,6 @@ import random
 import shutil
 import subprocess
 import sys
-import uuid
 from dataclasses import dataclass
 
 import grpc
@@ -26,7 +25,14 @@ from nova.devnet import artifacts
 from nova.devnet.reorg import force_reorg
 from novapb.token.v1 import token_pb2 as pb
 from novapb.token.v1 import token_pb2_grpc as pb_grpc
-from tests.chain_helpers import DELEGATION, Devnet, last_event_block, make_devnet, wait_for
+from tests.chain_helpers import (
+    DELEGATION,
+    Devnet,
+    cache_prefix,
+    last_event_block,
+    make_devnet,
+    wait_for,
+)
 from tests.integration.test_block_sync import settings_for
 from token_service.bootstrap import TokenApp
 from token_service.bootstrap import bootstrap as token_bootstrap
@@ -93,7 +99,7 @@ async def pipeline(
         grpc_port=0,
         cache_ttl_s=60,
     )
-    prefix = f"novatest:{uuid.uuid4().hex[:8]}:"
+    prefix = cache_prefix()
     cache = RedisCache(redis_url or endpoints.redis_url, prefix=prefix, timeout_s=0.2)
     token = token_bootstrap(token_settings, cache=cache, registry=isolated_registry())
     await token.start()
