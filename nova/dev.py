@@ -93,8 +93,9 @@ async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
         "manifest": manifest_path,
         "rpc_urls": rpc_url,
     }
+    # 0: each service on a port the OS picks (printed below), as tests and side-by-side runs want
     ports = {
-        name: opts.grpc_base_port + i
+        name: opts.grpc_base_port + i if opts.grpc_base_port else 0
         for i, name in enumerate(("block_sync", "token", "staking", "governance"))
     }
     sync = sync_bootstrap(
@@ -120,26 +121,28 @@ async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
         bus=bus,
         registry=isolated_registry(),
     )
-    gateway = GatewayServer(
-        create_app(
-            GatewaySettings(
-                block_sync_addr=f"127.0.0.1:{ports['block_sync']}",
-                token_addr=f"127.0.0.1:{ports['token']}",
-                staking_addr=f"127.0.0.1:{ports['staking']}",
-                governance_addr=f"127.0.0.1:{ports['governance']}",
-            ),
-            feed=cache,  # the services' in-process cache announces their invalidations
-        ),
-        "127.0.0.1",
-        opts.http_port,
-    )
     # what started is closed again (last first), also when a later start fails (a port in use)
     async with contextlib.AsyncExitStack() as started:
         for app in (sync, token, staking, gov):
             started.push_async_callback(app.close)
             await app.start()
-        for app in (sync, token, staking, gov):
-            await app.serve_grpc()
+        ports["block_sync"] = await sync.serve_grpc(ports["block_sync"])
+        ports["token"] = await token.serve_grpc(ports["token"])
+        ports["staking"] = await staking.serve_grpc(ports["staking"])
+        ports["governance"] = await gov.serve_grpc(ports["governance"])
+        gateway = GatewayServer(
+            create_app(
+                GatewaySettings(
+                    block_sync_addr=f"127.0.0.1:{ports['block_sync']}",
+                    token_addr=f"127.0.0.1:{ports['token']}",
+                    staking_addr=f"127.0.0.1:{ports['staking']}",
+                    governance_addr=f"127.0.0.1:{ports['governance']}",
+                ),
+                feed=cache,  # the services' in-process cache announces their invalidations
+            ),
+            "127.0.0.1",
+            opts.http_port,
+        )
         await gateway.start()
         started.push_async_callback(gateway.stop)
         print(
@@ -148,8 +151,8 @@ async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
             file=sys.stderr,
         )
         print(
-            f"  REST API  http://127.0.0.1:{opts.http_port}/api/v1   docs "
-            f"http://127.0.0.1:{opts.http_port}/docs",
+            f"  REST API  http://127.0.0.1:{gateway.port}/api/v1   docs "
+            f"http://127.0.0.1:{gateway.port}/docs",
             file=sys.stderr,
         )
         print(

@@ -38,6 +38,14 @@ class GatewayServer:
             await asyncio.sleep(0.01)
 
     @property
+    def port(self) -> int:
+        """The port listened on (the one the OS chose when configured with 0)."""
+        for server in getattr(self.server, "servers", []):
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return int(self.server.config.port)
+
+    @property
     def _where(self) -> str:
         return f"{self.server.config.host}:{self.server.config.port}"
 

@@ -244,8 +244,12 @@ def dev_cmd(
             "there: give a --data-dir whose manifest.json points at them)."
         ),
     ] = None,
-    http_port: Annotated[int, typer.Option(help="REST API port.")] = 8080,
-    grpc_base_port: Annotated[int, typer.Option(help="First of 4 gRPC ports.")] = 50061,
+    http_port: Annotated[
+        int, typer.Option(help="REST API port (0: one the OS picks, printed at start).")
+    ] = 8080,
+    grpc_base_port: Annotated[
+        int, typer.Option(help="First of 4 gRPC ports (0: any free ones, printed at start).")
+    ] = 50061,
     simulate: Annotated[bool, typer.Option(help="Run live traffic on the local chain.")] = True,
     interval: Annotated[float, typer.Option(help="Seconds between simulated blocks.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed of the simulated traffic.")] = 1,
@@ -260,12 +264,12 @@ def dev_cmd(
     if interval <= 0:
         typer.echo(f"error: --interval must be > 0, got {interval}", err=True)
         raise typer.Exit(2)
-    if not 1 <= http_port <= 65535:
-        typer.echo(f"error: --http-port must be 1..65535, got {http_port}", err=True)
+    if not 0 <= http_port <= 65535:
+        typer.echo(f"error: --http-port must be 0..65535, got {http_port}", err=True)
         raise typer.Exit(2)
-    if not 1 <= grpc_base_port <= 65532:
+    if not 0 <= grpc_base_port <= 65532:
         typer.echo(
-            f"error: --grpc-base-port must be 1..65532 (4 ports), got {grpc_base_port}", err=True
+            f"error: --grpc-base-port must be 0..65532 (4 ports), got {grpc_base_port}", err=True
         )
         raise typer.Exit(2)
     configure_logging("WARNING")

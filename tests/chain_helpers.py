@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from common import events
 from common.jsonrpc import JsonRpcClient
@@ -65,6 +66,40 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(every_s)
+
+
+class _App(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+A = TypeVar("A", bound=_App)
+
+
+async def started(down: contextlib.AsyncExitStack, app: A) -> A:
+    """Start a service app, closed when ``down`` unwinds: also when a later set-up step fails,
+    so a test's failed set-up leaves nothing running (a leaked syncer holds its lock)."""
+    down.push_async_callback(app.close)
+    await app.start()
+    return app
+
+
+def running(
+    down: contextlib.AsyncExitStack, *runs: Callable[[asyncio.Event], Coroutine[Any, Any, Any]]
+) -> tuple[asyncio.Event, list[asyncio.Task[Any]]]:
+    """Run each ``run(stop)`` as a task; ``down`` sets stop and waits for them (30 s each)."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(run(stop)) for run in runs]
+
+    async def halt() -> None:
+        stop.set()
+        for t in tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(t, 30)
+
+    down.push_async_callback(halt)
+    return stop, tasks
 
 
 @dataclass

@@ -4,6 +4,7 @@ event twice."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -20,18 +21,11 @@ GOV = artifacts.load("NovaGovernor").abi
 STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]
 
 
-def _grpc_base() -> int:
-    """Four consecutive free ports."""
-    for _ in range(50):
-        base = stack.free_port()
-        if base < 65000 and not any(stack.port_open(base + i) for i in range(4)):
-            return base
-    raise RuntimeError("no four consecutive free ports")
-
-
 class Dev:
+    """`nova dev` on ports the OS picks (a port chosen free beforehand can be taken before the
+    process binds it); the REST port is read from what it prints."""
+
     def __init__(self, data_dir: Path, rpc_url: str, log: Path) -> None:
-        self.http_port = stack.free_port()
         self.argv = [
             sys.executable,
             "-m",
@@ -42,17 +36,46 @@ class Dev:
             "--rpc-url",
             rpc_url,
             "--http-port",
-            str(self.http_port),
+            "0",
             "--grpc-base-port",
-            str(_grpc_base()),
+            "0",
         ]
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        self._printed = 0  # how much of the log earlier runs wrote
 
-    def start(self) -> None:
+    def launch(self) -> None:
+        self._printed = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as fh:
             self.proc = subprocess.Popen(
                 self.argv, cwd=stack.REPO_ROOT, stdout=fh, stderr=subprocess.STDOUT
+            )
+
+    async def start(self) -> str:
+        """Start it; the REST base URL once it listens."""
+        self.launch()
+        url: list[str] = []
+
+        async def listening() -> bool:
+            self.check_alive()
+            found = re.search(r"REST API  (http://127\.0\.0\.1:\d+)/api/v1", self.output())
+            url[:] = [found.group(1)] if found else []
+            return bool(url)
+
+        await wait_for(listening, "nova dev to listen", 60)
+        return url[0]
+
+    def output(self) -> str:
+        """What this run printed."""
+        with open(self.log, "rb") as fh:
+            fh.seek(self._printed)
+            return fh.read().decode(errors="replace")
+
+    def check_alive(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(
+                f"nova dev exited with {self.proc.returncode}: {self.output()[-3000:]}"
             )
 
     def interrupt(self) -> int:
@@ -107,16 +130,20 @@ async def test_dev_mode_serves_the_chain_stops_cleanly_and_resumes(anvil_url, tm
     data_dir.mkdir()
     net.manifest.save(data_dir / "manifest.json")  # index this chain's contracts
     dev = Dev(data_dir, anvil_url, tmp_path / "dev.log")
+
+    async def serves_the_chain(http: httpx.AsyncClient) -> bool:
+        dev.check_alive()  # a process that died fails at once, saying why
+        return await _equal_to_chain(net, http)
+
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{dev.http_port}") as http:
-            dev.start()
-            await wait_for(lambda: _equal_to_chain(net, http), "nova dev = chain", 120)
+        async with httpx.AsyncClient(base_url=await dev.start()) as http:
+            await wait_for(lambda: serves_the_chain(http), "nova dev = chain", 120)
             assert (await http.get("/readyz")).json()["ready"] is True
             assert dev.interrupt() == 0
-            await net.sim.resync()
-            await net.sim.run(blocks=15)  # the chain moves on while it is stopped
-            dev.start()
-            await wait_for(lambda: _equal_to_chain(net, http), "nova dev resumed = chain", 120)
+        await net.sim.resync()
+        await net.sim.run(blocks=15)  # the chain moves on while it is stopped
+        async with httpx.AsyncClient(base_url=await dev.start()) as http:
+            await wait_for(lambda: serves_the_chain(http), "nova dev resumed = chain", 120)
             assert dev.interrupt() == 0
     finally:
         dev.kill()

@@ -276,7 +276,7 @@ def test_a_port_in_use_or_out_of_range_is_an_error_line(tmp_path):
                 1,
                 f"error: cannot listen for gRPC on 127.0.0.1:{port}",
             ),
-            (["dev", "--http-port", "70000"], {}, 2, "error: --http-port must be 1..65535"),
+            (["dev", "--http-port", "70000"], {}, 2, "error: --http-port must be 0..65535"),
         ]:
             result = nova(*argv, **env)
             assert result.returncode == rc, (argv, result.stderr[-2000:])

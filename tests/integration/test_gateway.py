@@ -28,7 +28,15 @@ from nova.devnet.reorg import force_reorg
 from nova.gateway_server import GatewayServer
 from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.settings import StakingSettings
-from tests.chain_helpers import DELEGATION, cache_prefix, last_event_block, make_devnet, wait_for
+from tests.chain_helpers import (
+    DELEGATION,
+    cache_prefix,
+    last_event_block,
+    make_devnet,
+    running,
+    started,
+    wait_for,
+)
 from tests.integration.test_block_sync import settings_for
 from token_service.bootstrap import bootstrap as token_bootstrap
 from token_service.infrastructure.verify import verify_token
@@ -70,9 +78,7 @@ async def _start_system(
     db_url = f"{endpoints.mysql_url}/{db}"
     migrate(db_url)
     sync_settings = settings_for(net, endpoints, db_url, reorg_window=32)
-    sync = sync_bootstrap(sync_settings, registry=isolated_registry())
-    down.push_async_callback(sync.close)
-    await sync.start()
+    sync = await started(down, sync_bootstrap(sync_settings, registry=isolated_registry()))
     common = dict(
         database_url=db_url,
         kafka_bootstrap_servers=endpoints.kafka_bootstrap,
@@ -83,10 +89,12 @@ async def _start_system(
         redis_url=endpoints.redis_url,
         cache_prefix=cache_prefix(),
     )
-    token = token_bootstrap(TokenSettings(**common), registry=isolated_registry())
-    down.push_async_callback(token.close)
-    staking = staking_bootstrap(StakingSettings(**common), registry=isolated_registry())
-    down.push_async_callback(staking.close)
+    token = await started(
+        down, token_bootstrap(TokenSettings(**common), registry=isolated_registry())
+    )
+    staking = await started(
+        down, staking_bootstrap(StakingSettings(**common), registry=isolated_registry())
+    )
     gov = gov_bootstrap(
         GovernanceSettings(
             **{
@@ -97,26 +105,14 @@ async def _start_system(
         ),
         registry=isolated_registry(),
     )
-    down.push_async_callback(gov.close)
-    await token.start()
-    await staking.start()
-    await gov.start()
+    await started(down, gov)
     ports = {
         "block_sync": await sync.serve_grpc(0),
         "token": await token.serve_grpc(0),
         "staking": await staking.serve_grpc(0),
         "governance": await gov.serve_grpc(0),
     }
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(x.run(stop)) for x in (sync, token, staking, gov)]
-
-    async def stop_tasks() -> None:
-        stop.set()
-        for t in tasks:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(t, 30)
-
-    down.push_async_callback(stop_tasks)
+    running(down, sync.run, token.run, staking.run, gov.run)
     gw_settings = GatewaySettings(
         block_sync_addr=f"127.0.0.1:{ports['block_sync']}",
         token_addr=f"127.0.0.1:{ports['token']}",

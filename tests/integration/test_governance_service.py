@@ -3,7 +3,6 @@ compared with NovaGovernor's state()/proposalVotes() and NovaToken's getVotes()/
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import Counter
 
@@ -23,7 +22,7 @@ from nova.devnet import artifacts
 from nova.devnet.reorg import force_reorg
 from novapb.governance.v1 import governance_pb2 as pb
 from novapb.governance.v1 import governance_pb2_grpc as pb_grpc
-from tests.chain_helpers import Devnet, make_devnet, wait_for
+from tests.chain_helpers import Devnet, make_devnet, running, started, wait_for
 from tests.integration.test_block_sync import settings_for
 
 GOV = artifacts.load("NovaGovernor").abi
@@ -43,23 +42,13 @@ async def devnet(anvil_url: str, tmp_path_factory: pytest.TempPathFactory):
 async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str):
     sync_settings = settings_for(net, endpoints, db_url, reorg_window=64)
     migrate(db_url)
-    sync = sync_bootstrap(sync_settings, registry=isolated_registry())
-    await sync.start()
-    app = gov_bootstrap(
-        GovernanceSettings(
-            database_url=db_url,
-            kafka_bootstrap_servers=endpoints.kafka_bootstrap,
-            kafka_topic_prefix=sync_settings.kafka_topic_prefix,
-            manifest=net.manifest_path,
-            grpc_port=0,
-        ),
-        registry=isolated_registry(),
+    settings = GovernanceSettings(
+        database_url=db_url,
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
+        kafka_topic_prefix=sync_settings.kafka_topic_prefix,
+        manifest=net.manifest_path,
+        grpc_port=0,
     )
-    await app.start()
-    port = await app.serve_grpc(0)
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(sync.run(stop)), asyncio.create_task(app.run(stop))]
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     last: list[GovernanceDrift] = []
 
     async def settled() -> bool:
@@ -84,16 +73,14 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str):
         except AssertionError as exc:  # say what differs, not only that it timed out
             raise AssertionError(f"{exc}; last check: {last and last[0].lines()}") from None
 
-    try:
+    async with contextlib.AsyncExitStack() as down:
+        sync = await started(down, sync_bootstrap(sync_settings, registry=isolated_registry()))
+        app = await started(down, gov_bootstrap(settings, registry=isolated_registry()))
+        port = await app.serve_grpc(0)
+        running(down, sync.run, app.run)
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        down.push_async_callback(channel.close, None)
         yield app, pb_grpc.GovernanceServiceStub(channel), settle, last
-    finally:
-        stop.set()
-        for t in tasks:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(t, 30)
-        await channel.close(None)
-        await app.close()
-        await sync.close()
 
 
 async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysql_url):

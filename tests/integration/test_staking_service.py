@@ -26,7 +26,7 @@ from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.infrastructure.sql import user_totals_t
 from staking_service.infrastructure.verify import verify_staking
 from staking_service.settings import StakingSettings
-from tests.chain_helpers import Devnet, cache_prefix, make_devnet, wait_for
+from tests.chain_helpers import Devnet, cache_prefix, make_devnet, running, started, wait_for
 from tests.integration.test_block_sync import settings_for
 
 STK = artifacts.load("NovaStaking").abi
@@ -45,8 +45,6 @@ async def devnet(anvil_url: str, tmp_path_factory: pytest.TempPathFactory):
 async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str, consume: bool = True):
     sync_settings = settings_for(net, endpoints, db_url, reorg_window=64)
     migrate(db_url)
-    sync = sync_bootstrap(sync_settings, registry=isolated_registry())
-    await sync.start()
     settings = StakingSettings(
         database_url=db_url,
         kafka_bootstrap_servers=endpoints.kafka_bootstrap,
@@ -56,15 +54,6 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str, consume
         grpc_port=0,
     )
     cache = RedisCache(endpoints.redis_url, prefix=cache_prefix())
-    app = staking_bootstrap(settings, cache=cache, registry=isolated_registry())
-    await app.start()
-    port = await app.serve_grpc(0)
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(sync.run(stop)),
-        asyncio.create_task(app.run(stop) if consume else stop.wait()),
-    ]
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
 
     async def settled() -> bool:
         head = await net.chain.block_number()
@@ -86,16 +75,16 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str, consume
         )
         return drift.ok
 
-    try:
+    async with contextlib.AsyncExitStack() as down:
+        sync = await started(down, sync_bootstrap(sync_settings, registry=isolated_registry()))
+        app = await started(
+            down, staking_bootstrap(settings, cache=cache, registry=isolated_registry())
+        )
+        port = await app.serve_grpc(0)
+        running(down, sync.run, app.run if consume else lambda stop: stop.wait())
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        down.push_async_callback(channel.close, None)
         yield app, pb_grpc.StakingServiceStub(channel), settled, sync_settings
-    finally:
-        stop.set()
-        for t in tasks:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(t, 30)
-        await channel.close(None)
-        await app.close()
-        await sync.close()
 
 
 async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, mysql_url):

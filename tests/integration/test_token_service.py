@@ -31,6 +31,8 @@ from tests.chain_helpers import (
     cache_prefix,
     last_event_block,
     make_devnet,
+    running,
+    started,
     wait_for,
 )
 from tests.integration.test_block_sync import settings_for
@@ -56,8 +58,6 @@ class Pipeline:
     sync: BlockSyncApp
     token: TokenApp
     stub: pb_grpc.TokenServiceStub
-    stop: asyncio.Event
-    consumer_task: asyncio.Task[None]
 
     async def last_token_block(self) -> int:
         head = await self.net.chain.block_number()
@@ -88,8 +88,6 @@ async def pipeline(
 ):
     sync_settings = settings_for(net, endpoints, db_url, reorg_window=64)
     migrate(db_url)
-    sync = sync_bootstrap(sync_settings, registry=isolated_registry())
-    await sync.start()
     token_settings = TokenSettings(
         database_url=db_url,
         kafka_bootstrap_servers=endpoints.kafka_bootstrap,
@@ -99,26 +97,17 @@ async def pipeline(
         grpc_port=0,
         cache_ttl_s=60,
     )
-    prefix = cache_prefix()
-    cache = RedisCache(redis_url or endpoints.redis_url, prefix=prefix, timeout_s=0.2)
-    token = token_bootstrap(token_settings, cache=cache, registry=isolated_registry())
-    await token.start()
-    port = await token.serve_grpc(0)
-    stop = asyncio.Event()
-    sync_task = asyncio.create_task(sync.run(stop))
-    consumer_task = asyncio.create_task(token.run(stop) if consume else stop.wait())
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    p = Pipeline(net, sync, token, pb_grpc.TokenServiceStub(channel), stop, consumer_task)
-    try:
-        yield p
-    finally:
-        stop.set()
-        for task in (sync_task, p.consumer_task):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, 30)
-        await channel.close(None)
-        await token.close()
-        await sync.close()
+    cache = RedisCache(redis_url or endpoints.redis_url, prefix=cache_prefix(), timeout_s=0.2)
+    async with contextlib.AsyncExitStack() as down:
+        sync = await started(down, sync_bootstrap(sync_settings, registry=isolated_registry()))
+        token = await started(
+            down, token_bootstrap(token_settings, cache=cache, registry=isolated_registry())
+        )
+        port = await token.serve_grpc(0)
+        running(down, sync.run, token.run if consume else lambda stop: stop.wait())
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        down.push_async_callback(channel.close, None)
+        yield Pipeline(net, sync, token, pb_grpc.TokenServiceStub(channel))
 
 
 async def test_balances_supply_and_transfers_equal_the_chain(devnet, endpoints, mysql_url):
