@@ -71,6 +71,7 @@ class SimStats:
     blocks: int = 0
     txs: int = 0
     events: int = 0
+    token_events: int = 0  # of them NovaToken's
     by_event: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -109,6 +110,7 @@ class Simulator:
         self.multi = multi_transfer_size
         self.gas_budget = int(block_gas_limit * 0.9)
         self.token = manifest.address("NovaToken")
+        self._token_lower = self.token.lower()
         self.staking = manifest.address("NovaStaking")
         self.governor = manifest.address("NovaGovernor")
         self.timelock = manifest.address("NovaTimelock")
@@ -259,19 +261,24 @@ class Simulator:
         self,
         *,
         events: int | None = None,
+        token_events: int | None = None,
         blocks: int | None = None,
         should_stop: Callable[[], bool] | None = None,
         on_block: Callable[[SimStats], None] | None = None,
         interval_s: float = 0.0,
     ) -> SimStats:
-        """Mine blocks of traffic until ``events`` logs or ``blocks`` blocks (or should_stop).
+        """Mine blocks of traffic until ``events`` logs, ``token_events`` NovaToken logs or
+        ``blocks`` blocks (or should_stop).
 
         ``interval_s`` > 0 paces the chain: one block per interval (a live devnet); 0 = as fast
         as the node goes (history generation, benchmarks).
         """
         start_events, start_blocks = self.stats.events, self.stats.blocks
+        start_token = self.stats.token_events
         while True:
             if events is not None and self.stats.events - start_events >= events:
+                break
+            if token_events is not None and self.stats.token_events - start_token >= token_events:
                 break
             if blocks is not None and self.stats.blocks - start_blocks >= blocks:
                 break
@@ -322,6 +329,8 @@ class Simulator:
         for rcpt in receipts:
             for log in rcpt["logs"]:
                 self.stats.events += 1
+                if log["address"].lower() == self._token_lower:
+                    self.stats.token_events += 1
                 name = self._event_name(log)
                 self.stats.by_event[name] = self.stats.by_event.get(name, 0) + 1
 

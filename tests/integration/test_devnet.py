@@ -120,6 +120,26 @@ async def test_traffic_emits_every_event_kind_decodable_by_the_abi(devnet) -> No
     assert max(per_block.values()) >= 50, "no block with many transfers"
 
 
+async def test_simulator_counts_the_token_events_it_mines(devnet) -> None:
+    """The benchmarks size histories by NovaToken events: the count must be the chain's."""
+    rpc, manifest, sim = devnet
+    first = await sim.chain.block_number() + 1
+    before = (sim.stats.events, sim.stats.token_events)
+    stats = await sim.run(token_events=500)
+    head = await sim.chain.block_number()
+    logs = await rpc.call(
+        "eth_getLogs",
+        {
+            "fromBlock": hex(first),
+            "toBlock": hex(head),
+            "address": [manifest.address(c) for c in manifest.contracts],
+        },
+    )
+    token = [x for x in logs if x["address"].lower() == manifest.address("NovaToken").lower()]
+    assert stats.token_events - before[1] == len(token) >= 500
+    assert stats.events - before[0] == len(logs) > len(token)
+
+
 async def test_simulator_model_equals_the_chain(devnet) -> None:
     _, manifest, sim = devnet
     expected = sim.expected_balances()
