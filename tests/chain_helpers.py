@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import grpc
+
 from common import events
 from common.jsonrpc import JsonRpcClient
 from common.ports import EventBus
@@ -83,6 +85,14 @@ async def started(down: contextlib.AsyncExitStack, app: A) -> A:
     down.push_async_callback(app.close)
     await app.start()
     return app
+
+
+async def channel_to(down: contextlib.AsyncExitStack, app: Any) -> grpc.aio.Channel:
+    """Serve the app's gRPC on a free port; a channel to it, closed when ``down`` unwinds."""
+    port = await app.serve_grpc(0)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    down.push_async_callback(channel.close, None)
+    return channel
 
 
 def running(

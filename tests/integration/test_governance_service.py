@@ -22,7 +22,7 @@ from nova.devnet import artifacts
 from nova.devnet.reorg import force_reorg
 from novapb.governance.v1 import governance_pb2 as pb
 from novapb.governance.v1 import governance_pb2_grpc as pb_grpc
-from tests.chain_helpers import Devnet, make_devnet, running, started, wait_for
+from tests.chain_helpers import Devnet, channel_to, make_devnet, running, started, wait_for
 from tests.integration.test_block_sync import settings_for
 
 GOV = artifacts.load("NovaGovernor").abi
@@ -76,10 +76,8 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str):
     async with contextlib.AsyncExitStack() as down:
         sync = await started(down, sync_bootstrap(sync_settings, registry=isolated_registry()))
         app = await started(down, gov_bootstrap(settings, registry=isolated_registry()))
-        port = await app.serve_grpc(0)
         running(down, sync.run, app.run)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        down.push_async_callback(channel.close, None)
+        channel = await channel_to(down, app)
         yield app, pb_grpc.GovernanceServiceStub(channel), settle, last
 
 

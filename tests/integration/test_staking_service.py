@@ -26,7 +26,15 @@ from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.infrastructure.sql import user_totals_t
 from staking_service.infrastructure.verify import verify_staking
 from staking_service.settings import StakingSettings
-from tests.chain_helpers import Devnet, cache_prefix, make_devnet, running, started, wait_for
+from tests.chain_helpers import (
+    Devnet,
+    cache_prefix,
+    channel_to,
+    make_devnet,
+    running,
+    started,
+    wait_for,
+)
 from tests.integration.test_block_sync import settings_for
 
 STK = artifacts.load("NovaStaking").abi
@@ -80,10 +88,8 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str, consume
         app = await started(
             down, staking_bootstrap(settings, cache=cache, registry=isolated_registry())
         )
-        port = await app.serve_grpc(0)
         running(down, sync.run, app.run if consume else lambda stop: stop.wait())
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        down.push_async_callback(channel.close, None)
+        channel = await channel_to(down, app)
         yield app, pb_grpc.StakingServiceStub(channel), settled, sync_settings
 
 

@@ -29,6 +29,7 @@ from tests.chain_helpers import (
     DELEGATION,
     Devnet,
     cache_prefix,
+    channel_to,
     last_event_block,
     make_devnet,
     running,
@@ -103,10 +104,8 @@ async def pipeline(
         token = await started(
             down, token_bootstrap(token_settings, cache=cache, registry=isolated_registry())
         )
-        port = await token.serve_grpc(0)
         running(down, sync.run, token.run if consume else lambda stop: stop.wait())
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        down.push_async_callback(channel.close, None)
+        channel = await channel_to(down, token)
         yield Pipeline(net, sync, token, pb_grpc.TokenServiceStub(channel))
 
 
