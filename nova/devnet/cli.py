@@ -29,9 +29,10 @@ ManifestOpt = Annotated[
 SeedOpt = Annotated[int, typer.Option(help="Seed of the deterministic traffic.")]
 
 
-def _fail(msg: str) -> typer.Exit:
+def _fail(msg: str, code: int = 1) -> typer.Exit:
+    """An error: exit 1, or 2 for a bad option value (as every other nova command)."""
     typer.echo(f"error: {msg}", err=True)
-    return typer.Exit(1)
+    return typer.Exit(code)
 
 
 @app.command("compile")
@@ -67,7 +68,7 @@ def up_cmd(
         except stack.StackError as exc:
             raise _fail(str(exc)) from exc
     if interval < 0:
-        raise _fail(f"--interval must be >= 0, got {interval}")
+        raise _fail(f"--interval must be >= 0, got {interval}", 2)
     existing = Manifest.load(manifest) if manifest.exists() else None
     asyncio.run(_up(rpc_url, manifest, existing, simulate, seed, interval))
 
@@ -130,11 +131,11 @@ def simulate_cmd(
 
     for name, value in (("events", events), ("blocks", blocks)):
         if value is not None and value < 1:
-            raise _fail(f"--{name} must be >= 1, got {value}")
+            raise _fail(f"--{name} must be >= 1, got {value}", 2)
     if interval < 0:
-        raise _fail(f"--interval must be >= 0, got {interval}")
+        raise _fail(f"--interval must be >= 0, got {interval}", 2)
     if holders < 2:
-        raise _fail(f"--holders must be >= 2, got {holders}")
+        raise _fail(f"--holders must be >= 2, got {holders}", 2)
     try:
         m = Manifest.load(manifest)
     except (FileNotFoundError, ValueError) as exc:

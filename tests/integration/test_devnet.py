@@ -202,5 +202,5 @@ def test_cli_errors_are_clear(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "no devnet manifest" in result.output
     result = runner.invoke(app, ["devnet", "simulate", "--events", "0"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad option value: a usage error
     assert "--events must be >= 1" in result.output
