@@ -9,6 +9,7 @@ virtual environment (it is a pre-release with its own pins).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -238,6 +239,8 @@ def _redis_ready(port: int) -> bool:
 
 
 def _mongo_ready(port: int) -> bool:
+    """Answers and can create a collection: a SecantusDB whose storage folder was deleted (with
+    the checkout that started it) still answers ping but fails every new database."""
     try:
         from pymongo import MongoClient
 
@@ -246,11 +249,55 @@ def _mongo_ready(port: int) -> bool:
         )
         try:
             client.admin.command("ping")
+            probe = client["nova_stack_probe"]
+            name = f"p{os.getpid()}_{time.monotonic_ns()}"
+            probe[name].insert_one({})
+            probe.drop_collection(name)
             return True
         finally:
             client.close()
     except Exception:  # noqa: BLE001
         return False
+
+
+def _orphaned_secantus(port: int) -> int | None:
+    """The pid of a SecantusDB on ``port`` whose storage folder is gone, if any."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if not any("secantus" in a for a in argv[:2]):
+            continue
+        opts = dict(itertools.pairwise(argv))
+        storage = opts.get("--storage-path")
+        if opts.get("--port") == str(port) and storage and not Path(storage).exists():
+            return int(entry.name)
+    return None
+
+
+def _stop_pid(pid: int, timeout_s: float = 10) -> None:
+    """SIGTERM (its process group when it leads one, as what ``_spawn`` starts does), then
+    SIGKILL after ``timeout_s``."""
+    try:
+        leader = os.getpgid(pid) == pid
+    except OSError:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            if leader:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+        except OSError:
+            return
+        deadline = time.monotonic() + timeout_s
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not _pid_alive(pid):
+            return
 
 
 def rpc_ready(url: str) -> bool:
@@ -440,6 +487,11 @@ def up(ports: Ports | None = None, services: tuple[str, ...] = SERVICES) -> Endp
         if _ready(name, ports):
             continue
         port = getattr(ports, name)
+        orphan = _orphaned_secantus(port) if name == "mongo" and port_open(port) else None
+        if orphan is not None:
+            # left by a checkout deleted while its stack ran: it answers, but cannot write
+            _say(f"stopping SecantusDB pid {orphan} on {port}: its storage folder is gone")
+            _stop_pid(orphan)
         if port_open(port) and name not in ("kafka",):
             raise StackError(f"port {port} is taken by something that is not a ready {name}")
         _say(f"starting {name} on 127.0.0.1:{port}")
@@ -457,17 +509,8 @@ def down() -> list[str]:
     state = _load_state()
     stopped = []
     for name, info in list(state.items()):
-        pid = info["pid"]
-        if _pid_alive(pid):
-            try:
-                os.killpg(pid, signal.SIGTERM)
-            except OSError:
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while _pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if _pid_alive(pid):
-                os.killpg(pid, signal.SIGKILL)
+        if _pid_alive(info["pid"]):
+            _stop_pid(info["pid"])
         stopped.append(name)
         del state[name]
     _save_state(state)

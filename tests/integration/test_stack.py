@@ -1,0 +1,79 @@
+"""The local stack replaces a SecantusDB that a deleted checkout left running: it still answers
+ping on its port, but its storage folder is gone and every new database fails, so reusing it
+would fail every archive test with "internal server error"."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from nova import stack
+
+
+def _writes(port: int) -> bool:
+    client: MongoClient[dict[str, object]] = MongoClient(
+        f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=2000
+    )
+    name = f"nova_test_stack_{uuid.uuid4().hex[:8]}"  # a new database, as tests create
+    try:
+        client[name]["c"].insert_one({"x": 1})
+        client.drop_database(name)
+        return True
+    except Exception:
+        return False
+    finally:
+        client.close()
+
+
+def test_an_orphaned_secantus_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = stack.free_port()
+    old_storage = tmp_path / "deleted-checkout" / "secantus"
+    old_storage.mkdir(parents=True)
+    orphan = subprocess.Popen(
+        [
+            str(stack.secantus_bin()),
+            *("--host", "127.0.0.1", "--port", str(port)),
+            *("--storage-path", str(old_storage), "--log-level", "WARNING"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    # a private stack folder, with the installed SecantusDB linked in (no second install)
+    here = tmp_path / "stack"
+    here.mkdir()
+    (here / "secantus-venv").symlink_to(stack.secantus_bin().parents[1])
+    monkeypatch.setenv("NOVA_STACK_DIR", str(here))
+    ports = stack.Ports(mongo=port)
+    try:
+        stack.wait_until(lambda: stack.port_open(port) and _writes(port), "secantus", 90)
+        shutil.rmtree(old_storage.parent)  # the checkout is deleted, its server runs on
+        assert not _writes(port)
+        assert stack._orphaned_secantus(port) == orphan.pid
+
+        stack.up(ports, services=("mongo",))
+
+        assert orphan.wait(20) is not None  # stopped
+        assert _writes(port)
+        assert stack._orphaned_secantus(port) is None
+    finally:
+        assert stack.down() in ([], ["mongo"])
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait(10)
+    assert not stack.port_open(port)
+
+
+def test_something_else_on_the_port_is_named_not_reused() -> None:
+    port = stack.free_port()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        with pytest.raises(stack.StackError, match=f"port {port} is taken"):
+            stack.up(stack.Ports(mongo=port), services=("mongo",))
