@@ -511,6 +511,9 @@ def down() -> list[str]:
     for name, info in list(state.items()):
         if _pid_alive(info["pid"]):
             _stop_pid(info["pid"])
+        for proc in [d for d in _DAEMONS if d.pid == info["pid"]]:  # started by this process
+            proc.wait(10)  # reaped: no zombie, no "still running" warning at exit
+            _DAEMONS.remove(proc)
         stopped.append(name)
         del state[name]
     _save_state(state)
