@@ -32,6 +32,7 @@ from common.abi import ContractABI
 from common.adapters import make_archive, make_bus
 from common.db import create_engine
 from common.grpc_server import RunningServer, serve
+from common.jsonrpc import RpcError
 from common.logging import get_logger
 from common.manifest import ManifestError, address_in, integer_in, read_manifest
 from common.metrics import Metrics
@@ -168,6 +169,15 @@ class BlockSyncApp:
                 f"wrong chain: expected chain id {self.tracked.chain_id}, "
                 f"the RPC serves chain {self.chain_id}"
             )
+        if isinstance(self.settings.confirmations, str):
+            tag = self.settings.confirmations
+            try:
+                await self.chain.tagged(tag)
+            except (ChainUnavailable, RpcError) as exc:
+                raise ConfigError(
+                    f"NOVA_CONFIRMATIONS={tag}: the node does not serve its '{tag}' block "
+                    f"(a chain without finality?): {exc}"
+                ) from exc
         for name, addr in self.tracked.addresses.items():
             code = await self.chain.code_at(addr)
             if code in ("0x", "", None):
@@ -195,7 +205,8 @@ class BlockSyncApp:
             SyncConfig(
                 addresses=router.addresses,
                 start_block=self.tracked.start_block,
-                confirmations=s.confirmations,
+                confirmations=s.confirmations if isinstance(s.confirmations, int) else 0,
+                finality=None if isinstance(s.confirmations, int) else s.confirmations,
                 reorg_window=s.reorg_window,
                 poll_interval_s=s.poll_interval_s,
                 range_concurrency=s.range_concurrency,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -28,7 +29,12 @@ class BlockSyncSettings(CommonSettings):
         None, ge=0, description="First block to index (the contracts' deployment block)."
     )
     chain_id: int | None = Field(None, ge=1, description="Expected chain id (checked at start).")
-    confirmations: int = Field(0, ge=0, description="Blocks behind the head considered final.")
+    confirmations: int | Literal["safe", "finalized"] = Field(
+        0,
+        description="Blocks behind the head considered final, or `safe` / `finalized`: follow "
+        "the node's block of that tag (proof-of-stake chains; e.g. 12 or `finalized` on "
+        "mainnet, 0 on a dev chain).",
+    )
     reorg_window: int = Field(128, ge=1, le=10_000, description="Unconfirmed window kept.")
     poll_interval_s: float = Field(1.0, gt=0, description="Head polling interval (seconds).")
     range_initial: int = Field(
@@ -63,6 +69,19 @@ class BlockSyncSettings(CommonSettings):
     rpc_max_attempts: int = Field(6, ge=1, description="Attempts per request before failing.")
     grpc_port: int = Field(50051, ge=0, le=65535, description="BlockSyncService gRPC port.")
     archive: bool = Field(True, description="Run the raw-log archiver consumer in-process.")
+
+    @field_validator("confirmations", mode="before")
+    @classmethod
+    def _confirmations(cls, v: Any) -> int | str:
+        if isinstance(v, str):
+            text = v.strip()
+            if text in ("safe", "finalized"):
+                return text
+            if text.isdigit():
+                return int(text)
+        elif isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+            return int(v)
+        raise ValueError("must be a number of blocks >= 0, `safe` or `finalized`")
 
     @field_validator("rpc_urls")
     @classmethod

@@ -17,9 +17,15 @@ class FaultyRpc:
     """A loopback JSON-RPC proxy that misbehaves: range limits, 429s, timeouts."""
 
     def __init__(
-        self, upstream: str, seed: int, p_429: float = 0.08, p_timeout: float = 0.04
+        self,
+        upstream: str,
+        seed: int,
+        p_429: float = 0.08,
+        p_timeout: float = 0.04,
+        unknown_tags: frozenset[str] = frozenset(),
     ) -> None:
         self.p_429, self.p_timeout = p_429, p_timeout
+        self.unknown_tags = unknown_tags  # block tags refused as a node without finality does
         self.upstream = upstream
         self.rng = random.Random(seed)
         self.counts = {"range": 0, "429": 0, "timeout": 0, "ok": 0}
@@ -30,6 +36,12 @@ class FaultyRpc:
         body = await request.read()
         payload = orjson.loads(body)
         calls = payload if isinstance(payload, list) else [payload]
+        for call in calls:
+            params = call.get("params") or [None]
+            if call.get("method") == "eth_getBlockByNumber" and params[0] in self.unknown_tags:
+                error = {"code": -32602, "message": f"invalid block tag {params[0]!r}"}
+                reply = {"jsonrpc": "2.0", "id": call["id"], "error": error}
+                return web.json_response(reply if not isinstance(payload, list) else [reply])
         roll = self.rng.random() if self.active else 1.0
         if roll < self.p_429:
             self.counts["429"] += 1

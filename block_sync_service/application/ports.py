@@ -18,6 +18,9 @@ from block_sync_service.domain.model import (
 class ChainReader(Protocol):
     async def head(self) -> int: ...
 
+    async def tagged(self, tag: str) -> int:
+        """The number of the node's block of ``tag`` (``safe``, ``finalized``)."""
+
     async def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]: ...
 
     async def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[RawLog]: ...

@@ -44,6 +44,7 @@ class SyncConfig:
     addresses: Sequence[str]
     start_block: int
     confirmations: int = 0
+    finality: str | None = None  # "safe" / "finalized": follow that block instead of head - N
     reorg_window: int = 128
     poll_interval_s: float = 1.0
     range_concurrency: int = 2
@@ -202,9 +203,8 @@ class Syncer:
         """Do one unit of work. Returns False when there was nothing to do."""
         head = await self.chain.head()
         self.status.head = head
-        target = head - self.cfg.confirmations
-        if until is not None:
-            target = min(target, until)
+        final = await self._final(head)
+        target = final if until is None else min(final, until)
         synced = self._checkpoint.number
         if synced >= target:
             if not self._checkpoint.hash:
@@ -218,12 +218,19 @@ class Syncer:
                 await self._handle_reorg()
                 return True
             return False
-        deep_end = head - self.cfg.confirmations - self.cfg.reorg_window
+        deep_end = final - self.cfg.reorg_window
         if synced < deep_end and synced + 1 <= min(deep_end, target):
             await self._backfill_ranges(synced + 1, min(deep_end, target), head)
         else:
             await self._window_units(synced + 1, target, head)
         return True
+
+    async def _final(self, head: int) -> int:
+        """The last block considered final: ``confirmations`` below the head, or the node's
+        block of the ``finality`` tag (never above the head it reported)."""
+        if self.cfg.finality is None:
+            return head - self.cfg.confirmations
+        return min(head, await self.chain.tagged(self.cfg.finality))
 
     # ------------------------------------------------------------------ window mode
 

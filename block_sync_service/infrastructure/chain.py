@@ -186,6 +186,12 @@ class JsonRpcChainClient:
     async def head(self) -> int:
         return int(await self.call("eth_blockNumber"), 16)
 
+    async def tagged(self, tag: str) -> int:
+        block = await self.call("eth_getBlockByNumber", tag, False)
+        if block is None:  # e.g. no block finalized yet
+            raise ChainUnavailable(f"the node has no '{tag}' block")
+        return int(block["number"], 16)
+
     async def code_at(self, address: str) -> str:
         return str(await self.call("eth_getCode", address, "latest"))
 

@@ -22,7 +22,7 @@ from nova.devnet.reorg import force_reorg
 from novapb.block_sync.v1 import block_sync_pb2 as pb
 from novapb.block_sync.v1 import block_sync_pb2_grpc as pb_grpc
 from tests.chain_helpers import Devnet, TopicReader, ground_truth, make_devnet, wait_for
-from tests.faults import DroppableWebSocket
+from tests.faults import DroppableWebSocket, FaultyRpc
 
 DOMAINS = ("token", "staking", "governance")
 
@@ -120,6 +120,36 @@ async def _has(reader: TopicReader, n: int) -> bool:
 
 async def _archived(app: BlockSyncApp, n: int) -> bool:
     return await app.archive.count() >= n
+
+
+async def test_the_sync_follows_the_finalized_block(devnet, endpoints, mysql_url):
+    """NOVA_CONFIRMATIONS=finalized: nothing above the node's finalized block is published
+    (anvil finalizes the block 64 below its head), and the sync moves with it."""
+
+    async def finalized() -> int:
+        return int(
+            (await devnet.rpc.call("eth_getBlockByNumber", "finalized", False))["number"], 16
+        )
+
+    if await finalized() <= devnet.manifest.start_block:  # a dense history of few blocks
+        await devnet.rpc.call("anvil_mine", hex(80))
+        await devnet.sim.resync()
+    settings = settings_for(devnet, endpoints, mysql_url, confirmations="finalized")
+    async with running(settings) as (app, _task, readers):
+        for round_ in range(2):
+            final = await finalized()
+            assert final > devnet.manifest.start_block
+            await wait_for(lambda f=final: synced_to(app, f), f"the finalized block {final}", 60)
+            assert app.syncer.status.synced == final < app.syncer.status.head
+            truth = await ground_truth(devnet.rpc, devnet.manifest, final)
+            await wait_for(lambda t=truth: _has(readers["token"], len(t["token"])), "events", 30)
+            published = [
+                (e.event.block_hash, e.event.log_index) for e in readers["token"].envelopes
+            ]
+            assert published == truth["token"]  # through the finalized block, none above it
+            if not round_:
+                await devnet.sim.resync()
+                await devnet.sim.run(blocks=3)
 
 
 @pytest.mark.parametrize("use_ws", [False, True], ids=["polling", "websocket"])
@@ -299,6 +329,27 @@ async def test_bad_configuration_fails_fast_with_a_clear_message(
                 await app.validate()
         finally:
             await app.close()
+    # a node without finality (pre-merge, some L2s) refuses the tag: named at start
+    proxy = FaultyRpc(devnet.rpc.url, seed=1, unknown_tags=frozenset({"finalized"}))
+    proxy.active = False
+    port = stack.free_port()
+    await proxy.start(port)
+    app = bootstrap(
+        settings_for(
+            devnet,
+            endpoints,
+            mysql_url,
+            rpc_urls=f"http://127.0.0.1:{port}",
+            confirmations="finalized",
+        ),
+        registry=isolated_registry(),
+    )
+    try:
+        with pytest.raises(ConfigError, match="NOVA_CONFIRMATIONS=finalized: the node does not"):
+            await app.validate()
+    finally:
+        await app.close()
+        await proxy.stop()
     with pytest.raises(ConfigError, match="NOVA_MANIFEST: cannot read"):
         bootstrap(settings_for(devnet, endpoints, mysql_url, manifest=tmp_path / "missing.json"))
 

@@ -34,6 +34,28 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 @pytest.mark.parametrize(
+    ("value", "parsed"), [("12", 12), ("0", 0), ("finalized", "finalized"), ("safe", "safe")]
+)
+def test_confirmations_are_a_count_or_a_finality_tag(
+    monkeypatch: pytest.MonkeyPatch, value: str, parsed: int | str
+) -> None:
+    from block_sync_service.settings import BlockSyncSettings
+
+    monkeypatch.setenv("NOVA_CONFIRMATIONS", value)
+    assert BlockSyncSettings().confirmations == parsed
+
+
+@pytest.mark.parametrize("value", ["-1", "latest", "1.5", ""])
+def test_bad_confirmations_are_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from block_sync_service.settings import BlockSyncSettings
+
+    monkeypatch.setenv("NOVA_CONFIRMATIONS", value)
+    with pytest.raises(ValidationError) as info:
+        BlockSyncSettings()
+    assert "NOVA_CONFIRMATIONS" in describe_validation_error(info.value)
+
+
+@pytest.mark.parametrize(
     "url", ["postgresql://root:s3cret@db/nova", "mysql://root:s3cret@db/nova", "nova.sqlite"]
 )
 def test_an_unsupported_database_url_is_named_without_its_password(

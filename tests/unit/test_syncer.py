@@ -57,6 +57,12 @@ class FakeChain:
     async def head(self) -> int:
         return len(self.blocks) - 1
 
+    finalized_depth = 6  # the "finalized" block is this far below the head; "safe" half of it
+
+    async def tagged(self, tag: str) -> int:
+        depth = {"finalized": self.finalized_depth, "safe": self.finalized_depth // 2}[tag]
+        return max(0, len(self.blocks) - 1 - depth)
+
     async def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
         if any(n >= len(self.blocks) for n in numbers):
             raise ChainMismatch("beyond head")
@@ -176,6 +182,25 @@ async def test_backfill_then_window_publishes_every_log_once_in_order() -> None:
     await syncer.open()
     await sync_all(syncer)
     assert sink.stream == truth(chain)
+
+
+@pytest.mark.parametrize(("finality", "behind"), [(None, 0), ("finalized", 6), ("safe", 3)])
+async def test_the_sync_follows_the_finalized_or_safe_block(
+    finality: str | None, behind: int
+) -> None:
+    chain = FakeChain(100)
+    syncer, _store, sink = make(chain, window=8)
+    syncer.cfg.finality = finality
+    syncer.cfg.confirmations = 50  # not used with a tag
+    await syncer.open()
+    await sync_all(syncer)
+    final = 99 - (behind if finality else 50)
+    assert syncer.status.synced == final and syncer.status.head == 99
+    assert sink.stream == [x for x in truth(chain) if x[0] <= final]  # nothing above it
+    chain.fork(0, grow=10)
+    await sync_all(syncer)
+    assert syncer.status.synced == final + 10
+    assert sink.stream == [x for x in truth(chain) if x[0] <= final + 10]
 
 
 @pytest.mark.parametrize(("depth", "grow"), [(1, 2), (3, 0), (8, 2), (2, -1)])
