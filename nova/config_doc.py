@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
@@ -35,9 +36,17 @@ def _default(field: FieldInfo) -> str:
 
 
 def _type(field: FieldInfo) -> str:
-    text = str(field.annotation).replace("typing.", "").replace("pathlib.", "")
-    text = text.replace("<class '", "").replace("'>", "")
-    return text.replace("|", "\\|")
+    annotation = field.annotation
+    members = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    if any(get_origin(m) is Literal for m in members):  # int | Literal["a", "b"]: int | a | b
+        parts = [str(v) for m in members for v in (get_args(m) if get_origin(m) else [_name(m)])]
+        return " \\| ".join(parts)
+    return _name(annotation).replace("|", "\\|")
+
+
+def _name(annotation: Any) -> str:
+    text = str(annotation).replace("typing.", "").replace("pathlib.", "")
+    return text.replace("<class '", "").replace("'>", "")
 
 
 def render() -> str:
