@@ -33,6 +33,7 @@ from bench.common import (
     exit_cleanly_on_sigterm,
     fresh_database,
     generate,
+    positive,
 )
 from block_sync_service.bootstrap import bootstrap
 from block_sync_service.infrastructure.chain import JsonRpcChainClient
@@ -365,13 +366,7 @@ def buffer_pool(mb: int) -> Iterator[None]:
 
 
 def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(x) for x in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not comma-separated integers: {text!r}") from None
-    if any(n < 1 for n in sizes):
-        raise argparse.ArgumentTypeError(f"sizes must be >= 1: {text!r}")
-    return sorted(set(sizes))
+    return sorted({positive(x) for x in text.split(",")})
 
 
 def main() -> None:
@@ -382,7 +377,7 @@ def main() -> None:
         default="10000,100000",
         help="comma-separated history sizes: NovaToken events (the other contracts add ~4%%)",
     )
-    parser.add_argument("--range", type=int, default=50, help="initial eth_getLogs range")
+    parser.add_argument("--range", type=positive, default=50, help="initial eth_getLogs range")
     parser.add_argument(
         "--buffer-pool-mb",
         type=int,

@@ -29,6 +29,7 @@ from bench.common import (
     exit_cleanly_on_sigterm,
     fresh_database,
     generate,
+    positive,
     spawn,
     stop_processes,
 )
@@ -116,10 +117,14 @@ async def load(base: str, paths: list[str], requests: int, concurrency: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--light", type=int, default=2, help="concurrency of the latency measures")
-    parser.add_argument("--events", type=int, default=5000, help="history to index first")
+    parser.add_argument("--requests", type=positive, default=5000)
+    parser.add_argument("--concurrency", type=positive, default=32)
+    parser.add_argument(
+        "--light", type=positive, default=2, help="concurrency of the latency measures"
+    )
+    parser.add_argument(
+        "--events", type=positive, default=5000, help="history to index first (NovaToken events)"
+    )
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
     endpoints = stack.up()

@@ -30,6 +30,8 @@ from bench.common import (
     exit_cleanly_on_sigterm,
     fresh_database,
     generate,
+    positive,
+    positive_float,
     spawn,
     stop_processes,
 )
@@ -90,8 +92,10 @@ async def _ready(base: str, head: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--blocks", type=int, default=200)
-    parser.add_argument("--poll", type=float, default=0.05, help="NOVA_POLL_INTERVAL_S fallback")
+    parser.add_argument("--blocks", type=positive, default=200)
+    parser.add_argument(
+        "--poll", type=positive_float, default=0.05, help="NOVA_POLL_INTERVAL_S fallback"
+    )
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
     endpoints = stack.up()
