@@ -222,7 +222,7 @@ class Syncer:
         if synced < deep_end and synced + 1 <= min(deep_end, target):
             await self._backfill_ranges(synced + 1, min(deep_end, target), head)
         else:
-            await self._window_units(synced + 1, target, head)
+            await self._window_units(synced + 1, target, head, final)
         return True
 
     async def _final(self, head: int) -> int:
@@ -234,12 +234,13 @@ class Syncer:
 
     # ------------------------------------------------------------------ window mode
 
-    async def _window_units(self, first: int, target: int, head: int) -> None:
+    async def _window_units(self, first: int, target: int, head: int, final: int) -> None:
         """Window units over ``first..target``: every block read by number, the first one's
         parent checked against the checkpoint and each unit's against the unit before it. A
-        unit more than two blocks below the head (catching up) is pipelined like the ranges:
-        the next unit is fetched while it is published, and its commit runs in the background.
-        At the tip, one unit at a time."""
+        unit more than two blocks below the final block (catching up) is pipelined like the
+        ranges: the next unit is fetched while it is published, and its commit runs in the
+        background. At the tip (the final block: ``confirmations`` or the finality tag below the
+        head), one unit at a time, published as not historical (consumers apply it at once)."""
         parent = self._checkpoint.hash
         start = first
         ahead: asyncio.Task[BlockBatch | None] | None = None
@@ -261,7 +262,7 @@ class Syncer:
                 self._window_span = max(
                     1, min(self.cfg.window_batch, span // max(1, len(batch.logs)))
                 )
-                historical = head - batch.last > 2
+                historical = final - batch.last > 2  # catching up; else at the (final) tip
                 start, parent = batch.last + 1, batch.last_header.hash
                 if historical and start <= target:
                     end = min(target, start + self._window_span - 1)

@@ -197,10 +197,19 @@ async def test_the_sync_follows_the_finalized_or_safe_block(
     final = 99 - (behind if finality else 50)
     assert syncer.status.synced == final and syncer.status.head == 99
     assert sink.stream == [x for x in truth(chain) if x[0] <= final]  # nothing above it
+    flags: list[bool] = []
+    real = sink.publish_batch
+
+    async def record(batch: BlockBatch, historical: bool, generation: int) -> int:
+        flags.append(historical)
+        return await real(batch, historical, generation)
+
+    sink.publish_batch = record  # type: ignore[method-assign]
     chain.fork(0, grow=10)
     await sync_all(syncer)
     assert syncer.status.synced == final + 10
     assert sink.stream == [x for x in truth(chain) if x[0] <= final + 10]
+    assert flags and not flags[-1]  # at the final block: not historical (consumers apply now)
 
 
 @pytest.mark.parametrize(("depth", "grow"), [(1, 2), (3, 0), (8, 2), (2, -1)])
