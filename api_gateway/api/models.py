@@ -59,6 +59,10 @@ class SyncStatusModel(BaseModel):
     chain_id: int
     latest_block: int
     synced_block: int
+    final_block: int = Field(
+        description="The block the sync follows: latest_block - confirmations, or the node's "
+        "finalized / safe block; synced_block equals it when caught up."
+    )
     lag: int
     last_reorg_block: int
     last_reorg_depth: int

@@ -159,6 +159,7 @@ class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
             events_per_second=s.events_per_second,
             alarm=s.alarm,
             chain_id=self.chain_id,
+            final_block=max(0, s.final),
         )
 
 

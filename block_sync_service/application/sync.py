@@ -59,6 +59,7 @@ class SyncConfig:
 @dataclass
 class SyncStatus:
     head: int = 0
+    final: int = 0  # what the sync follows: head - confirmations, or the finality tag's block
     synced: int = -1
     synced_hash: str = ""
     events_total: int = 0  # chain logs published (a log sent to two topics counts once)
@@ -204,6 +205,7 @@ class Syncer:
         head = await self.chain.head()
         self.status.head = head
         final = await self._final(head)
+        self.status.final = final
         target = final if until is None else min(final, until)
         synced = self._checkpoint.number
         if synced >= target:

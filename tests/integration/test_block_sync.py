@@ -140,7 +140,8 @@ async def test_the_sync_follows_the_finalized_block(devnet, endpoints, mysql_url
             final = await finalized()
             assert final > devnet.manifest.start_block
             await wait_for(lambda f=final: synced_to(app, f), f"the finalized block {final}", 60)
-            assert app.syncer.status.synced == final < app.syncer.status.head
+            assert app.syncer.status.synced == app.syncer.status.final == final
+            assert final < app.syncer.status.head
             truth = await ground_truth(devnet.rpc, devnet.manifest, final)
             await wait_for(lambda t=truth: _has(readers["token"], len(t["token"])), "events", 30)
             published = [
@@ -288,7 +289,8 @@ async def test_grpc_serves_blocks_transactions_logs_and_status(devnet, endpoints
             tx = await stub.GetTransaction(pb.GetTransactionRequest(hash=first.tx_hash))
             assert tx.transaction.status == 1 and tx.transaction.logs
             status = await stub.GetSyncStatus(pb.GetSyncStatusRequest())
-            assert status.synced_block == head and status.chain_id == 31337
+            assert status.synced_block == status.final_block == head
+            assert status.chain_id == 31337
             for call, request, code in [
                 (stub.GetTransaction, pb.GetTransactionRequest(hash="0x12"), "INVALID_ARGUMENT"),
                 (stub.GetTransaction, pb.GetTransactionRequest(hash="0x" + "ab" * 32), "NOT_FOUND"),

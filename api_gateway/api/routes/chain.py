@@ -139,6 +139,7 @@ async def sync_status(clients: ClientsDep, response: Response) -> SyncStatusMode
         chain_id=s.chain_id,
         latest_block=s.latest_block,
         synced_block=s.synced_block,
+        final_block=s.final_block,
         lag=s.lag,
         last_reorg_block=s.last_reorg_block,
         last_reorg_depth=s.last_reorg_depth,

@@ -139,7 +139,7 @@ class GetSyncStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetSyncStatusResponse(_message.Message):
-    __slots__ = ("is_syncing", "latest_block", "synced_block", "lag", "last_reorg_block", "last_reorg_depth", "last_reorg_at", "events_per_second", "alarm", "chain_id")
+    __slots__ = ("is_syncing", "latest_block", "synced_block", "lag", "last_reorg_block", "last_reorg_depth", "last_reorg_at", "events_per_second", "alarm", "chain_id", "final_block")
     IS_SYNCING_FIELD_NUMBER: _ClassVar[int]
     LATEST_BLOCK_FIELD_NUMBER: _ClassVar[int]
     SYNCED_BLOCK_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +150,7 @@ class GetSyncStatusResponse(_message.Message):
     EVENTS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
     ALARM_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    FINAL_BLOCK_FIELD_NUMBER: _ClassVar[int]
     is_syncing: bool
     latest_block: int
     synced_block: int
@@ -160,4 +161,5 @@ class GetSyncStatusResponse(_message.Message):
     events_per_second: float
     alarm: str
     chain_id: int
-    def __init__(self, is_syncing: _Optional[bool] = ..., latest_block: _Optional[int] = ..., synced_block: _Optional[int] = ..., lag: _Optional[int] = ..., last_reorg_block: _Optional[int] = ..., last_reorg_depth: _Optional[int] = ..., last_reorg_at: _Optional[int] = ..., events_per_second: _Optional[float] = ..., alarm: _Optional[str] = ..., chain_id: _Optional[int] = ...) -> None: ...
+    final_block: int
+    def __init__(self, is_syncing: _Optional[bool] = ..., latest_block: _Optional[int] = ..., synced_block: _Optional[int] = ..., lag: _Optional[int] = ..., last_reorg_block: _Optional[int] = ..., last_reorg_depth: _Optional[int] = ..., last_reorg_at: _Optional[int] = ..., events_per_second: _Optional[float] = ..., alarm: _Optional[str] = ..., chain_id: _Optional[int] = ..., final_block: _Optional[int] = ...) -> None: ...
