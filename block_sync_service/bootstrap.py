@@ -110,6 +110,7 @@ class _MetricsObserver(SyncObserver):
         self.head = m.gauge("head_block", "Chain head seen")
         self.synced = m.gauge("synced_block", "Last block whose events are published")
         self.lag = m.gauge("lag_blocks", "head - synced")
+        self.final = m.gauge("final_block", "The block followed: head - confirmations, or tagged")
         self.published = m.counter("events_published_total", "Events published")
         self.reorgs = m.counter("reorgs_total", "Reorgs handled")
         self.reorg_depth = m.gauge("last_reorg_depth_blocks", "Depth of the last reorg")
@@ -120,6 +121,7 @@ class _MetricsObserver(SyncObserver):
     def on_unit(self, status: SyncStatus, batch: BlockBatch, published: int) -> None:
         self.head.set(status.head)
         self.synced.set(status.synced)
+        self.final.set(status.final)
         self.lag.set(status.lag)
         self.published.inc(published)
 

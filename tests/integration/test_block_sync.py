@@ -142,6 +142,8 @@ async def test_the_sync_follows_the_finalized_block(devnet, endpoints, mysql_url
             await wait_for(lambda f=final: synced_to(app, f), f"the finalized block {final}", 60)
             assert app.syncer.status.synced == app.syncer.status.final == final
             assert final < app.syncer.status.head
+            registry = app.metrics.registry
+            assert registry.get_sample_value("nova_block_sync_final_block") == final
             truth = await ground_truth(devnet.rpc, devnet.manifest, final)
             await wait_for(lambda t=truth: _has(readers["token"], len(t["token"])), "events", 30)
             published = [
