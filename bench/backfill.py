@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +28,13 @@ import pymysql
 
 from bench.common import (
     History,
+    delete_shared_state_at_exit,
     drop_database,
     exit_cleanly_on_sigterm,
     fresh_database,
     generate,
     positive,
+    topic_prefix,
 )
 from block_sync_service.bootstrap import bootstrap
 from block_sync_service.infrastructure.chain import JsonRpcChainClient
@@ -194,7 +195,7 @@ def processes(history: History, endpoints: stack.Endpoints, work: Path) -> dict[
         **os.environ,
         "NOVA_DATABASE_URL": db_url,
         "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
-        "NOVA_KAFKA_TOPIC_PREFIX": f"nova.benchp{uuid.uuid4().hex[:6]}.",
+        "NOVA_KAFKA_TOPIC_PREFIX": topic_prefix(),
         "NOVA_MANIFEST": str(history.manifest_path),
         "NOVA_RPC_URLS": history.url,
         "NOVA_ARCHIVE": "false",
@@ -291,7 +292,7 @@ def in_process(history: History, endpoints: stack.Endpoints, step: int) -> dict[
         settings = BlockSyncSettings(
             database_url=db_url,
             kafka_bootstrap_servers=endpoints.kafka_bootstrap,
-            kafka_topic_prefix=f"nova.bench{uuid.uuid4().hex[:6]}.",
+            kafka_topic_prefix=topic_prefix(),
             manifest=history.manifest_path,
             rpc_urls=history.url,
             grpc_port=0,
@@ -388,6 +389,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
+    delete_shared_state_at_exit()
     runtime.tune_gc()  # the in-process measures run as every nova process does
     sizes: list[int] = args.sizes
     endpoints = stack.up()

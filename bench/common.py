@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
+import redis
+from aiokafka.admin import AIOKafkaAdminClient
 
 from common.jsonrpc import JsonRpcClient
 from nova import stack
@@ -105,6 +108,53 @@ def exit_cleanly_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _exit)
+
+
+RUN = uuid.uuid4().hex[:6]  # this benchmark process's tag in the shared servers' names
+
+
+def topic_prefix() -> str:
+    """A fresh Kafka topic prefix under this run's tag (deleted at exit)."""
+    return f"nova.bench.{RUN}.{uuid.uuid4().hex[:6]}."
+
+
+def cache_prefix() -> str:
+    """A fresh Redis key prefix under this run's tag (deleted at exit)."""
+    return f"novabench:{RUN}:{uuid.uuid4().hex[:6]}:"
+
+
+def delete_shared_state_at_exit() -> None:
+    """At exit (also on Ctrl-C and, with :func:`exit_cleanly_on_sigterm`, SIGTERM): delete this
+    run's topics (the test broker keeps them all in memory) and Redis keys."""
+    atexit.register(_delete_shared_state)
+
+
+def _delete_shared_state() -> None:
+    endpoints = stack.Endpoints.from_ports(stack.Ports())
+    client = redis.Redis.from_url(endpoints.redis_url)
+    try:
+        keys = list(client.scan_iter(f"novabench:{RUN}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError as exc:
+        print(f"could not delete this run's Redis keys: {exc}", file=sys.stderr)
+    finally:
+        client.close()
+    try:
+        asyncio.run(_delete_topics(endpoints.kafka_bootstrap, f"nova.bench.{RUN}."))
+    except Exception as exc:  # noqa: BLE001 - a report, not a failure of the benchmark
+        print(f"could not delete this run's topics: {exc}", file=sys.stderr)
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        for i in range(0, len(topics), 100):
+            await admin.delete_topics(topics[i : i + 100])
+    finally:
+        await admin.close()
 
 
 def fresh_database() -> tuple[str, str]:

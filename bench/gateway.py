@@ -18,12 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 
 from bench.common import (
+    cache_prefix,
+    delete_shared_state_at_exit,
     drop_database,
     dump_logs,
     exit_cleanly_on_sigterm,
@@ -32,6 +33,7 @@ from bench.common import (
     positive,
     spawn,
     stop_processes,
+    topic_prefix,
 )
 from nova import stack
 
@@ -127,6 +129,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
+    delete_shared_state_at_exit()
     endpoints = stack.up()
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,9 +141,9 @@ def main() -> None:
         env = {
             "NOVA_DATABASE_URL": db_url,
             "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
-            "NOVA_KAFKA_TOPIC_PREFIX": f"nova.bgw{uuid.uuid4().hex[:6]}.",
+            "NOVA_KAFKA_TOPIC_PREFIX": topic_prefix(),
             "NOVA_REDIS_URL": endpoints.redis_url,
-            "NOVA_CACHE_PREFIX": f"novabench:{uuid.uuid4().hex[:6]}:",
+            "NOVA_CACHE_PREFIX": cache_prefix(),
             "NOVA_MANIFEST": str(history.manifest_path),
             "NOVA_RPC_URLS": history.url,
             "NOVA_LOG_LEVEL": "WARNING",

@@ -25,6 +25,8 @@ from pathlib import Path
 import httpx
 
 from bench.common import (
+    cache_prefix,
+    delete_shared_state_at_exit,
     drop_database,
     dump_logs,
     exit_cleanly_on_sigterm,
@@ -34,6 +36,7 @@ from bench.common import (
     positive_float,
     spawn,
     stop_processes,
+    topic_prefix,
 )
 from common.jsonrpc import JsonRpcClient
 from nova import stack
@@ -98,6 +101,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
+    delete_shared_state_at_exit()
     endpoints = stack.up()
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,9 +113,9 @@ def main() -> None:
         env = {
             "NOVA_DATABASE_URL": db_url,
             "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
-            "NOVA_KAFKA_TOPIC_PREFIX": f"nova.tip{uuid.uuid4().hex[:6]}.",
+            "NOVA_KAFKA_TOPIC_PREFIX": topic_prefix(),
             "NOVA_REDIS_URL": endpoints.redis_url,
-            "NOVA_CACHE_PREFIX": f"novabench:{uuid.uuid4().hex[:6]}:",
+            "NOVA_CACHE_PREFIX": cache_prefix(),
             "NOVA_MANIFEST": str(history.manifest_path),
             "NOVA_RPC_URLS": history.url,
             "NOVA_WS_URL": history.url.replace("http://", "ws://"),

@@ -22,14 +22,6 @@ from nova.devnet.deploy import Manifest, deploy
 from nova.devnet.simulate import Simulator
 
 TRACKED = ("NovaToken", "NovaStaking", "NovaGovernor", "NovaTimelock")
-RUN = uuid.uuid4().hex[:8]  # this test session's tag in shared names (Redis keys)
-
-
-def cache_prefix() -> str:
-    """A fresh Redis key prefix, under this session's tag: its keys go when the session ends."""
-    return f"novatest:{RUN}:{uuid.uuid4().hex[:8]}:"
-
-
 TRANSFER = artifacts.load("NovaToken").abi.events["Transfer"].topic0
 ZERO_TOPIC = "0x" + "0" * 64
 DELEGATION = {  # NovaToken's events of the governance domain: not on the token topic

@@ -7,6 +7,8 @@ topic, key prefix or collection, and removes it afterwards.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,9 +18,10 @@ import eth_account  # noqa: F401 - see below
 import pymysql
 import pytest
 import redis
+from pymongo import MongoClient
 
 from nova import stack
-from tests.chain_helpers import RUN
+from tests.names import RUN
 
 # eth-account's py_ecc raises the recursion limit when first imported. The services import
 # eth-account on first use (a signature check), which can happen while Hypothesis runs a
@@ -41,8 +44,8 @@ def unique(prefix: str) -> str:
 
 @pytest.fixture(scope="session")
 def endpoints() -> Iterator[stack.Endpoints]:
-    """The local real stack, up for the whole session; this session's Redis keys (made with
-    ``cache_prefix()``) are deleted at its end."""
+    """The local real stack, up for the whole session; this session's Redis keys, topics and
+    archive databases (named by ``tests.names``) are deleted at its end."""
     up = stack.up()
     yield up
     client = redis.Redis.from_url(up.redis_url)
@@ -52,6 +55,29 @@ def endpoints() -> Iterator[stack.Endpoints]:
             client.delete(*keys[i : i + 1000])
     finally:
         client.close()
+    mongo: MongoClient[dict[str, object]] = MongoClient(up.mongo_url)
+    try:
+        for name in mongo.list_database_names():
+            if name.startswith(f"nova_test_{RUN}_"):
+                mongo.drop_database(name)
+    finally:
+        mongo.close()
+    # in a thread of its own: no event loop may be running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _delete_topics(up.kafka_bootstrap, f"nova.test.{RUN}.")).result()
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        for i in range(0, len(topics), 100):
+            await admin.delete_topics(topics[i : i + 100])
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +58,7 @@ from staking_service.infrastructure.sql import StakingViews
 from staking_service.infrastructure.verify import verify_staking
 from tests.chain_helpers import DELEGATION, Devnet, last_event_block, make_devnet, wait_for
 from tests.faults import CuttableTcp, FaultyRpc, PrivateBroker, PrivateMariaDB
+from tests.names import topic_prefix
 from token_service.infrastructure.sql import TokenViews
 from token_service.infrastructure.verify import verify_token
 
@@ -346,7 +346,7 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
     env = {
         "NOVA_DATABASE_URL": mysql_url,
         "NOVA_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['broker']}",
-        "NOVA_KAFKA_TOPIC_PREFIX": f"nova.c{uuid.uuid4().hex[:8]}.",
+        "NOVA_KAFKA_TOPIC_PREFIX": topic_prefix(),
         "NOVA_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
         "NOVA_MONGO_URL": endpoints.mongo_url,
         "NOVA_MONGO_DATABASE": mongo_database,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import pytest
 
 from common.ports import BusRecord, EventBus, PortError
+from tests.names import topic_prefix
 
 
 def _topic() -> str:
-    return f"nova.test.{uuid.uuid4().hex[:12]}"
+    return f"{topic_prefix()}t"
 
 
 async def _fetch_n(bus: EventBus, topic: str, n: int, start: int = 0, deadline_s: float = 20):

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,8 @@ import pytest
 
 from nova import stack
 from nova.devnet import artifacts
-from tests.chain_helpers import Devnet, cache_prefix, make_devnet, wait_for
+from tests.chain_helpers import Devnet, make_devnet, wait_for
+from tests.names import cache_prefix, topic_prefix
 
 TOK = artifacts.load("NovaToken").abi
 STK = artifacts.load("NovaStaking").abi
@@ -88,7 +88,7 @@ async def test_every_service_as_its_own_process(
     env = {
         "NOVA_DATABASE_URL": mysql_url,
         "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
-        "NOVA_KAFKA_TOPIC_PREFIX": f"nova.p{uuid.uuid4().hex[:8]}.",
+        "NOVA_KAFKA_TOPIC_PREFIX": topic_prefix(),
         "NOVA_REDIS_URL": endpoints.redis_url,
         "NOVA_CACHE_PREFIX": cache_prefix(),
         "NOVA_MONGO_URL": endpoints.mongo_url,

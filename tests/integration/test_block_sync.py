@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from novapb.block_sync.v1 import block_sync_pb2 as pb
 from novapb.block_sync.v1 import block_sync_pb2_grpc as pb_grpc
 from tests.chain_helpers import Devnet, TopicReader, ground_truth, make_devnet, wait_for
 from tests.faults import DroppableWebSocket, FaultyRpc
+from tests.names import archive_database, topic_prefix
 
 DOMAINS = ("token", "staking", "governance")
 
@@ -38,9 +38,9 @@ def settings_for(net: Devnet, endpoints: stack.Endpoints, db_url: str, **kw) -> 
     base: dict[str, Any] = dict(
         database_url=db_url,
         kafka_bootstrap_servers=endpoints.kafka_bootstrap,
-        kafka_topic_prefix=f"nova.t{uuid.uuid4().hex[:8]}.",
+        kafka_topic_prefix=topic_prefix(),
         mongo_url=endpoints.mongo_url,
-        mongo_database=f"nova_test_{uuid.uuid4().hex[:8]}",
+        mongo_database=archive_database(),
         manifest=net.manifest_path,
         rpc_urls=net.rpc.url,
         grpc_port=0,

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pymysql
@@ -23,6 +22,7 @@ from nova import stack
 from tests.chain_helpers import TopicReader, ground_truth, make_devnet, wait_for
 from tests.faults import FaultyRpc
 from tests.integration.test_block_sync import settings_for
+from tests.names import topic_prefix
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,7 +65,7 @@ async def test_sigkill_during_backfill_then_restart_leaves_no_gap(
     devnet, endpoints, mysql_url, tmp_path: Path
 ):
     head = await devnet.chain.block_number()
-    prefix = f"nova.k{uuid.uuid4().hex[:8]}."
+    prefix = topic_prefix()
     env = {
         "NOVA_DATABASE_URL": mysql_url,
         "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,

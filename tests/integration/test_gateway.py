@@ -30,7 +30,6 @@ from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.settings import StakingSettings
 from tests.chain_helpers import (
     DELEGATION,
-    cache_prefix,
     last_event_block,
     make_devnet,
     running,
@@ -38,6 +37,7 @@ from tests.chain_helpers import (
     wait_for,
 )
 from tests.integration.test_block_sync import settings_for
+from tests.names import cache_prefix
 from token_service.bootstrap import bootstrap as token_bootstrap
 from token_service.infrastructure.verify import verify_token
 from token_service.settings import TokenSettings

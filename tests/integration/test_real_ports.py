@@ -18,6 +18,7 @@ from nova import stack
 from tests.contract.archive import LogArchiveContract
 from tests.contract.bus import EventBusContract
 from tests.contract.cache import CacheContract
+from tests.names import topic_prefix
 
 
 class TestKafkaEventBus(EventBusContract):
@@ -37,7 +38,7 @@ class TestKafkaEventBus(EventBusContract):
 
     async def test_end_offsets_count_single_record_batches(self, bus) -> None:
         """What tansu does get right: one record per batch moves the end offset by one."""
-        topic = f"nova.test.{uuid.uuid4().hex[:12]}"
+        topic = f"{topic_prefix()}t"
         await bus.create_topic(topic)
         consumer = await bus.consumer(topic)
         try:

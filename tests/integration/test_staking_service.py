@@ -26,16 +26,9 @@ from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.infrastructure.sql import user_totals_t
 from staking_service.infrastructure.verify import verify_staking
 from staking_service.settings import StakingSettings
-from tests.chain_helpers import (
-    Devnet,
-    cache_prefix,
-    channel_to,
-    make_devnet,
-    running,
-    started,
-    wait_for,
-)
+from tests.chain_helpers import Devnet, channel_to, make_devnet, running, started, wait_for
 from tests.integration.test_block_sync import settings_for
+from tests.names import cache_prefix
 
 STK = artifacts.load("NovaStaking").abi
 

@@ -28,7 +28,6 @@ from novapb.token.v1 import token_pb2_grpc as pb_grpc
 from tests.chain_helpers import (
     DELEGATION,
     Devnet,
-    cache_prefix,
     channel_to,
     last_event_block,
     make_devnet,
@@ -37,6 +36,7 @@ from tests.chain_helpers import (
     wait_for,
 )
 from tests.integration.test_block_sync import settings_for
+from tests.names import cache_prefix
 from token_service.bootstrap import TokenApp
 from token_service.bootstrap import bootstrap as token_bootstrap
 from token_service.infrastructure.verify import verify_token
