@@ -28,12 +28,12 @@ import pymysql
 
 from bench.common import (
     History,
-    delete_shared_state_at_exit,
     drop_database,
     exit_cleanly_on_sigterm,
     fresh_database,
     generate,
     positive,
+    shared_state_deleted,
     topic_prefix,
 )
 from block_sync_service.bootstrap import bootstrap
@@ -389,7 +389,6 @@ def main() -> None:
     )
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
-    delete_shared_state_at_exit()
     runtime.tune_gc()  # the in-process measures run as every nova process does
     sizes: list[int] = args.sizes
     endpoints = stack.up()
@@ -412,4 +411,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with shared_state_deleted():
+        main()

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
-import redis
-from aiokafka.admin import AIOKafkaAdminClient
 
 from common.jsonrpc import JsonRpcClient
 from nova import stack
@@ -123,38 +122,18 @@ def cache_prefix() -> str:
     return f"novabench:{RUN}:{uuid.uuid4().hex[:6]}:"
 
 
-def delete_shared_state_at_exit() -> None:
-    """At exit (also on Ctrl-C and, with :func:`exit_cleanly_on_sigterm`, SIGTERM): delete this
-    run's topics (the test broker keeps them all in memory) and Redis keys."""
-    atexit.register(_delete_shared_state)
-
-
-def _delete_shared_state() -> None:
-    endpoints = stack.Endpoints.from_ports(stack.Ports())
-    client = redis.Redis.from_url(endpoints.redis_url)
+@contextlib.contextmanager
+def shared_state_deleted() -> Iterator[None]:
+    """Around a benchmark's run: delete its topics (the test broker keeps them all in memory)
+    and Redis keys at the end, also on Ctrl-C and, with :func:`exit_cleanly_on_sigterm`,
+    SIGTERM. (Not at interpreter exit: the Kafka client needs threads that cannot start then.)"""
     try:
-        keys = list(client.scan_iter(f"novabench:{RUN}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    except redis.RedisError as exc:
-        print(f"could not delete this run's Redis keys: {exc}", file=sys.stderr)
+        yield
     finally:
-        client.close()
-    try:
-        asyncio.run(_delete_topics(endpoints.kafka_bootstrap, f"nova.bench.{RUN}."))
-    except Exception as exc:  # noqa: BLE001 - a report, not a failure of the benchmark
-        print(f"could not delete this run's topics: {exc}", file=sys.stderr)
-
-
-async def _delete_topics(bootstrap: str, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        for i in range(0, len(topics), 100):
-            await admin.delete_topics(topics[i : i + 100])
-    finally:
-        await admin.close()
+        try:
+            stack.forget(topic_prefix=f"nova.bench.{RUN}.", key_pattern=f"novabench:{RUN}:*")
+        except Exception as exc:  # noqa: BLE001 - a report, not a failure of the benchmark
+            print(f"could not delete this run's topics and Redis keys: {exc}", file=sys.stderr)
 
 
 def fresh_database() -> tuple[str, str]:

@@ -24,13 +24,13 @@ import httpx
 
 from bench.common import (
     cache_prefix,
-    delete_shared_state_at_exit,
     drop_database,
     dump_logs,
     exit_cleanly_on_sigterm,
     fresh_database,
     generate,
     positive,
+    shared_state_deleted,
     spawn,
     stop_processes,
     topic_prefix,
@@ -129,7 +129,6 @@ def main() -> None:
     )
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
-    delete_shared_state_at_exit()
     endpoints = stack.up()
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -286,4 +285,5 @@ async def _holders(base: str, head: int) -> list[str]:
 
 
 if __name__ == "__main__":
-    main()
+    with shared_state_deleted():
+        main()

@@ -26,7 +26,6 @@ import httpx
 
 from bench.common import (
     cache_prefix,
-    delete_shared_state_at_exit,
     drop_database,
     dump_logs,
     exit_cleanly_on_sigterm,
@@ -34,6 +33,7 @@ from bench.common import (
     generate,
     positive,
     positive_float,
+    shared_state_deleted,
     spawn,
     stop_processes,
     topic_prefix,
@@ -101,7 +101,6 @@ def main() -> None:
     )
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
-    delete_shared_state_at_exit()
     endpoints = stack.up()
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -191,4 +190,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with shared_state_deleted():
+        main()

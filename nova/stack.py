@@ -9,6 +9,7 @@ virtual environment (it is a pre-release with its own pins).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -17,11 +18,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SECANTUS_SPEC = "secantusdb==0.7.0b3"
@@ -518,6 +521,77 @@ def down() -> list[str]:
         del state[name]
     _save_state(state)
     return stopped
+
+
+def forget(
+    *,
+    topic_prefix: str | None = None,
+    key_pattern: str | None = None,
+    mongo_prefix: str | None = None,
+    ports: Ports | None = None,
+) -> None:
+    """Delete what a run (tests, a benchmark) made on the shared servers: Kafka topics whose
+    names start with ``topic_prefix`` (the local broker keeps every topic in memory), Redis
+    keys matching ``key_pattern`` and MongoDB databases starting with ``mongo_prefix``."""
+    endpoints = Endpoints.from_ports(ports or Ports())
+    if key_pattern:
+        import redis
+
+        client = redis.Redis.from_url(endpoints.redis_url)
+        try:
+            keys = list(client.scan_iter(key_pattern, count=1000))
+            for i in range(0, len(keys), 1000):
+                client.delete(*keys[i : i + 1000])
+        finally:
+            client.close()
+    if mongo_prefix:
+        from pymongo import MongoClient
+
+        mongo: MongoClient[dict[str, object]] = MongoClient(endpoints.mongo_url)
+        try:
+            for name in mongo.list_database_names():
+                if name.startswith(mongo_prefix):
+                    mongo.drop_database(name)
+        finally:
+            mongo.close()
+    if topic_prefix:
+        _run_coroutine(_delete_topics(endpoints.kafka_bootstrap, topic_prefix))
+
+
+def _run_coroutine(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` to the end, also when the caller is inside a running event loop (then in
+    a thread of its own; a plain thread, as an executor cannot start at interpreter exit)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=work, name="nova-stack-forget")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        for i in range(0, len(topics), 100):
+            await admin.delete_topics(topics[i : i + 100])
+    finally:
+        await admin.close()
 
 
 def status(ports: Ports | None = None) -> dict[str, str]:

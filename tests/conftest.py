@@ -7,8 +7,6 @@ topic, key prefix or collection, and removes it afterwards.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,8 +15,6 @@ from pathlib import Path
 import eth_account  # noqa: F401 - see below
 import pymysql
 import pytest
-import redis
-from pymongo import MongoClient
 
 from nova import stack
 from tests.names import RUN
@@ -48,36 +44,11 @@ def endpoints() -> Iterator[stack.Endpoints]:
     archive databases (named by ``tests.names``) are deleted at its end."""
     up = stack.up()
     yield up
-    client = redis.Redis.from_url(up.redis_url)
-    try:
-        keys = list(client.scan_iter(f"novatest:{RUN}:*", count=1000))
-        for i in range(0, len(keys), 1000):
-            client.delete(*keys[i : i + 1000])
-    finally:
-        client.close()
-    mongo: MongoClient[dict[str, object]] = MongoClient(up.mongo_url)
-    try:
-        for name in mongo.list_database_names():
-            if name.startswith(f"nova_test_{RUN}_"):
-                mongo.drop_database(name)
-    finally:
-        mongo.close()
-    # in a thread of its own: no event loop may be running in this one
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _delete_topics(up.kafka_bootstrap, f"nova.test.{RUN}.")).result()
-
-
-async def _delete_topics(bootstrap: str, prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        for i in range(0, len(topics), 100):
-            await admin.delete_topics(topics[i : i + 100])
-    finally:
-        await admin.close()
+    stack.forget(
+        topic_prefix=f"nova.test.{RUN}.",
+        key_pattern=f"novatest:{RUN}:*",
+        mongo_prefix=f"nova_test_{RUN}_",
+    )
 
 
 @pytest.fixture(scope="module")
