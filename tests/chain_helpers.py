@@ -87,6 +87,20 @@ async def channel_to(down: contextlib.AsyncExitStack, app: Any) -> grpc.aio.Chan
     return channel
 
 
+async def beside_sync(
+    down: contextlib.AsyncExitStack, sync_settings: Any, app: Any, consume: bool = True
+) -> tuple[Any, grpc.aio.Channel]:
+    """Start a block sync of ``sync_settings``, then ``app`` (a consumer service); run both (the
+    app's consumer only with ``consume``) and serve the app's gRPC: (the sync, a channel)."""
+    from block_sync_service.bootstrap import bootstrap as sync_bootstrap
+    from common.metrics import isolated_registry
+
+    sync = await started(down, sync_bootstrap(sync_settings, registry=isolated_registry()))
+    await started(down, app)
+    running(down, sync.run, app.run if consume else lambda stop: stop.wait())
+    return sync, await channel_to(down, app)
+
+
 def running(
     down: contextlib.AsyncExitStack, *runs: Callable[[asyncio.Event], Coroutine[Any, Any, Any]]
 ) -> tuple[asyncio.Event, list[asyncio.Task[Any]]]:

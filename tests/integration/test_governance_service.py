@@ -10,7 +10,6 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
-from block_sync_service.bootstrap import bootstrap as sync_bootstrap
 from common.db import migrate
 from common.metrics import isolated_registry
 from governance_service.bootstrap import bootstrap as gov_bootstrap
@@ -22,7 +21,7 @@ from nova.devnet import artifacts
 from nova.devnet.reorg import force_reorg
 from novapb.governance.v1 import governance_pb2 as pb
 from novapb.governance.v1 import governance_pb2_grpc as pb_grpc
-from tests.chain_helpers import Devnet, channel_to, make_devnet, running, started, wait_for
+from tests.chain_helpers import Devnet, beside_sync, make_devnet, wait_for
 from tests.integration.test_block_sync import settings_for
 
 GOV = artifacts.load("NovaGovernor").abi
@@ -74,10 +73,8 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str):
             raise AssertionError(f"{exc}; last check: {last and last[0].lines()}") from None
 
     async with contextlib.AsyncExitStack() as down:
-        sync = await started(down, sync_bootstrap(sync_settings, registry=isolated_registry()))
-        app = await started(down, gov_bootstrap(settings, registry=isolated_registry()))
-        running(down, sync.run, app.run)
-        channel = await channel_to(down, app)
+        app = gov_bootstrap(settings, registry=isolated_registry())
+        _, channel = await beside_sync(down, sync_settings, app)
         yield app, pb_grpc.GovernanceServiceStub(channel), settle, last
 
 

@@ -13,7 +13,6 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
-from block_sync_service.bootstrap import bootstrap as sync_bootstrap
 from common.db import migrate
 from common.infrastructure.redis_cache import RedisCache
 from common.metrics import isolated_registry
@@ -26,7 +25,7 @@ from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.infrastructure.sql import user_totals_t
 from staking_service.infrastructure.verify import verify_staking
 from staking_service.settings import StakingSettings
-from tests.chain_helpers import Devnet, channel_to, make_devnet, running, started, wait_for
+from tests.chain_helpers import Devnet, beside_sync, make_devnet, wait_for
 from tests.integration.test_block_sync import settings_for
 from tests.names import cache_prefix
 
@@ -77,12 +76,8 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str, consume
         return drift.ok
 
     async with contextlib.AsyncExitStack() as down:
-        sync = await started(down, sync_bootstrap(sync_settings, registry=isolated_registry()))
-        app = await started(
-            down, staking_bootstrap(settings, cache=cache, registry=isolated_registry())
-        )
-        running(down, sync.run, app.run if consume else lambda stop: stop.wait())
-        channel = await channel_to(down, app)
+        app = staking_bootstrap(settings, cache=cache, registry=isolated_registry())
+        sync, channel = await beside_sync(down, sync_settings, app, consume)
         yield app, pb_grpc.StakingServiceStub(channel), settled, sync_settings
 
 

@@ -16,7 +16,6 @@ import grpc
 import pytest
 
 from block_sync_service.bootstrap import BlockSyncApp
-from block_sync_service.bootstrap import bootstrap as sync_bootstrap
 from common.db import migrate
 from common.infrastructure.redis_cache import RedisCache
 from common.metrics import isolated_registry
@@ -28,11 +27,9 @@ from novapb.token.v1 import token_pb2_grpc as pb_grpc
 from tests.chain_helpers import (
     DELEGATION,
     Devnet,
-    channel_to,
+    beside_sync,
     last_event_block,
     make_devnet,
-    running,
-    started,
     wait_for,
 )
 from tests.integration.test_block_sync import settings_for
@@ -100,12 +97,8 @@ async def pipeline(
     )
     cache = RedisCache(redis_url or endpoints.redis_url, prefix=cache_prefix(), timeout_s=0.2)
     async with contextlib.AsyncExitStack() as down:
-        sync = await started(down, sync_bootstrap(sync_settings, registry=isolated_registry()))
-        token = await started(
-            down, token_bootstrap(token_settings, cache=cache, registry=isolated_registry())
-        )
-        running(down, sync.run, token.run if consume else lambda stop: stop.wait())
-        channel = await channel_to(down, token)
+        token = token_bootstrap(token_settings, cache=cache, registry=isolated_registry())
+        sync, channel = await beside_sync(down, sync_settings, token, consume)
         yield Pipeline(net, sync, token, pb_grpc.TokenServiceStub(channel))
 
 
