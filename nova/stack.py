@@ -281,6 +281,10 @@ def _orphaned_secantus(port: int) -> int | None:
     return None
 
 
+def _wait_closed(port: int, what: str, timeout_s: float = 20) -> None:
+    wait_until(lambda: not port_open(port), what, timeout_s)
+
+
 def _stop_pid(pid: int, timeout_s: float = 10) -> None:
     """SIGTERM (its process group when it leads one, as what ``_spawn`` starts does), then
     SIGKILL after ``timeout_s``."""
@@ -487,14 +491,18 @@ def up(ports: Ports | None = None, services: tuple[str, ...] = SERVICES) -> Endp
     if "mongo" in services:
         secantus_bin()
     for name in services:
-        if _ready(name, ports):
-            continue
         port = getattr(ports, name)
+        # checked before the probe, which such a server has been seen to pass now and then
         orphan = _orphaned_secantus(port) if name == "mongo" and port_open(port) else None
+        if orphan is None and _ready(name, ports):
+            continue
         if orphan is not None:
             # left by a checkout deleted while its stack ran: it answers, but cannot write
             _say(f"stopping SecantusDB pid {orphan} on {port}: its storage folder is gone")
             _stop_pid(orphan)
+            # a multithreaded process's leader is a zombie before its last thread has exited
+            # and closed the listening socket: wait for the port itself
+            _wait_closed(port, f"port {port} (SecantusDB pid {orphan} exiting)")
         if port_open(port) and name not in ("kafka",):
             raise StackError(f"port {port} is taken by something that is not a ready {name}")
         _say(f"starting {name} on 127.0.0.1:{port}")
