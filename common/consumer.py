@@ -91,6 +91,9 @@ class SqlConsumer:
     cache_domain: str | None = None
 
     status: ConsumerStatus = field(default_factory=ConsumerStatus)
+    # the mark of the last transaction this consumer committed (None until it has read the
+    # stored one): a read replica serves reads once it has applied this far
+    committed: Mark | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.offsets = SqlOffsetStore(self.engine, self.group)
@@ -158,7 +161,7 @@ class SqlConsumer:
             stored = await self.offsets.load(self.topic)
             for partition in await consumer.partitions():
                 await consumer.seek(partition, stored.get(partition, 0))
-            mark = await self.mark()
+            mark = self.committed = await self.mark()
             await self._clear_cache()
             while not stop.is_set():
                 records = await consumer.fetch(self.batch_size, timeout_s=self.poll_s)
@@ -211,6 +214,7 @@ class SqlConsumer:
                                 f"{records[-1].offset}: cannot apply: {type(exc).__name__}: {exc}"
                             ) from exc
                     await self.offsets.save_in(conn, self.topic, positions, max(0, mark[1]))
+                self.committed = mark  # before the invalidation: a read after it is this fresh
                 await consumer.committed(positions)
                 await self._invalidate(keys)
                 self.status.last_block = mark[1]

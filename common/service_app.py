@@ -17,6 +17,7 @@ from common.grpc_server import RunningServer, serve
 from common.logging import get_logger
 from common.metrics import Metrics
 from common.ports import EventBus
+from common.read_replica import ReadSide
 
 if TYPE_CHECKING:
     from grpc import aio
@@ -35,6 +36,8 @@ class ServiceSettings(Protocol):
     def grpc_host(self) -> str: ...
     @property
     def grpc_port(self) -> int: ...
+    @property
+    def database_read_url(self) -> str | None: ...
     @property
     def rpc_urls(self) -> str | None: ...
     @property
@@ -55,6 +58,7 @@ class ConsumerApp(Generic[SettingsT]):
     cache: CacheAside | None = None
     engine: Any = None
     consumer: SqlConsumer | None = None
+    reads: ReadSide | None = None  # what the views read through (a replica when fresh)
     grpc: RunningServer | None = None
     _rpc: JsonRpcClient | None = None
 
@@ -77,10 +81,11 @@ class ConsumerApp(Generic[SettingsT]):
             self._rpc = JsonRpcClient(self.settings.rpc_urls.split(",")[0])
         return self._rpc
 
-    async def _start_consumer(self, handle: Handler) -> None:
+    async def _start_consumer(self, handle: Handler) -> ReadSide:
+        """The engine and the consumer; returns what the views read through."""
         self.engine = create_engine(self.settings.database_url)
         await self.bus.create_topic(self.topic)
-        self.consumer = SqlConsumer(
+        self.consumer = consumer = SqlConsumer(
             self.bus,
             self.engine,
             self.domain,
@@ -91,6 +96,16 @@ class ConsumerApp(Generic[SettingsT]):
             metrics=self.metrics,
             batch_size=self.settings.consumer_batch,
         )
+        replica_url = self.settings.database_read_url
+        self.reads = ReadSide(
+            self.engine,
+            create_engine(replica_url) if replica_url else None,
+            group=self.domain,
+            topic=self.topic,
+            required=lambda: consumer.committed,
+            metrics=self.metrics,
+        )
+        return self.reads
 
     async def _serve(self, register: Callable[[aio.Server], None], port: int | None) -> int:
         self.grpc = await serve(
@@ -114,5 +129,7 @@ class ConsumerApp(Generic[SettingsT]):
         await self.bus.close()
         if self.cache is not None:
             await self.cache.close()
+        if self.reads is not None:
+            await self.reads.close()
         if self.engine is not None:
             await self.engine.dispose()

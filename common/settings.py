@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "NOVA_"
@@ -73,6 +73,35 @@ class CommonSettings(BaseSettings):
         if not url.startswith(DATABASE_SCHEMES):
             scheme = url.split("://", 1)[0] if "://" in url else "no scheme"
             raise ValueError(f"must start with {' or '.join(DATABASE_SCHEMES)}, got {scheme}")
+        return url
+
+
+class ConsumerServiceSettings(CommonSettings):
+    """What the token, staking and governance services add: their consumer and query side."""
+
+    database_read_url: str | None = Field(
+        None,
+        description="A MySQL/MariaDB read replica of NOVA_DATABASE_URL for the gRPC queries. "
+        "A read goes to it only when it has applied all that this service's consumer has "
+        "committed (else to the primary), so it never serves an older value than the "
+        "primary would. Unset = the primary.",
+    )
+    consumer_batch: int = Field(2000, ge=1, le=100_000, description="Records per transaction.")
+
+    @field_validator("database_read_url")
+    @classmethod
+    def _replica_of_mysql(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if not url:
+            return None
+        if not url.startswith(DATABASE_SCHEMES[:2]):
+            scheme = url.split("://", 1)[0] if "://" in url else "no scheme"
+            raise ValueError(
+                f"a read replica must be MySQL/MariaDB ({' or '.join(DATABASE_SCHEMES[:2])}), "
+                f"got {scheme}"
+            )
+        primary = info.data.get("database_url")
+        if isinstance(primary, str) and not primary.startswith(DATABASE_SCHEMES[:2]):
+            raise ValueError("a read replica needs a MySQL/MariaDB NOVA_DATABASE_URL")
         return url
 
 

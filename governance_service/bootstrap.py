@@ -40,8 +40,8 @@ class GovernanceApp(ConsumerApp[GovernanceSettings]):
     views: GovernanceViews | None = None
 
     async def start(self) -> None:
-        await self._start_consumer(handle)
-        self.views = GovernanceViews(self.engine, GROUP, self.topic, self.quorum_percent)
+        reads = await self._start_consumer(handle)
+        self.views = GovernanceViews(reads, GROUP, self.topic, self.quorum_percent)
 
     async def serve_grpc(self, port: int | None = None) -> int:
         assert self.views is not None

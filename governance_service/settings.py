@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from common.settings import CommonSettings
+from common.settings import ConsumerServiceSettings
 
 
-class GovernanceSettings(CommonSettings):
+class GovernanceSettings(ConsumerServiceSettings):
     grpc_port: int = Field(50054, ge=0, le=65535, description="GovernanceService gRPC port.")
     rpc_urls: str | None = Field(None, description="JSON-RPC URL(s), for `nova verify governance`.")
     manifest: Path | None = Field(
@@ -24,4 +24,3 @@ class GovernanceSettings(CommonSettings):
         description="Quorum numerator until the governor's QuorumNumeratorUpdated is indexed "
         "(it is emitted at deployment; default: the manifest's, else 4).",
     )
-    consumer_batch: int = Field(2000, ge=1, le=100_000, description="Records per transaction.")

@@ -58,8 +58,7 @@ class StakingApp(ConsumerApp[StakingSettings]):
                 "latest",
             )
             self.reward_rate = int(abi.decode_result("rewardRate", out))
-        await self._start_consumer(handle)
-        self.views = StakingViews(self.engine)
+        self.views = StakingViews(await self._start_consumer(handle))
 
     async def block_time(self, number: int) -> int:
         header = await self.rpc().call("eth_getBlockByNumber", hex(number), False)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from common.settings import CommonSettings
+from common.settings import ConsumerServiceSettings
 
 
-class StakingSettings(CommonSettings):
+class StakingSettings(ConsumerServiceSettings):
     grpc_port: int = Field(50053, ge=0, le=65535, description="StakingService gRPC port.")
     rpc_urls: str | None = Field(
         None,
@@ -22,4 +22,3 @@ class StakingSettings(CommonSettings):
         None, ge=0, description="The contract's rewardRate (read from the manifest or chain)."
     )
     cache_ttl_s: float = Field(30.0, gt=0, description="TTL of cached totals.")
-    consumer_batch: int = Field(2000, ge=1, le=100_000, description="Records per transaction.")

@@ -6,6 +6,7 @@ import asyncio
 import random
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -135,8 +136,9 @@ class PrivateMariaDB:
     """A MariaDB server of the test's own (datadir under ``root``, loopback port, no auth), so
     a test may crash and restart it without touching the machine's shared server."""
 
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, options: Sequence[str] = ("--skip-log-bin",)) -> None:
         self.root, self.port = root, port
+        self.options = tuple(options)  # e.g. a replication source: --log-bin --server-id=1
         self.datadir = root / "data"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -174,7 +176,7 @@ class PrivateMariaDB:
                     "--bind-address=127.0.0.1",
                     f"--socket={self.root / 'mysqld.sock'}",
                     f"--pid-file={self.root / 'pid'}",
-                    "--skip-log-bin",
+                    *self.options,
                     "--innodb-buffer-pool-size=64M",
                     "--max-connections=500",
                 ],

@@ -44,8 +44,7 @@ class TokenApp(ConsumerApp[TokenSettings]):
         )
 
     async def start(self) -> None:
-        await self._start_consumer(handle)
-        self.views = TokenViews(self.engine)
+        self.views = TokenViews(await self._start_consumer(handle))
 
     async def on_chain_allowance(self, owner: str, spender: str) -> tuple[int, int]:
         from nova.devnet.artifacts import load

@@ -9,10 +9,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.consumer import consumer_marks
 from common.db import insert_rows
+from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
 from governance_service.domain.governance import (
     GovernanceRuleError,
@@ -364,7 +365,7 @@ class DelegateView:
 class GovernanceViews:
     """Reads, all evaluated at the indexed head: the block the consumer has applied through."""
 
-    def __init__(self, engine: AsyncEngine, group: str, topic: str, default_quorum: int) -> None:
+    def __init__(self, engine: Reads, group: str, topic: str, default_quorum: int) -> None:
         self.engine = engine
         self.group = group
         self.topic = topic

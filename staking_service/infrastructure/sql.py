@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.db import insert_rows
 from common.offsets import upsert
+from common.read_replica import Reads
 from common.sqltypes import Amount
 from staking_service.domain.staking import ACTIVE, RewardClaim, Stake, claimed_through
 
@@ -339,7 +340,7 @@ class SqlStakingRepository:
 
 
 class StakingViews:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: Reads) -> None:
         self.engine = engine
 
     async def stats(self) -> StakingStats:

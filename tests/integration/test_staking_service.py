@@ -114,7 +114,7 @@ async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, m
         claims = await stub.GetRewardClaims(pb.GetRewardClaimsRequest(user=user, limit=5))
         assert claims.total >= len(claims.claims)
         # the stored latest claim time (what stake claim times follow from) is checked too
-        async with app.views.engine.begin() as conn:
+        async with app.engine.begin() as conn:
             await conn.execute(
                 sa.update(user_totals_t)
                 .where(user_totals_t.c.user == user)
@@ -122,7 +122,7 @@ async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, m
             )
         drift = await verify_staking(app.views, devnet.rpc, staking, STK, app.reward_rate, head)
         assert any(f"totals of {user.lower()}" in d for d in drift.drifts), drift.drifts
-        async with app.views.engine.begin() as conn:
+        async with app.engine.begin() as conn:
             await conn.execute(
                 sa.update(user_totals_t)
                 .where(user_totals_t.c.user == user)

@@ -69,6 +69,45 @@ def test_an_unsupported_database_url_is_named_without_its_password(
     assert "s3cret" not in message
 
 
+@pytest.mark.parametrize(
+    ("primary", "replica", "error"),
+    [
+        (
+            "mysql+aiomysql://root@db/nova",
+            "sqlite+aiosqlite:///replica.sqlite",
+            "a read replica must be MySQL/MariaDB",
+        ),
+        ("mysql+aiomysql://root@db/nova", "replica:3306", "got no scheme"),
+        (
+            "sqlite+aiosqlite:///nova.sqlite",
+            "mysql+aiomysql://root:s3cret@replica/nova",
+            "a read replica needs a MySQL/MariaDB NOVA_DATABASE_URL",
+        ),
+    ],
+)
+def test_a_bad_read_replica_url_is_named(
+    monkeypatch: pytest.MonkeyPatch, primary: str, replica: str, error: str
+) -> None:
+    from token_service.settings import TokenSettings
+
+    monkeypatch.setenv("NOVA_DATABASE_URL", primary)
+    monkeypatch.setenv("NOVA_DATABASE_READ_URL", replica)
+    with pytest.raises(ValidationError) as info:
+        TokenSettings()
+    message = describe_validation_error(info.value)
+    assert "NOVA_DATABASE_READ_URL" in message and error in message
+    assert "s3cret" not in message
+
+
+def test_a_read_replica_is_optional(monkeypatch: pytest.MonkeyPatch) -> None:
+    from staking_service.settings import StakingSettings
+
+    monkeypatch.setenv("NOVA_DATABASE_URL", "mysql+aiomysql://root@db/nova")
+    assert StakingSettings().database_read_url is None
+    monkeypatch.setenv("NOVA_DATABASE_READ_URL", "mariadb+aiomysql://reader@replica/nova")
+    assert StakingSettings().database_read_url == "mariadb+aiomysql://reader@replica/nova"
+
+
 def test_secrets_in_bad_settings_are_not_echoed() -> None:
     from api_gateway.settings import GatewaySettings
 

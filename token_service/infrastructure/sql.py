@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.db import insert_rows
 from common.offsets import upsert
+from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
 from token_service.domain.ledger import ZERO_ADDRESS, Approval, Stats, SupplyEvent, Transfer
 
@@ -227,7 +228,7 @@ def decode_cursor(cursor: str) -> tuple[int, int, str]:
 class TokenViews:
     """Reads that need no rules: straight to SQL."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: Reads) -> None:
         self.engine = engine
 
     async def balance(self, address: str) -> int:

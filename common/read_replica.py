@@ -1,0 +1,158 @@
+"""The query side's connections: a MySQL/MariaDB read replica when it is fresh enough, else the
+primary (``NOVA_DATABASE_READ_URL``).
+
+Fresh enough = the replica has applied everything this process's consumer has committed: its
+``consumer_marks`` row, read first in the connection's transaction, is at or past the mark the
+consumer last committed. Replication applies a primary transaction whole, and the mark moves in
+the same transaction as the rows it covers, so every read in that connection sees at least that
+state. A read therefore never serves, or caches, a value older than the primary held when the
+consumer invalidated the cache: the cache-aside's guarantee, with a replica behind it.
+
+A lagging replica costs one primary-key read before the read goes to the primary; a replica
+that cannot be reached is skipped for ``retry_s`` (one warning, then the primary). Reads served
+and fallbacks are counted (``nova_<service>_reads_total{served_by}``,
+``nova_<service>_replica_fallbacks_total{reason}``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from common.consumer import NO_MARK, Mark, consumer_marks
+from common.logging import get_logger
+from common.metrics import Metrics
+
+log = get_logger(__name__)
+
+
+class Reads(Protocol):
+    """What a service's views read through: an engine, or a :class:`ReadSide`."""
+
+    def connect(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]: ...
+
+
+class ReadSide:
+    """Connections for reads: the replica when it has caught up with ``required()`` (the mark
+    this process's consumer last committed; None = not known yet, so the primary), else the
+    primary. Without a replica, simply the primary's connections."""
+
+    def __init__(
+        self,
+        primary: AsyncEngine,
+        replica: AsyncEngine | None,
+        *,
+        group: str,
+        topic: str,
+        required: Callable[[], Mark | None],
+        metrics: Metrics | None = None,
+        retry_s: float = 5.0,
+    ) -> None:
+        self.primary, self.replica = primary, replica
+        self.group, self.topic = group, topic
+        self.required = required
+        self.retry_s = retry_s
+        self._skip_until = 0.0
+        self.served = {"replica": 0, "primary": 0}
+        self.fallbacks = {"lagging": 0, "unavailable": 0}
+        self._m_served = self._m_fallbacks = None
+        if metrics is not None and replica is not None:
+            self._m_served = metrics.counter(
+                "reads_total",
+                "Query-side connections, by the database that served them",
+                ("served_by",),
+            )
+            self._m_fallbacks = metrics.counter(
+                "replica_fallbacks_total",
+                "Reads sent to the primary because the replica lagged or could not be reached",
+                ("reason",),
+            )
+
+    def connect(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        if self.replica is None:
+            return self.primary.connect()
+        return self._connect()
+
+    @contextlib.asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        replica = await self._fresh_replica()
+        if replica is None:
+            self._served("primary")
+            async with self.primary.connect() as conn:
+                yield conn
+            return
+        self._served("replica")
+        try:
+            yield replica
+        finally:
+            await replica.close()
+
+    async def _fresh_replica(self) -> AsyncConnection | None:
+        if self.replica is None:
+            return None
+        required = self.required()
+        if required is None or time.monotonic() < self._skip_until:
+            return None
+        try:
+            conn = await self.replica.connect()
+        except (OperationalError, DBAPIError) as exc:
+            self._unavailable(exc)
+            return None
+        try:
+            row = (
+                await conn.execute(
+                    sa.select(
+                        consumer_marks.c.generation,
+                        consumer_marks.c.block_number,
+                        consumer_marks.c.log_index,
+                    ).where(
+                        consumer_marks.c.consumer_group == self.group,
+                        consumer_marks.c.topic == self.topic,
+                    )
+                )
+            ).first()
+        except (OperationalError, DBAPIError) as exc:
+            await _close_quietly(conn)
+            self._unavailable(exc)
+            return None
+        applied: Mark = (int(row[0]), int(row[1]), int(row[2])) if row else NO_MARK
+        if applied < required:
+            await _close_quietly(conn)
+            self._fallback("lagging")
+            return None
+        return conn
+
+    def _unavailable(self, exc: Exception) -> None:
+        self._skip_until = time.monotonic() + self.retry_s
+        self._fallback("unavailable")
+        log.warning(
+            "read replica unavailable; reading from the primary",
+            group=self.group,
+            retry_in_s=self.retry_s,
+            error=str(getattr(exc, "orig", exc))[:200],
+        )
+
+    def _served(self, by: str) -> None:
+        self.served[by] += 1
+        if self._m_served is not None:
+            self._m_served.labels(by).inc()
+
+    def _fallback(self, reason: str) -> None:
+        self.fallbacks[reason] += 1
+        if self._m_fallbacks is not None:
+            self._m_fallbacks.labels(reason).inc()
+
+    async def close(self) -> None:
+        if self.replica is not None:
+            await self.replica.dispose()
+
+
+async def _close_quietly(conn: AsyncConnection) -> None:
+    with contextlib.suppress(OperationalError, DBAPIError, OSError):
+        await conn.close()

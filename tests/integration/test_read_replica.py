@@ -1,0 +1,150 @@
+"""The query side on a real MariaDB replica (NOVA_DATABASE_READ_URL): two private servers, the
+second replicating from the first. The token service reads from the replica while it has
+applied what the consumer committed, from the primary while the replica lags or is down, and
+a lagging replica's value never reaches the client or the cache."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from common.db import migrate
+from common.inprocess import InMemoryEventBus
+from common.metrics import isolated_registry
+from common.validation import checksum
+from nova import stack
+from novapb.token.v1 import token_pb2 as pb
+from novapb.token.v1 import token_pb2_grpc as pb_grpc
+from tests.chain_helpers import channel_to, running, started, wait_for
+from tests.envelopes import event
+from tests.faults import PrivateMariaDB
+from tests.names import cache_prefix
+from token_service.bootstrap import bootstrap as token_bootstrap
+from token_service.domain.ledger import ZERO_ADDRESS
+from token_service.settings import TokenSettings
+
+TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+A, B = checksum(f"{0xA1:040x}"), checksum(f"{0xB2:040x}")  # as the block sync publishes them
+
+
+def _sql(port: int, *statements: str) -> list[tuple[object, ...]]:
+    with pymysql.connect(host="127.0.0.1", port=port, user="root", autocommit=True) as conn:
+        rows: list[tuple[object, ...]] = []
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+                rows = list(cur.fetchall())
+        return rows
+
+
+@pytest.fixture(scope="module")
+def replicated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PrivateMariaDB, ...]]:
+    """(source, replica): row-based binlog on the source, GTID replication from its start."""
+    root: Path = tmp_path_factory.mktemp("replication")
+    source = PrivateMariaDB(
+        root / "source",
+        stack.free_port(),
+        ("--log-bin=source-bin", "--server-id=1", "--binlog-format=ROW"),
+    )
+    replica = PrivateMariaDB(root / "replica", stack.free_port(), ("--server-id=2",))
+    try:
+        for server in (source, replica):
+            server.start()
+        for name, server in (("source", source), ("replica", replica)):
+            stack.wait_until(server.ready, f"private MariaDB ({name})", 60, server.proc)
+        _sql(
+            replica.port,
+            f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={source.port}, "
+            "MASTER_USER='root', MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos",
+            "START SLAVE",
+        )
+        yield source, replica
+    finally:
+        for server in (replica, source):
+            server.stop()
+
+
+def _transfer(block: int, frm: str, to: str, value: int) -> tuple[bytes, bytes]:
+    env = event(TOKEN, "Transfer", block, 0, **{"from": frm, "to": to, "value": value})
+    return TOKEN.encode(), env.SerializeToString()
+
+
+async def test_reads_use_the_replica_only_while_it_is_fresh(
+    replicated: tuple[PrivateMariaDB, PrivateMariaDB], endpoints: stack.Endpoints
+) -> None:
+    source, replica = replicated
+    db = f"nova_test_replica_{uuid.uuid4().hex[:8]}"
+    _sql(source.port, f"CREATE DATABASE {db}")
+    primary_url = f"{source.url}/{db}"
+    migrate(primary_url)
+    settings = TokenSettings(
+        database_url=primary_url,
+        database_read_url=f"{replica.url}/{db}",
+        redis_url=endpoints.redis_url,
+        cache_prefix=cache_prefix(),
+        cache_ttl_s=600,  # a stale value cached now would still be served at the end
+    )
+    bus = InMemoryEventBus()
+    async with contextlib.AsyncExitStack() as down:
+        app = await started(down, token_bootstrap(settings, bus=bus, registry=isolated_registry()))
+        assert app.reads is not None and app.consumer is not None
+        reads, consumer = app.reads, app.consumer
+        stub = pb_grpc.TokenServiceStub(await channel_to(down, app))
+        running(down, app.run)
+
+        async def balance(address: str) -> int:
+            reply = await stub.GetBalance(pb.GetBalanceRequest(address=address))
+            return int(reply.balance)
+
+        async def applied(block: int) -> bool:  # committed, and its cache entries dropped
+            return consumer.status.last_block >= block
+
+        # 1. the replica has caught up: it serves the reads
+        await bus.publish(app.topic, [_transfer(1, ZERO_ADDRESS, A, 100)])
+        await wait_for(lambda: applied(1), "the mint to be applied", 30)
+
+        async def served_by_replica() -> bool:
+            before = reads.served["replica"]
+            async with reads.connect():
+                pass
+            return reads.served["replica"] > before
+
+        await wait_for(served_by_replica, "the replica to catch up and serve a read", 30)
+        assert await balance(A) == 100  # a miss, loaded from the replica, now cached
+        assert reads.served["replica"] >= 2
+
+        # 2. replication stops: the replica lags, so reads go to the primary
+        _sql(replica.port, "STOP SLAVE SQL_THREAD")
+        await bus.publish(app.topic, [_transfer(2, A, B, 30)])
+        await wait_for(lambda: applied(2), "the transfer to be applied", 30)
+        lagging, primary = reads.fallbacks["lagging"], reads.served["primary"]
+        assert await balance(A) == 70  # the replica still says 100
+        assert await balance(B) == 30  # the replica has no row for B
+        assert reads.fallbacks["lagging"] >= lagging + 2
+        assert reads.served["primary"] >= primary + 2
+        assert _sql(
+            replica.port,
+            f"SELECT balance FROM {db}.token_balances WHERE address = '{A}'",  # noqa: S608
+        ) == [(100,)], "the replica was meant to lag here"
+
+        # 3. replication resumes: once caught up, the replica serves again; nothing stale cached
+        _sql(replica.port, "START SLAVE SQL_THREAD")
+        await wait_for(served_by_replica, "the replica to serve again after catching up", 30)
+        assert (await balance(A), await balance(B)) == (70, 30)
+
+        # 4. the replica goes down: reads still answer, from the primary
+        replica.crash()
+        await bus.publish(app.topic, [_transfer(3, B, A, 5)])
+        await wait_for(lambda: applied(3), "the last transfer to be applied", 30)
+        down_before = reads.fallbacks["unavailable"]
+        assert (await balance(A), await balance(B)) == (75, 25)
+        assert reads.fallbacks["unavailable"] == down_before + 1  # then skipped for retry_s
+        replica.start()
+        await asyncio.to_thread(stack.wait_until, replica.ready, "replica restarted", 60)
+    _sql(source.port, f"DROP DATABASE {db}")
