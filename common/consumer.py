@@ -55,6 +55,20 @@ NO_MARK: Mark = (0, -1, -1)  # nothing applied yet
 Handler = Callable[[AsyncConnection, Sequence[events.EventEnvelope]], Awaitable[set[str]]]
 
 
+async def read_mark(conn: AsyncConnection, group: str, topic: str) -> Mark:
+    """The stored mark of ``group`` on ``topic`` (NO_MARK before its first batch)."""
+    row = (
+        await conn.execute(
+            sa.select(
+                consumer_marks.c.generation,
+                consumer_marks.c.block_number,
+                consumer_marks.c.log_index,
+            ).where(consumer_marks.c.consumer_group == group, consumer_marks.c.topic == topic)
+        )
+    ).first()
+    return (int(row[0]), int(row[1]), int(row[2])) if row else NO_MARK
+
+
 class ConsumerStopped(Exception):
     """A record could not be decoded or applied: the partition stops, named in the message."""
 
@@ -111,19 +125,7 @@ class SqlConsumer:
 
     async def mark(self) -> Mark:
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(
-                        consumer_marks.c.generation,
-                        consumer_marks.c.block_number,
-                        consumer_marks.c.log_index,
-                    ).where(
-                        consumer_marks.c.consumer_group == self.group,
-                        consumer_marks.c.topic == self.topic,
-                    )
-                )
-            ).first()
-        return (int(row[0]), int(row[1]), int(row[2])) if row else NO_MARK
+            return await read_mark(conn, self.group, self.topic)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.status.running = True

@@ -21,11 +21,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from common.consumer import NO_MARK, Mark, consumer_marks
+from common.consumer import Mark, read_mark
 from common.logging import get_logger
 from common.metrics import Metrics
 
@@ -105,23 +104,11 @@ class ReadSide:
             self._unavailable(exc)
             return None
         try:
-            row = (
-                await conn.execute(
-                    sa.select(
-                        consumer_marks.c.generation,
-                        consumer_marks.c.block_number,
-                        consumer_marks.c.log_index,
-                    ).where(
-                        consumer_marks.c.consumer_group == self.group,
-                        consumer_marks.c.topic == self.topic,
-                    )
-                )
-            ).first()
+            applied = await read_mark(conn, self.group, self.topic)
         except (OperationalError, DBAPIError) as exc:
             await _close_quietly(conn)
             self._unavailable(exc)
             return None
-        applied: Mark = (int(row[0]), int(row[1]), int(row[2])) if row else NO_MARK
         if applied < required:
             await _close_quietly(conn)
             self._fallback("lagging")

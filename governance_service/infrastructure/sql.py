@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from common.consumer import consumer_marks
+from common.consumer import read_mark
 from common.db import insert_rows
 from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
@@ -373,15 +373,7 @@ class GovernanceViews:
 
     async def head(self, conn: AsyncConnection | None = None) -> int:
         async def read(c: AsyncConnection) -> int:
-            value = (
-                await c.execute(
-                    sa.select(consumer_marks.c.block_number).where(
-                        consumer_marks.c.consumer_group == self.group,
-                        consumer_marks.c.topic == self.topic,
-                    )
-                )
-            ).scalar()
-            return max(0, int(value)) if value is not None else 0
+            return max(0, (await read_mark(c, self.group, self.topic))[1])
 
         if conn is not None:
             return await read(conn)
