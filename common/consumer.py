@@ -55,17 +55,15 @@ NO_MARK: Mark = (0, -1, -1)  # nothing applied yet
 Handler = Callable[[AsyncConnection, Sequence[events.EventEnvelope]], Awaitable[set[str]]]
 
 
+_READ_MARK = sa.text(  # text, not a select(): a hot read of the query side (read replicas)
+    "SELECT generation, block_number, log_index FROM consumer_marks"
+    " WHERE consumer_group = :group AND topic = :topic"
+)
+
+
 async def read_mark(conn: AsyncConnection, group: str, topic: str) -> Mark:
     """The stored mark of ``group`` on ``topic`` (NO_MARK before its first batch)."""
-    row = (
-        await conn.execute(
-            sa.select(
-                consumer_marks.c.generation,
-                consumer_marks.c.block_number,
-                consumer_marks.c.log_index,
-            ).where(consumer_marks.c.consumer_group == group, consumer_marks.c.topic == topic)
-        )
-    ).first()
+    row = (await conn.execute(_READ_MARK, {"group": group, "topic": topic})).first()
     return (int(row[0]), int(row[1]), int(row[2])) if row else NO_MARK
 
 
