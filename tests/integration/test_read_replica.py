@@ -1,14 +1,14 @@
 """The query side on a real MariaDB replica (NOVA_DATABASE_READ_URL): two private servers, the
 second replicating from the first. The token service reads from the replica while it has
 applied what the consumer committed, from the primary while the replica lags or is down, and
-a lagging replica's value never reaches the client or the cache."""
+a lagging replica's value never reaches the client or the cache, also across a reorg."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pymysql
@@ -22,7 +22,7 @@ from nova import stack
 from novapb.token.v1 import token_pb2 as pb
 from novapb.token.v1 import token_pb2_grpc as pb_grpc
 from tests.chain_helpers import channel_to, running, started, wait_for
-from tests.envelopes import event
+from tests.envelopes import event, revert
 from tests.faults import PrivateMariaDB
 from tests.names import cache_prefix
 from token_service.bootstrap import bootstrap as token_bootstrap
@@ -70,8 +70,11 @@ def replicated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Priva
             server.stop()
 
 
-def _transfer(block: int, frm: str, to: str, value: int) -> tuple[bytes, bytes]:
+def _transfer(
+    block: int, frm: str, to: str, value: int, generation: int = 0
+) -> tuple[bytes, bytes]:
     env = event(TOKEN, "Transfer", block, 0, **{"from": frm, "to": to, "value": value})
+    env.generation = generation  # reverts the block sync has published before it
     return TOKEN.encode(), env.SerializeToString()
 
 
@@ -102,12 +105,19 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
             reply = await stub.GetBalance(pb.GetBalanceRequest(address=address))
             return int(reply.balance)
 
-        async def applied(block: int) -> bool:  # committed, and its cache entries dropped
-            return consumer.status.last_block >= block
+        def applied(block: int, generation: int = 0) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:  # committed, and its cache entries dropped (then only)
+                done = consumer.committed is not None and consumer.committed[:2] == (
+                    generation,
+                    block,
+                )
+                return done and consumer.status.last_block == block
+
+            return check
 
         # 1. the replica has caught up: it serves the reads
         await bus.publish(app.topic, [_transfer(1, ZERO_ADDRESS, A, 100)])
-        await wait_for(lambda: applied(1), "the mint to be applied", 30)
+        await wait_for(applied(1), "the mint to be applied", 30)
 
         async def served_by_replica() -> bool:
             before = reads.served["replica"]
@@ -122,7 +132,7 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
         # 2. replication stops: the replica lags, so reads go to the primary
         _sql(replica.port, "STOP SLAVE SQL_THREAD")
         await bus.publish(app.topic, [_transfer(2, A, B, 30)])
-        await wait_for(lambda: applied(2), "the transfer to be applied", 30)
+        await wait_for(applied(2), "the transfer to be applied", 30)
         lagging, primary = reads.fallbacks["lagging"], reads.served["primary"]
         assert await balance(A) == 70  # the replica still says 100
         assert await balance(B) == 30  # the replica has no row for B
@@ -138,12 +148,26 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
         await wait_for(served_by_replica, "the replica to serve again after catching up", 30)
         assert (await balance(A), await balance(B)) == (70, 30)
 
-        # 4. the replica goes down: reads still answer, from the primary
+        # 4. a reorg while the replica lags: its mark is at a higher block than the primary's
+        # (block 2 against 1) but of the fork generation before the revert, so it still lags
+        _sql(replica.port, "STOP SLAVE SQL_THREAD")
+        reorg = revert(1)
+        reorg.generation = 1
+        await bus.publish(app.topic, [(TOKEN.encode(), reorg.SerializeToString())])
+        await wait_for(applied(1, generation=1), "the revert to be applied", 30)
+        lagging = reads.fallbacks["lagging"]
+        assert (await balance(A), await balance(B)) == (100, 0)
+        assert reads.fallbacks["lagging"] >= lagging + 2
+        _sql(replica.port, "START SLAVE SQL_THREAD")
+        await wait_for(served_by_replica, "the replica to serve again after the reorg", 30)
+        assert (await balance(A), await balance(B)) == (100, 0)
+
+        # 5. the replica goes down: reads still answer, from the primary
         replica.crash()
-        await bus.publish(app.topic, [_transfer(3, B, A, 5)])
-        await wait_for(lambda: applied(3), "the last transfer to be applied", 30)
+        await bus.publish(app.topic, [_transfer(2, A, B, 5, generation=1)])
+        await wait_for(applied(2, generation=1), "the new fork's transfer to be applied", 30)
         down_before = reads.fallbacks["unavailable"]
-        assert (await balance(A), await balance(B)) == (75, 25)
+        assert (await balance(A), await balance(B)) == (95, 5)
         assert reads.fallbacks["unavailable"] == down_before + 1  # then skipped for retry_s
         replica.start()
         await asyncio.to_thread(stack.wait_until, replica.ready, "replica restarted", 60)
