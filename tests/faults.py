@@ -132,6 +132,11 @@ class DroppableWebSocket:
         await self.session.close()
 
 
+# a replication source's options, and a replica's (see PrivateMariaDB.replicate_from)
+SOURCE_OPTIONS = ("--log-bin=source-bin", "--server-id=1", "--binlog-format=ROW")
+REPLICA_OPTIONS = ("--server-id=2",)
+
+
 class PrivateMariaDB:
     """A MariaDB server of the test's own (datadir under ``root``, loopback port, no auth), so
     a test may crash and restart it without touching the machine's shared server."""
@@ -192,6 +197,27 @@ class PrivateMariaDB:
         except pymysql.err.Error:
             return False
         return True
+
+    def execute(self, *statements: str) -> list[tuple[object, ...]]:
+        """Run statements (autocommit); the last one's rows."""
+        with pymysql.connect(host="127.0.0.1", port=self.port, user="root", autocommit=True) as c:
+            rows: list[tuple[object, ...]] = []
+            with c.cursor() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+                    rows = list(cur.fetchall())
+            return rows
+
+    def replicate_from(self, source: PrivateMariaDB) -> None:
+        """Replicate ``source`` (started with SOURCE_OPTIONS, this one with REPLICA_OPTIONS)
+        from its first transaction, by GTID; the IO thread retries every second while the
+        source is down."""
+        self.execute(
+            f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={source.port}, "
+            "MASTER_USER='root', MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos, "
+            "MASTER_CONNECT_RETRY=1",
+            "START SLAVE",
+        )
 
     def crash(self) -> None:
         """SIGKILL: no clean shutdown, InnoDB recovers on the next start."""

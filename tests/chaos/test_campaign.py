@@ -1,7 +1,7 @@
 """The fault campaign: every service as its own process on the real local stack with traffic
 running; reorgs, SIGKILLs (at the tip, and during a backfill), RPC faults, a dropped newHeads
-WebSocket, a Redis outage, a MariaDB crash, a broker outage and duplicate delivery; after each
-scenario the whole system must settle to exactly the chain.
+WebSocket, a Redis outage, a MariaDB crash, a read replica crash, a broker outage and
+duplicate delivery; after each scenario the whole system must settle to exactly the chain.
 
 Size: NOVA_CHAOS_SCALE (1 = the CI-sized run: 10 reorgs, 5 kills; 10 = the full campaign:
 100 reorgs, 50 kills, via `make chaos`). NOVA_CHAOS_SEED replays a run (the seed is printed).
@@ -16,7 +16,10 @@ the index. Throughout, a prober sends well-formed REST requests: any 5xx other t
 (a service down) fails the campaign.
 
 The campaign runs on a MariaDB server and a broker (tansu) of its own (tests/faults.py), so it
-can crash the one and cut the other off without touching the machine's servers.
+can crash the one and cut the other off without touching the machine's servers. A second
+MariaDB server replicates the first, and the token, staking and governance services read from
+it (NOVA_DATABASE_READ_URL) whenever it has caught up with their consumers: every REST answer
+the campaign checks went through that path, and at the end the replica must have served some.
 
 What this cannot show: a broker restart that keeps its log. The local tansu keeps its data in
 memory, so a restart loses the topics; the campaign cuts every client connection to it
@@ -32,6 +35,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -57,7 +61,14 @@ from nova.devnet.reorg import force_reorg
 from staking_service.infrastructure.sql import StakingViews
 from staking_service.infrastructure.verify import verify_staking
 from tests.chain_helpers import DELEGATION, Devnet, last_event_block, make_devnet, wait_for
-from tests.faults import CuttableTcp, FaultyRpc, PrivateBroker, PrivateMariaDB
+from tests.faults import (
+    REPLICA_OPTIONS,
+    SOURCE_OPTIONS,
+    CuttableTcp,
+    FaultyRpc,
+    PrivateBroker,
+    PrivateMariaDB,
+)
 from tests.names import topic_prefix
 from token_service.infrastructure.sql import TokenViews
 from token_service.infrastructure.verify import verify_token
@@ -89,6 +100,7 @@ class System:
     ports: dict[str, int]
     logs: Path
     db: PrivateMariaDB
+    replica: PrivateMariaDB  # the services' read replica of db (NOVA_DATABASE_READ_URL)
     broker_link: CuttableTcp
     ws_link: CuttableTcp  # the block sync's newHeads WebSocket to the node
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -109,6 +121,8 @@ class System:
                 },
             }
         env = {**self.env, "NOVA_GRPC_PORT": str(self.ports[name])}
+        if name == "token":  # its reads by database: the replica must have served some
+            env["NOVA_METRICS_PORT"] = str(self.ports["token-metrics"])
         if name == "block-sync":  # one dead RPC URL first, then the faulty proxy
             env["NOVA_RPC_URLS"] = (
                 f"http://127.0.0.1:{self.ports['dead']},http://127.0.0.1:{self.ports['proxy']}"
@@ -175,6 +189,19 @@ async def _prober(system: System, stop: asyncio.Event) -> None:
                     system.bad.append(f"{path}: {r.status_code} {r.text[:300]}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.05)
+
+
+async def _replica_served(system: System) -> bool:
+    """Read the balance of an address never read before (a miss in every cache, so the token
+    service reads it from a database), then whether the replica has served a read."""
+    fresh = "0x" + os.urandom(20).hex()
+    async with httpx.AsyncClient(timeout=5) as http:
+        gateway = f"http://127.0.0.1:{system.ports['gateway']}"
+        r = await http.get(f"{gateway}/api/v1/accounts/{fresh}/balance")
+        assert r.status_code == 200 and r.json()["balance"] == "0", r.text
+        metrics = await http.get(f"http://127.0.0.1:{system.ports['token-metrics']}/metrics")
+    served = re.search(r'^nova_token_reads_total\{served_by="replica"\} (\S+)$', metrics.text, re.M)
+    return served is not None and float(served[1]) > 0
 
 
 def _count(port: int, db: str, sql: str) -> int:
@@ -324,16 +351,17 @@ class Checker:
 async def system(anvil_url, endpoints, mongo_database, tmp_path):
     print(f"chaos seed {SEED} scale {SCALE} (replay: NOVA_CHAOS_SEED={SEED})")
     net = await make_devnet(anvil_url, tmp_path, seed=SEED % 1000, blocks=30, txs_per_block=8)
-    names = (*SERVICES, "proxy", "dead", "redis", "mariadb", "tansu", "broker", "ws")
-    ports = {name: stack.free_port() for name in names}
-    (tmp_path / "mariadb").mkdir()
-    db = PrivateMariaDB(tmp_path / "mariadb", ports["mariadb"])
-    db.start()
-    await wait_for(lambda: asyncio.to_thread(db.ready), "private MariaDB up", 60)
-    conn = pymysql.connect(host="127.0.0.1", port=db.port, user="root")
-    with conn.cursor() as cur:
-        cur.execute("CREATE DATABASE nova_chaos")
-    conn.close()
+    names = (*SERVICES, "proxy", "dead", "redis", "mariadb", "replica", "tansu", "broker", "ws")
+    ports = {name: stack.free_port() for name in (*names, "token-metrics")}
+    db = PrivateMariaDB(tmp_path / "mariadb", ports["mariadb"], SOURCE_OPTIONS)
+    replica = PrivateMariaDB(tmp_path / "replica", ports["replica"], REPLICA_OPTIONS)
+    for server in (db, replica):
+        server.root.mkdir()
+        server.start()
+    for server in (db, replica):
+        await wait_for(lambda s=server: asyncio.to_thread(s.ready), "private MariaDB up", 60)
+    replica.replicate_from(db)
+    db.execute("CREATE DATABASE nova_chaos")
     mysql_url = f"{db.url}/nova_chaos"
     # a broker of the campaign's own, reached through a forwarder that can cut it off
     broker = PrivateBroker(ports["tansu"], ports["broker"], tmp_path / "tansu.log")
@@ -345,6 +373,7 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
     )
     env = {
         "NOVA_DATABASE_URL": mysql_url,
+        "NOVA_DATABASE_READ_URL": f"{replica.url}/nova_chaos",
         "NOVA_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['broker']}",
         "NOVA_KAFKA_TOPIC_PREFIX": topic_prefix(),
         "NOVA_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
@@ -369,7 +398,7 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
     assert migrate.returncode == 0, migrate.stderr
     ws = CuttableTcp(int(anvil_url.rsplit(":", 1)[1]))  # anvil serves WebSocket on its port
     await ws.start(ports["ws"])
-    system = System(net, env, ports, tmp_path, db, link, ws)
+    system = System(net, env, ports, tmp_path, db, replica, link, ws)
     system.start_redis()
     proxy = FaultyRpc(anvil_url, seed=SEED, p_429=0.15, p_timeout=0.05)
 
@@ -400,6 +429,7 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
         await proxy.stop()
         await checker.engine.dispose()
         await net.rpc.close()
+        replica.stop()
         db.stop()
         await link.stop()
         await ws.stop()
@@ -505,6 +535,17 @@ async def test_fault_campaign(system):
     await net.sim.run(blocks=2)
     await checker.settle("after the MariaDB crash and restart")
 
+    # 5b. the read replica crashed during traffic, then restarted: meanwhile reads go to the
+    # primary (no 5xx); then replication resumes from its stored GTID position
+    system.replica.crash()
+    await net.sim.resync()
+    await net.sim.run(blocks=3)
+    await checker.settle("with the read replica down")
+    system.replica.start()
+    await wait_for(lambda: asyncio.to_thread(system.replica.ready), "replica back", 120)
+    await net.sim.run(blocks=2)
+    await checker.settle("after the read replica came back")
+
     # 6. the broker unreachable during traffic (every connection cut, new ones refused), then
     # back. The test's tansu keeps its log in memory, so this is an outage without data loss:
     # clients reconnect, the sync republishes from its checkpoint, consumers resume at their
@@ -542,6 +583,16 @@ async def test_fault_campaign(system):
         await bus.close()
     await net.sim.run(blocks=2)
     await checker.settle("after duplicate delivery")
+
+    # the read replica applied everything in the end, and served reads while fresh (every
+    # REST answer above was compared with the primary's index)
+    marks = "SELECT * FROM nova_chaos.consumer_marks ORDER BY consumer_group, topic"
+
+    def replica_caught_up() -> bool:
+        return system.replica.execute(marks) == system.db.execute(marks)
+
+    await wait_for(lambda: asyncio.to_thread(replica_caught_up), "the replica to catch up", 60)
+    await wait_for(lambda: _replica_served(system), "a token read served by the replica", 60)
 
     print(f"prober statuses: {dict(system.statuses)}")
     assert system.bad == [], system.bad[:5]

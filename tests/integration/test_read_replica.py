@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
-import pymysql
 import pytest
 
 from common.db import migrate
@@ -23,7 +22,7 @@ from novapb.token.v1 import token_pb2 as pb
 from novapb.token.v1 import token_pb2_grpc as pb_grpc
 from tests.chain_helpers import channel_to, running, started, wait_for
 from tests.envelopes import event, revert
-from tests.faults import PrivateMariaDB
+from tests.faults import REPLICA_OPTIONS, SOURCE_OPTIONS, PrivateMariaDB
 from tests.names import cache_prefix
 from token_service.bootstrap import bootstrap as token_bootstrap
 from token_service.domain.ledger import ZERO_ADDRESS
@@ -33,37 +32,18 @@ TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 A, B = checksum(f"{0xA1:040x}"), checksum(f"{0xB2:040x}")  # as the block sync publishes them
 
 
-def _sql(port: int, *statements: str) -> list[tuple[object, ...]]:
-    with pymysql.connect(host="127.0.0.1", port=port, user="root", autocommit=True) as conn:
-        rows: list[tuple[object, ...]] = []
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-                rows = list(cur.fetchall())
-        return rows
-
-
 @pytest.fixture(scope="module")
 def replicated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PrivateMariaDB, ...]]:
     """(source, replica): row-based binlog on the source, GTID replication from its start."""
     root: Path = tmp_path_factory.mktemp("replication")
-    source = PrivateMariaDB(
-        root / "source",
-        stack.free_port(),
-        ("--log-bin=source-bin", "--server-id=1", "--binlog-format=ROW"),
-    )
-    replica = PrivateMariaDB(root / "replica", stack.free_port(), ("--server-id=2",))
+    source = PrivateMariaDB(root / "source", stack.free_port(), SOURCE_OPTIONS)
+    replica = PrivateMariaDB(root / "replica", stack.free_port(), REPLICA_OPTIONS)
     try:
         for server in (source, replica):
             server.start()
         for name, server in (("source", source), ("replica", replica)):
             stack.wait_until(server.ready, f"private MariaDB ({name})", 60, server.proc)
-        _sql(
-            replica.port,
-            f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={source.port}, "
-            "MASTER_USER='root', MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos",
-            "START SLAVE",
-        )
+        replica.replicate_from(source)
         yield source, replica
     finally:
         for server in (replica, source):
@@ -83,7 +63,7 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
 ) -> None:
     source, replica = replicated
     db = f"nova_test_replica_{uuid.uuid4().hex[:8]}"
-    _sql(source.port, f"CREATE DATABASE {db}")
+    source.execute(f"CREATE DATABASE {db}")
     primary_url = f"{source.url}/{db}"
     migrate(primary_url)
     settings = TokenSettings(
@@ -130,7 +110,7 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
         assert reads.served["replica"] >= 2
 
         # 2. replication stops: the replica lags, so reads go to the primary
-        _sql(replica.port, "STOP SLAVE SQL_THREAD")
+        replica.execute("STOP SLAVE SQL_THREAD")
         await bus.publish(app.topic, [_transfer(2, A, B, 30)])
         await wait_for(applied(2), "the transfer to be applied", 30)
         lagging, primary = reads.fallbacks["lagging"], reads.served["primary"]
@@ -138,19 +118,18 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
         assert await balance(B) == 30  # the replica has no row for B
         assert reads.fallbacks["lagging"] >= lagging + 2
         assert reads.served["primary"] >= primary + 2
-        assert _sql(
-            replica.port,
+        assert replica.execute(
             f"SELECT balance FROM {db}.token_balances WHERE address = '{A}'",  # noqa: S608
         ) == [(100,)], "the replica was meant to lag here"
 
         # 3. replication resumes: once caught up, the replica serves again; nothing stale cached
-        _sql(replica.port, "START SLAVE SQL_THREAD")
+        replica.execute("START SLAVE SQL_THREAD")
         await wait_for(served_by_replica, "the replica to serve again after catching up", 30)
         assert (await balance(A), await balance(B)) == (70, 30)
 
         # 4. a reorg while the replica lags: its mark is at a higher block than the primary's
         # (block 2 against 1) but of the fork generation before the revert, so it still lags
-        _sql(replica.port, "STOP SLAVE SQL_THREAD")
+        replica.execute("STOP SLAVE SQL_THREAD")
         reorg = revert(1)
         reorg.generation = 1
         await bus.publish(app.topic, [(TOKEN.encode(), reorg.SerializeToString())])
@@ -158,7 +137,7 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
         lagging = reads.fallbacks["lagging"]
         assert (await balance(A), await balance(B)) == (100, 0)
         assert reads.fallbacks["lagging"] >= lagging + 2
-        _sql(replica.port, "START SLAVE SQL_THREAD")
+        replica.execute("START SLAVE SQL_THREAD")
         await wait_for(served_by_replica, "the replica to serve again after the reorg", 30)
         assert (await balance(A), await balance(B)) == (100, 0)
 
@@ -171,4 +150,4 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
         assert reads.fallbacks["unavailable"] == down_before + 1  # then skipped for retry_s
         replica.start()
         await asyncio.to_thread(stack.wait_until, replica.ready, "replica restarted", 60)
-    _sql(source.port, f"DROP DATABASE {db}")
+    source.execute(f"DROP DATABASE {db}")
