@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from common.settings import CommonSettings
+from common.validation import is_decimal
 
 
 class BlockSyncSettings(CommonSettings):
@@ -77,7 +78,7 @@ class BlockSyncSettings(CommonSettings):
             text = v.strip()
             if text in ("safe", "finalized"):
                 return text
-            if text.isdigit():
+            if is_decimal(text):
                 return int(text)
         elif isinstance(v, int) and not isinstance(v, bool) and v >= 0:
             return int(v)

@@ -11,6 +11,12 @@ _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 MAX_BLOCK = 2**63 - 1
 
 
+def is_decimal(text: str) -> bool:
+    """A non-negative integer in ASCII decimal digits. ``str.isdigit`` alone also takes other
+    scripts' digits and superscripts, which ``int`` then reads ("٣" is 3) or refuses ("¹")."""
+    return text.isascii() and text.isdigit()
+
+
 class InvalidInput(ValueError):
     """Bad input; ``field`` names it."""
 

@@ -36,6 +36,6 @@ def parse_block_or_latest(value: str, field: str) -> int | None:
     """A block number, or None for ``latest``."""
     if value == "latest":
         return None
-    if not value.isdigit() or len(value) > 19 or int(value) > MAX_BLOCK:
+    if not validation.is_decimal(value) or len(value) > 19 or int(value) > MAX_BLOCK:
         raise validation.InvalidInput(field, f"not a block number or 'latest': {value!r}")
     return int(value)

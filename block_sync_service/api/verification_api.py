@@ -36,7 +36,7 @@ def _optional_address(value: str, field: str) -> str | None:
 def _value(value: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit() or len(value) > 78 or int(value) >= 2**256:
+    if not validation.is_decimal(value) or len(value) > 78 or int(value) >= 2**256:
         raise validation.InvalidInput("value", f"not a uint256 in decimal: {value!r}")
     return int(value)
 

@@ -19,7 +19,7 @@ STATES = {s.name.lower(): s for s in ProposalState}
 
 
 def proposal_id(value: str, field: str = "id") -> int:
-    if not value.isdigit() or len(value) > 78 or int(value) >= 2**256:
+    if not validation.is_decimal(value) or len(value) > 78 or int(value) >= 2**256:
         raise validation.InvalidInput(field, f"not a proposal id (a uint256 in decimal): {value!r}")
     return int(value)
 

@@ -21,7 +21,7 @@ BlockTime = Callable[[int], Awaitable[int]]
 
 
 def stake_id(value: str, field: str = "id") -> int:
-    if not value.isdigit() or len(value) > 78:
+    if not validation.is_decimal(value) or len(value) > 78:
         raise validation.InvalidInput(field, f"not a stake id (a decimal integer): {value!r}")
     return int(value)
 

@@ -45,7 +45,7 @@ def test_confirmations_are_a_count_or_a_finality_tag(
     assert BlockSyncSettings().confirmations == parsed
 
 
-@pytest.mark.parametrize("value", ["-1", "latest", "1.5", ""])
+@pytest.mark.parametrize("value", ["-1", "latest", "1.5", "", "\u0663"])
 def test_bad_confirmations_are_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     from block_sync_service.settings import BlockSyncSettings
 

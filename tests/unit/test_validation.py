@@ -7,7 +7,7 @@ from eth_utils.address import to_checksum_address
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common.validation import InvalidInput, address, checksum
+from common.validation import InvalidInput, address, checksum, is_decimal
 
 BODIES = st.binary(min_size=20, max_size=20).map(bytes.hex)
 
@@ -48,3 +48,38 @@ def test_what_is_not_an_address_is_named(value: object) -> None:
     with pytest.raises(InvalidInput, match="owner: not an address") as info:
         address(value, "owner")
     assert info.value.field == "owner"
+
+
+# str.isdigit() is True for each of these; int() reads the first two and refuses the third
+NON_ASCII_DIGITS = ["\u0663", "\uff13", "\u00b9", "1\u00b2"]  # Arabic-Indic 3, fullwidth 3, ¹, 1²
+
+
+@pytest.mark.parametrize("text", NON_ASCII_DIGITS)
+def test_numbers_in_input_are_ascii_digits_only(text: str) -> None:
+    from api_gateway.api.deps import parse_block_or_latest
+    from block_sync_service.api.verification_api import _value
+    from governance_service.api.grpc_api import proposal_id
+    from staking_service.api.grpc_api import stake_id
+
+    assert text.isdigit() and not is_decimal(text)
+    for parse, field in (
+        (lambda t: parse_block_or_latest(t, "from_block"), "from_block"),
+        (stake_id, "id"),
+        (proposal_id, "id"),
+        (_value, "value"),
+    ):
+        with pytest.raises(InvalidInput, match=f"^{field}: not a"):
+            parse(text)
+
+
+@pytest.mark.parametrize("text", NON_ASCII_DIGITS)
+def test_etherscan_numbers_are_ascii_digits_only(text: str) -> None:
+    from api_gateway.api.routes.etherscan import EtherscanError, _int
+
+    with pytest.raises(EtherscanError, match="Invalid page"):
+        _int({"page": text}, "page", 1, 1, 10_000)
+
+
+def test_decimal_text() -> None:
+    assert is_decimal("0") and is_decimal("00123") and is_decimal("9" * 80)
+    assert not any(is_decimal(t) for t in ("", "-1", "+1", "1.0", " 1", "1_000", "0x1"))

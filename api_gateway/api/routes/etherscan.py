@@ -42,7 +42,7 @@ def _int(params: dict[str, str], name: str, default: int, lo: int = 0, hi: int =
         return default
     if raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 19 or not lo <= int(raw) <= hi:
+    if not validation.is_decimal(raw) or len(raw) > 19 or not lo <= int(raw) <= hi:
         raise EtherscanError(f"Invalid {name}: {raw!r}")
     return int(raw)
 
