@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import uuid
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 import schemathesis
+from google.protobuf import message_factory
+from google.protobuf.descriptor import FieldDescriptor
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api_gateway.main import create_app
@@ -26,6 +31,11 @@ from nova.devnet import artifacts
 from nova.devnet.chain import Tx
 from nova.devnet.reorg import force_reorg
 from nova.gateway_server import GatewayServer
+from novapb.block_sync.v1 import block_sync_pb2
+from novapb.governance.v1 import governance_pb2
+from novapb.staking.v1 import staking_pb2
+from novapb.token.v1 import token_pb2
+from novapb.verification.v1 import verification_pb2
 from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.settings import StakingSettings
 from tests.chain_helpers import (
@@ -151,6 +161,7 @@ async def _start_system(
     await wait_for(caught_up, "the services to catch up", 120)
     return {
         "net": net,
+        "grpc_ports": ports,
         "base": f"http://127.0.0.1:{gw_port}",
         "sync": sync,
         "token": token,
@@ -550,6 +561,162 @@ async def test_generated_requests_never_get_a_5xx_or_break_the_schema(system):
     for operation in operations:
         await asyncio.to_thread(run_operation, operation)
     assert counted["requests"] >= 1000
+
+
+# what a well-formed or malformed call may answer; UNKNOWN, INTERNAL, UNAVAILABLE (every
+# dependency is up) or a deadline are failures
+CLIENT_ERRORS = {
+    grpc.StatusCode.OK,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.OUT_OF_RANGE,
+    grpc.StatusCode.FAILED_PRECONDITION,
+}
+_INT_RANGES = {
+    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
+}
+
+
+def _message_strategy(descriptor: Any, texts: Any, depth: int = 0) -> Any:
+    """Messages of ``descriptor`` with any subset of fields set to values of their type:
+    strings from ``texts`` (random text and plausible values), integers over their whole range
+    (edges included), unknown enum numbers, nested messages two levels deep."""
+    cls = message_factory.GetMessageClass(descriptor)
+    fields = {}
+    for f in descriptor.fields:
+        if f.type == FieldDescriptor.TYPE_MESSAGE:
+            if depth >= 2:
+                continue
+            value = _message_strategy(f.message_type, texts, depth + 1)
+        elif f.type == FieldDescriptor.TYPE_STRING:
+            value = texts
+        elif f.type == FieldDescriptor.TYPE_BYTES:
+            value = st.binary(max_size=80)
+        elif f.type == FieldDescriptor.TYPE_BOOL:
+            value = st.booleans()
+        elif f.type == FieldDescriptor.TYPE_ENUM:
+            value = st.sampled_from([v.number for v in f.enum_type.values] + [99])
+        elif f.type in _INT_RANGES:
+            lo, hi = _INT_RANGES[f.type]
+            value = st.one_of(st.sampled_from([lo, hi, 0, 1]), st.integers(lo, hi))
+        else:
+            value = st.floats(allow_nan=True)
+        if f.is_repeated:
+            value = st.lists(value, max_size=3)
+        fields[f.name] = st.one_of(st.none(), value)
+
+    def build(values: dict[str, Any]) -> Any:
+        msg = cls()
+        for name, v in values.items():
+            if v is None:
+                continue
+            if isinstance(v, list):
+                getattr(msg, name).extend(v)
+            elif hasattr(v, "DESCRIPTOR"):
+                getattr(msg, name).CopyFrom(v)
+            else:
+                setattr(msg, name, v)
+        return msg
+
+    return st.fixed_dictionaries(fields).map(build)
+
+
+def _status(call: Any, request: Any) -> tuple[grpc.StatusCode, str]:
+    try:
+        call(request, timeout=20)
+    except grpc.RpcError as exc:
+        return exc.code(), exc.details() or ""
+    return grpc.StatusCode.OK, "answered"
+
+
+async def test_generated_grpc_calls_get_client_errors_only(system):
+    """Every unary method of every service, called directly (not through the gateway, which
+    validates first) with generated messages: an answer or a client error, never an internal
+    one. Verify is left out: a valid block makes it check every holder against the chain,
+    seconds each."""
+    net = system["net"]
+    holder = net.sim.holders[0]
+    logs = await net.rpc.call("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest"})
+    known = [
+        holder,
+        holder.lower(),
+        net.manifest.address("NovaToken"),
+        logs[0]["transactionHash"],
+        logs[0]["blockHash"],
+        "latest",
+        "0",
+        "1",
+        str(2**256),
+        "0x",
+        '{"types": {}, "primaryType": "Mail", "domain": {}, "message": {}}',
+    ]
+    texts = st.one_of(
+        st.text(max_size=80),
+        st.sampled_from(known),
+        st.from_regex(r"\A0x[0-9a-fA-F]{40}\Z"),
+        st.integers(0, 2**260).map(str),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ).map(json.dumps),
+    )
+    ports = system["grpc_ports"]
+    targets = [
+        (ports["block_sync"], block_sync_pb2, "BlockSyncService"),
+        (ports["block_sync"], verification_pb2, "VerificationService"),
+        (ports["token"], token_pb2, "TokenService"),
+        (ports["staking"], staking_pb2, "StakingService"),
+        (ports["governance"], governance_pb2, "GovernanceService"),
+    ]
+    counted = {"calls": 0}
+    failures: list[str] = []
+
+    def fuzz_method(call: Any, name: str, requests: Any) -> None:
+        @settings(
+            max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        @given(request=requests)
+        def check(request: Any) -> None:
+            counted["calls"] += 1
+            code, details = _status(call, request)
+            assert code in CLIENT_ERRORS, (name, request, code, details)
+            assert details, (name, request, code, "no message")
+
+        try:
+            check()
+        except AssertionError as exc:
+            failures.append(str(exc)[:600])
+
+    def fuzz(port: int, module: Any, service: str) -> None:
+        descriptor = module.DESCRIPTOR.services_by_name[service]
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            for method in descriptor.methods:
+                if method.name == "Verify":
+                    continue
+                call = channel.unary_unary(
+                    f"/{descriptor.full_name}/{method.name}",
+                    request_serializer=lambda m: m.SerializeToString(),
+                    response_deserializer=lambda b: b,
+                )
+                fuzz_method(call, method.full_name, _message_strategy(method.input_type, texts))
+
+    for target in targets:
+        await asyncio.to_thread(fuzz, *target)
+    assert failures == [], "\n".join(failures)
+    assert counted["calls"] >= 1000
 
 
 async def test_a_stopped_service_answers_503_fast_and_others_keep_working(system):
