@@ -7,6 +7,7 @@ import contextlib
 import json
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import grpc
@@ -40,6 +41,7 @@ from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.settings import StakingSettings
 from tests.chain_helpers import (
     DELEGATION,
+    Devnet,
     last_event_block,
     make_devnet,
     running,
@@ -638,12 +640,9 @@ def _status(call: Any, request: Any) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.OK, "answered"
 
 
-async def test_generated_grpc_calls_get_client_errors_only(system):
-    """Every unary method of every service, called directly (not through the gateway, which
-    validates first) with generated messages: an answer or a client error, never an internal
-    one. Verify is left out: a valid block makes it check every holder against the chain,
-    seconds each."""
-    net = system["net"]
+async def _texts(net: Devnet) -> Any:
+    """Strings for generated input: random text, and values that pass the first checks
+    (a holder's address in both cases, a tracked log's hashes, block numbers, JSON)."""
     holder = net.sim.holders[0]
     logs = await net.rpc.call("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest"})
     known = [
@@ -652,6 +651,7 @@ async def test_generated_grpc_calls_get_client_errors_only(system):
         net.manifest.address("NovaToken"),
         logs[0]["transactionHash"],
         logs[0]["blockHash"],
+        logs[0]["topics"][0],
         "latest",
         "0",
         "1",
@@ -659,7 +659,7 @@ async def test_generated_grpc_calls_get_client_errors_only(system):
         "0x",
         '{"types": {}, "primaryType": "Mail", "domain": {}, "message": {}}',
     ]
-    texts = st.one_of(
+    return st.one_of(
         st.text(max_size=80),
         st.sampled_from(known),
         st.from_regex(r"\A0x[0-9a-fA-F]{40}\Z"),
@@ -673,6 +673,14 @@ async def test_generated_grpc_calls_get_client_errors_only(system):
             max_leaves=8,
         ).map(json.dumps),
     )
+
+
+async def test_generated_grpc_calls_get_client_errors_only(system):
+    """Every unary method of every service, called directly (not through the gateway, which
+    validates first) with generated messages: an answer or a client error, never an internal
+    one. Verify is left out: a valid block makes it check every holder against the chain,
+    seconds each."""
+    texts = await _texts(system["net"])
     ports = system["grpc_ports"]
     targets = [
         (ports["block_sync"], block_sync_pb2, "BlockSyncService"),
@@ -717,6 +725,54 @@ async def test_generated_grpc_calls_get_client_errors_only(system):
         await asyncio.to_thread(fuzz, *target)
     assert failures == [], "\n".join(failures)
     assert counted["calls"] >= 1000
+
+
+ETHERSCAN_PARAMS = (
+    "address", "contractaddress", "startblock", "endblock", "page", "offset", "sort",
+    "fromBlock", "toBlock", "topic0", "topic1", "topic2", "topic3", "topic0_1_opr",
+    "topic0_2_opr", "topic1_2_opr", "topic2_3_opr", "apikey", "tag",
+)  # fmt: skip
+ETHERSCAN_ACTIONS = (
+    ("account", "tokenbalance"), ("stats", "tokensupply"), ("account", "tokentx"),
+    ("logs", "getLogs"), ("account", "balance"), ("", ""),
+)  # fmt: skip
+
+
+async def test_generated_etherscan_queries_get_etherscan_answers(system):
+    """The Etherscan route reads its query itself (the OpenAPI schema cannot describe it, so
+    schemathesis sends it nothing): generated module/action pairs and parameters must get an
+    Etherscan answer ({status "1"|"0", message, result}), never a 5xx."""
+    texts = await _texts(system["net"])
+    values = st.one_of(texts, st.sampled_from(["and", "or", "asc", "desc", "latest", "10000"]))
+    queries = st.tuples(
+        st.one_of(st.sampled_from(ETHERSCAN_ACTIONS), st.tuples(texts, texts)),
+        st.dictionaries(st.one_of(st.sampled_from(ETHERSCAN_PARAMS), texts), values, max_size=6),
+    )
+    answers: Counter[str] = Counter()
+
+    def run() -> None:
+        with httpx.Client(base_url=system["base"], timeout=20) as http:
+
+            @settings(
+                max_examples=400,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(query=queries)
+            def check(query: tuple[tuple[str, str], dict[str, str]]) -> None:
+                (module, action), params = query
+                r = http.get("/api", params={**params, "module": module, "action": action})
+                assert r.status_code == 200, (query, r.status_code, r.text[:300])
+                body = r.json()
+                assert body["status"] in ("0", "1") and body["message"] in ("OK", "NOTOK"), body
+                assert "result" in body, body
+                answers[body["status"]] += 1
+
+            check()
+
+    await asyncio.to_thread(run)
+    assert answers["0"] > 0 and answers["1"] > 0, answers  # both kinds were reached
 
 
 async def test_a_stopped_service_answers_503_fast_and_others_keep_working(system):
