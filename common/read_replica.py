@@ -6,7 +6,9 @@ Fresh enough = the replica has applied everything this process's consumer has co
 consumer last committed. Replication applies a primary transaction whole, and the mark moves in
 the same transaction as the rows it covers, so every read in that connection sees at least that
 state. A read therefore never serves, or caches, a value older than the primary held when the
-consumer invalidated the cache: the cache-aside's guarantee, with a replica behind it.
+consumer invalidated the cache: the cache-aside's guarantee, with a replica behind it. (Also
+under parallel replication: every batch of a group updates the same mark row, so a replica
+applies a group's batches in their order.)
 
 A lagging replica costs one primary-key read before the read goes to the primary; a replica
 that cannot be reached is skipped for ``retry_s`` (one warning, then the primary). Reads served
