@@ -201,3 +201,49 @@ def test_rendered_rows_are_checked_for_quotes_backslashes_and_ascii(
     from common.db import quoted_safely
 
     assert quoted_safely(rows, quoted) is safe
+
+
+SETTINGS_CLASSES = [
+    "block_sync_service.settings:BlockSyncSettings",
+    "token_service.settings:TokenSettings",
+    "staking_service.settings:StakingSettings",
+    "governance_service.settings:GovernanceSettings",
+    "api_gateway.settings:GatewaySettings",
+]
+
+
+@pytest.mark.parametrize("path", SETTINGS_CLASSES)
+def test_generated_environments_are_accepted_or_named(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any value of any setting: the settings load, or a ValidationError whose description
+    names the variable; never another exception (which would reach the user as a traceback)."""
+    import importlib
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    module, name = path.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    names = sorted(f"NOVA_{f.upper()}" for f in cls.model_fields)
+    values = st.one_of(
+        st.text(max_size=40).filter(lambda v: "\x00" not in v),
+        st.sampled_from(["", "0", "-1", "1e3", "true", "latest", "finalized", "\u0663", "a,b"]),
+        st.integers(-(2**70), 2**70).map(str),
+    )
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(env=st.dictionaries(st.sampled_from(names), values, max_size=4))
+    def check(env: dict[str, str]) -> None:
+        with monkeypatch.context() as m:
+            for var in names:
+                m.delenv(var, raising=False)
+            for var, value in env.items():
+                m.setenv(var, value)
+            try:
+                cls()
+            except ValidationError as exc:
+                message = describe_validation_error(exc)
+                assert any(var in message for var in env), (env, message)
+
+    check()
