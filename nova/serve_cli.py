@@ -29,7 +29,8 @@ MigrateOpt = Annotated[
     bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before starting.")
 ]
 BlockOpt = Annotated[
-    int | None, typer.Option(help="Block to compare at (default: the last indexed block).")
+    int | None,
+    typer.Option(min=0, help="Block to compare at (default: the last indexed block)."),
 ]
 ManifestOpt = Annotated[Path | None, typer.Option(help="Devnet manifest.")]
 
@@ -162,8 +163,9 @@ def verify_governance_cmd(
     block: Annotated[
         int | None,
         typer.Option(
+            min=0,
             help="Block to compare delegates' votes at (default and for proposals: the indexed "
-            "head)."
+            "head).",
         ),
     ] = None,
     manifest: ManifestOpt = None,

@@ -159,6 +159,13 @@ def test_nova_help_lists_commands() -> None:
     assert "stack" in result.output
 
 
+@pytest.mark.parametrize("service", ["token", "staking", "governance"])
+def test_a_negative_verify_block_is_a_usage_error(service: str) -> None:
+    result = CliRunner().invoke(app, ["verify", service, "--block", "-3"])
+    assert result.exit_code == 2
+    assert "--block" in result.output and "greater than or equal to 0" in result.output
+
+
 def test_literal_upsert_clause_matches_sqlalchemy_for_each_mysql_flavour() -> None:
     """insert_rows' upsert clause is the one SQLAlchemy compiles for the same dialect: the
     ``AS new`` alias of MySQL >= 8.0.20, ``VALUES(c)`` on MariaDB and older MySQL."""
