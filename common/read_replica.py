@@ -11,13 +11,17 @@ under parallel replication: every batch of a group updates the same mark row, so
 applies a group's batches in their order.)
 
 A lagging replica costs one primary-key read before the read goes to the primary; a replica
-that cannot be reached is skipped for ``retry_s`` (one warning, then the primary). Reads served
-and fallbacks are counted (``nova_<service>_reads_total{served_by}``,
+that cannot be reached is skipped for ``retry_s`` (one warning, then the primary), and one that
+does not answer within ``check_timeout_s`` too, for as long as that check waits (it is left to
+finish, never cancelled: at most one connection waits on a hung replica). A replica that stops
+answering in the middle of a query holds that query, as the primary would. Reads served and
+fallbacks are counted (``nova_<service>_reads_total{served_by}``,
 ``nova_<service>_replica_fallbacks_total{reason}``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -54,12 +58,15 @@ class ReadSide:
         required: Callable[[], Mark | None],
         metrics: Metrics | None = None,
         retry_s: float = 5.0,
+        check_timeout_s: float = 1.0,
     ) -> None:
         self.primary, self.replica = primary, replica
         self.group, self.topic = group, topic
         self.required = required
-        self.retry_s = retry_s
+        self.retry_s, self.check_timeout_s = retry_s, check_timeout_s
         self._skip_until = 0.0
+        self._hung: asyncio.Future[tuple[AsyncConnection, Mark]] | None = None
+        self._closing: set[asyncio.Future[None]] = set()
         self.served = {"replica": 0, "primary": 0}
         self.fallbacks = {"lagging": 0, "unavailable": 0}
         self._m_served = self._m_fallbacks = None
@@ -74,6 +81,11 @@ class ReadSide:
                 "Reads sent to the primary because the replica lagged or could not be reached",
                 ("reason",),
             )
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a check that took too long still waits for the replica's answer."""
+        return self._hung is not None
 
     def connect(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
         if self.replica is None:
@@ -100,15 +112,25 @@ class ReadSide:
         required = self.required()
         if required is None or time.monotonic() < self._skip_until:
             return None
+        if self._hung is not None:  # an earlier check still waits for the replica's answer
+            return None
+        # bounded: a replica that accepts connections but never answers (hung, or behind a
+        # dead proxy) would hold every read. The check is not cancelled when it takes too
+        # long (a connection cancelled in its handshake leaks its socket): it is left to
+        # finish, and the replica is skipped until it does
+        check = asyncio.ensure_future(self._replica_mark())
         try:
-            conn = await self.replica.connect()
-        except (OperationalError, DBAPIError) as exc:
-            self._unavailable(exc)
+            done, _ = await asyncio.wait({check}, timeout=self.check_timeout_s)
+        except asyncio.CancelledError:
+            self._leave(check)
+            raise
+        if not done:
+            self._leave(check)
+            self._unavailable(TimeoutError(f"no answer in {self.check_timeout_s} s"))
             return None
         try:
-            applied = await read_mark(conn, self.group, self.topic)
+            conn, applied = check.result()
         except (OperationalError, DBAPIError) as exc:
-            await _close_quietly(conn)
             self._unavailable(exc)
             return None
         if applied < required:
@@ -117,6 +139,33 @@ class ReadSide:
             return None
         return conn
 
+    async def _replica_mark(self) -> tuple[AsyncConnection, Mark]:
+        assert self.replica is not None
+        conn = await self.replica.connect()
+        try:
+            return conn, await read_mark(conn, self.group, self.topic)
+        except BaseException:
+            await _close_quietly(conn)
+            raise
+
+    def _leave(self, check: asyncio.Future[tuple[AsyncConnection, Mark]]) -> None:
+        """Let a slow check finish on its own; its connection, if it gets one, is closed."""
+        self._hung = check
+
+        def settled(done: asyncio.Future[tuple[AsyncConnection, Mark]]) -> None:
+            if self._hung is done:
+                self._hung = None
+            if done.cancelled():
+                return
+            if done.exception() is not None:  # its failure: skipped for retry_s from now
+                self._skip_until = time.monotonic() + self.retry_s
+                return
+            closing = asyncio.ensure_future(_close_quietly(done.result()[0]))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+
+        check.add_done_callback(settled)
+
     def _unavailable(self, exc: Exception) -> None:
         self._skip_until = time.monotonic() + self.retry_s
         self._fallback("unavailable")
@@ -124,7 +173,7 @@ class ReadSide:
             "read replica unavailable; reading from the primary",
             group=self.group,
             retry_in_s=self.retry_s,
-            error=str(getattr(exc, "orig", exc))[:200],
+            error=str(getattr(exc, "orig", exc))[:200] or type(exc).__name__,
         )
 
     def _served(self, by: str) -> None:
@@ -138,6 +187,8 @@ class ReadSide:
             self._m_fallbacks.labels(reason).inc()
 
     async def close(self) -> None:
+        if self._hung is not None:
+            self._hung.cancel()
         if self.replica is not None:
             await self.replica.dispose()
 

@@ -151,3 +151,81 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
         replica.start()
         await asyncio.to_thread(stack.wait_until, replica.ready, "replica restarted", 60)
     source.execute(f"DROP DATABASE {db}")
+
+
+class SilentServer:
+    """Accepts TCP connections and never answers (a hung replica, or one behind a proxy that
+    lost its upstream): a MySQL client waits for the server's greeting forever."""
+
+    def __init__(self) -> None:
+        self.connections: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections.append(writer)
+
+        self.server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    def drop_all(self) -> None:
+        for writer in self.connections:
+            writer.close()
+
+    async def stop(self) -> None:
+        self.drop_all()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+async def test_a_replica_that_never_answers_costs_one_bounded_wait(
+    mysql_url: str, endpoints: stack.Endpoints
+) -> None:
+    migrate(mysql_url)
+    silent = SilentServer()
+    port = await silent.start()
+    settings = TokenSettings(
+        database_url=mysql_url,
+        database_read_url=f"mysql+aiomysql://root@127.0.0.1:{port}/nova",
+        redis_url=endpoints.redis_url,
+        cache_prefix=cache_prefix(),
+    )
+    bus = InMemoryEventBus()
+    async with contextlib.AsyncExitStack() as down:
+        down.push_async_callback(silent.stop)
+        app = await started(down, token_bootstrap(settings, bus=bus, registry=isolated_registry()))
+        assert app.reads is not None and app.consumer is not None
+        reads, consumer = app.reads, app.consumer
+        stub = pb_grpc.TokenServiceStub(await channel_to(down, app))
+        running(down, app.run)
+        await bus.publish(app.topic, [_transfer(1, ZERO_ADDRESS, A, 100)])
+
+        async def applied() -> bool:
+            return consumer.status.last_block == 1
+
+        await wait_for(applied, "the mint to be applied", 30)
+
+        async def balance(address: str) -> int:  # a hung read fails on the deadline
+            reply = await stub.GetBalance(pb.GetBalanceRequest(address=address), timeout=15)
+            return int(reply.balance)
+
+        # the first read waits for the check (1 s), then reads the primary; the check is left
+        # waiting, and while it waits the replica is not asked again
+        assert await balance(A) == 100
+        assert await balance(B) == 0
+        assert reads.fallbacks["unavailable"] == 1 and reads.served["primary"] >= 2
+        assert len(silent.connections) == 1, "one waiting connection at the most"
+
+        # the server goes away (a restart): the waiting check fails, and the replica is tried
+        # again on a read after retry_s
+        reads.retry_s = 0
+        silent.drop_all()
+
+        async def check_settled() -> bool:
+            return not reads.waiting
+
+        await wait_for(check_settled, "the waiting check to fail", 30)
+        assert await balance(f"0x{0xC3:040x}") == 0
+        assert len(silent.connections) == 2
+        assert reads.fallbacks["unavailable"] == 2
