@@ -55,7 +55,7 @@ def sync_url(url: str) -> URL:
 
 # The newest migration's revision (bump it with each new migration: a test holds it to Alembic's
 # head).
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 
 
 def migrate(url: str, revision: str = "head") -> None:
@@ -155,10 +155,12 @@ async def insert_rows(
     *,
     ignore: bool = False,
     update: Sequence[str] = (),
+    increment: Sequence[str] = (),
 ) -> None:
     """``INSERT`` (with ``ignore``: ``INSERT IGNORE``, SQLite ``OR IGNORE``; with ``update``:
-    an upsert that sets those columns on a duplicate key, as :func:`common.offsets.upsert`) of
-    many rows with the same keys, in the caller's transaction.
+    an upsert that sets those columns on a duplicate key, as :func:`common.offsets.upsert`,
+    and adds the new row's value to the stored one for the ``increment`` columns) of many rows
+    with the same keys, in the caller's transaction.
 
     Chain data is hex and integers, so the rows are written as multi-row SQL literals (a few
     times faster than the driver's per-value escaping, which dominated the backfill's commit).
@@ -170,7 +172,7 @@ async def insert_rows(
     """
     if not rows:
         return
-    if ignore and update:
+    if ignore and (update or increment):
         raise ValueError("insert_rows: ignore and update are exclusive")
     dialect = conn.dialect
     columns = list(rows[0])
@@ -189,9 +191,11 @@ async def insert_rows(
             rows_out = rows
         values = ["(" + ",".join([_literal(row[c]) for c in columns]) + ")" for row in rows_out]
     except _NotLiteral:
-        if update:
+        if update or increment:
             for i in range(0, len(rows), 500):
-                await conn.execute(upsert(dialect.name, table, rows[i : i + 500], update))
+                await conn.execute(
+                    upsert(dialect.name, table, rows[i : i + 500], update, increment)
+                )
             return
         stmt = sa.insert(table)
         if ignore:
@@ -200,7 +204,9 @@ async def insert_rows(
             )
         await conn.execute(stmt, rows)
         return
-    await insert_values(conn, table, columns, values, ignore=ignore, update=update)
+    await insert_values(
+        conn, table, columns, values, ignore=ignore, update=update, increment=increment
+    )
 
 
 def quoted_safely(rendered: Sequence[str], quoted: int) -> bool:
@@ -221,6 +227,7 @@ async def insert_values(
     *,
     ignore: bool = False,
     update: Sequence[str] = (),
+    increment: Sequence[str] = (),
 ) -> None:
     """:func:`insert_rows` of rows the caller already rendered as SQL literal tuples
     (``"('0xab..',12,NULL)"``), for hot paths whose value types are fixed: integers rendered
@@ -234,7 +241,7 @@ async def insert_values(
     else:
         verb = "INSERT"
     head = f"{verb} INTO {quote(table.name)} ({','.join(quote(c) for c in columns)}) VALUES "
-    tail = _on_duplicate(dialect, table, update) if update else ""
+    tail = _on_duplicate(dialect, table, update, increment) if update or increment else ""
     chunk: list[str] = []
     size = 0
     for v in values:
@@ -247,18 +254,26 @@ async def insert_values(
         await conn.exec_driver_sql(head + ",".join(chunk) + tail)
 
 
-def _on_duplicate(dialect: Any, table: Any, update: Sequence[str]) -> str:
+def _on_duplicate(
+    dialect: Any, table: Any, update: Sequence[str], increment: Sequence[str] = ()
+) -> str:
     """The upsert clause SQLAlchemy's constructs compile to (MySQL >= 8.0.20 names the new
-    row by an alias; MariaDB and older MySQL use ``VALUES(c)``)."""
+    row by an alias; MariaDB and older MySQL use ``VALUES(c)``): ``update`` columns take the
+    new row's value, ``increment`` columns add it to theirs."""
     q = dialect.identifier_preparer.quote
     if dialect.name == "sqlite":
+        new = "excluded.{}"
         keys = ",".join(q(c.name) for c in table.primary_key.columns)
-        sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in update)
-        return f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
-    if dialect.name != "mysql":
+        head = f" ON CONFLICT ({keys}) DO UPDATE SET "
+    elif dialect.name != "mysql":
         raise ValueError(f"no upsert for dialect {dialect.name!r}")
-    if getattr(dialect, "_requires_alias_for_on_duplicate_key", False):
+    elif getattr(dialect, "_requires_alias_for_on_duplicate_key", False):
         alias = "new_1" if table.name.lower() == "new" else "new"
-        sets = ", ".join(f"{q(c)} = {alias}.{q(c)}" for c in update)
-        return f" AS {alias} ON DUPLICATE KEY UPDATE {sets}"
-    return " ON DUPLICATE KEY UPDATE " + ", ".join(f"{q(c)} = VALUES({q(c)})" for c in update)
+        new = alias + ".{}"
+        head = f" AS {alias} ON DUPLICATE KEY UPDATE "
+    else:
+        new = "VALUES({})"
+        head = " ON DUPLICATE KEY UPDATE "
+    sets = [f"{q(c)} = {new.format(q(c))}" for c in update]
+    sets += [f"{q(c)} = {q(c)} + {new.format(q(c))}" for c in increment]
+    return head + ", ".join(sets)

@@ -27,22 +27,26 @@ def upsert(
     table: sa.Table,
     values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
     update: Sequence[str],
+    increment: Sequence[str] = (),
 ) -> sa.Executable:
     """One INSERT ... ON DUPLICATE KEY UPDATE (MySQL) / ON CONFLICT DO UPDATE (SQLite), of one
-    row or of many (one multi-row statement: one round trip instead of one per row).
+    row or of many (one multi-row statement: one round trip instead of one per row): the
+    ``update`` columns take the new row's value, the ``increment`` ones add it to theirs.
 
     Update-then-insert deadlocks on InnoDB gap locks when several consumers start at once.
     """
     rows = [dict(values)] if isinstance(values, Mapping) else [dict(v) for v in values]
     if dialect == "mysql":
         stmt = mysql_insert(table).values(rows)
-        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
+        sets: dict[str, sa.ColumnElement[Any]] = {c: stmt.inserted[c] for c in update}
+        sets.update({c: table.c[c] + stmt.inserted[c] for c in increment})
+        return stmt.on_duplicate_key_update(sets)
     if dialect == "sqlite":
         lite = sqlite_insert(table).values(rows)
         keys = [c.name for c in table.primary_key.columns]
-        return lite.on_conflict_do_update(
-            index_elements=keys, set_={c: lite.excluded[c] for c in update}
-        )
+        lite_sets: dict[str, sa.ColumnElement[Any]] = {c: lite.excluded[c] for c in update}
+        lite_sets.update({c: table.c[c] + lite.excluded[c] for c in increment})
+        return lite.on_conflict_do_update(index_elements=keys, set_=lite_sets)
     raise ValueError(f"no upsert for dialect {dialect!r}")
 
 

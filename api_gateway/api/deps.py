@@ -20,6 +20,15 @@ async def clients(request: Request) -> Clients:  # async: a sync one runs in a t
 ClientsDep = Annotated[Clients, Depends(clients)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1-1000).")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
+TransfersOffset = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=validation.MAX_TRANSFERS_OFFSET,
+        description=f"Transfers to skip (0-{validation.MAX_TRANSFERS_OFFSET:,}); page "
+        "further with `cursor`, which costs the same at any depth.",
+    ),
+]
 BlockQuery = Annotated[int, Query(ge=0, le=MAX_BLOCK)]
 
 

@@ -90,7 +90,12 @@ class TransferModel(BaseModel):
 
 class TransfersPage(BaseModel):
     transfers: list[TransferModel]
-    total: int
+    total: int = Field(
+        description="How many transfers match; with a block range, counted up to 10,000"
+    )
+    total_capped: bool = Field(
+        description="More than 10,000 transfers match the block range: total is 10,000"
+    )
     next_cursor: str | None
 
 

@@ -153,6 +153,26 @@ async def test_bulk_insert_ignore_literal_and_fallback_paths(
             k = int(str(r["k"]))
             want[k] = {**want[k], "s": r["s"], "amt": r["amt"]}  # f kept
         want[50] = changed[4]
+        # increment: duplicates add the new value to the stored one (both paths again)
+        more: list[dict[str, object]] = [
+            {"k": k, "s": "0xab", "b": None, "f": None, "amt": k + 10} for k in (1, 2, 60)
+        ]
+        odd_more: list[dict[str, object]] = [
+            {"k": 100, "s": "it's", "b": None, "f": None, "amt": 1}
+        ]
+        async with engine.begin() as conn:
+            await db.insert_rows(conn, table, more, update=("s",), increment=("amt",))
+            await db.insert_rows(conn, table, odd_more, increment=("amt",))
+        for r in more + odd_more:
+            k = int(str(r["k"]))
+            if k in want:
+                amount = want[k]["amt"]
+                assert isinstance(amount, int)
+                want[k] = {**want[k], "amt": amount + int(str(r["amt"]))}
+                if k != 100:
+                    want[k]["s"] = r["s"]
+            else:
+                want[k] = r
         async with engine.connect() as conn:
             rows = (await conn.execute(sa.select(table).order_by(table.c.k))).mappings().all()
         assert [dict(r) for r in rows] == [want[k] for k in sorted(want)]
@@ -363,3 +383,51 @@ async def test_transactions_survive_rekeying_by_position_both_ways(db_url: str) 
     downgrade(db_url, "0009")
     assert await stored() == before
     migrate(db_url)
+
+
+async def test_transfer_counts_are_filled_by_migration_0011(db_url: str) -> None:
+    """0011 keeps transfer counts with the ledger: upgrading an index counts the transfers
+    already there (all, and per address sent / received / to itself)."""
+    from token_service.infrastructure.sql import TokenViews
+
+    a, b, zero = "0x" + "aa" * 20, "0x" + "bb" * 20, "0x" + "00" * 20
+    moves = [(zero, a), (a, b), (a, a), (b, a), (a, zero), (a, b)]
+    migrate(db_url, "0010")
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO transfers (tx_hash, log_index, block_hash, block_number,"
+                    " tx_index, from_address, to_address, value, timestamp) VALUES"
+                    " ('0x', :i, '0x', 1, 0, :frm, :to, 1, 0)"
+                ),
+                [{"i": i, "frm": frm, "to": to} for i, (frm, to) in enumerate(moves)],
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO token_stats (id, minted, burned, holders, last_block)"
+                    " VALUES (1, 1, 1, 2, 1)"
+                )
+            )
+    finally:
+        await engine.dispose()
+    migrate(db_url)
+    engine = create_engine(db_url)
+    try:
+        views = TokenViews(engine)
+        assert (await views.stats()).transfers == len(moves)
+        totals = {
+            (who, direction): (await views.transfers(who, direction, 0, None, 1, 0, None)).total
+            for who in (a, b, zero)
+            for direction in ("in", "out", "any")
+        }
+        assert totals == {
+            (a, "in"): 3, (a, "out"): 4, (a, "any"): 6,
+            (b, "in"): 2, (b, "out"): 1, (b, "any"): 3,
+            (zero, "in"): 1, (zero, "out"): 1, (zero, "any"): 2,
+        }  # fmt: skip
+    finally:
+        await engine.dispose()
+    downgrade(db_url, "0010")
+    migrate(db_url)  # and up again

@@ -199,6 +199,16 @@ async def test_routes_answer_what_the_chain_says(system):
             )
         ).json()
         assert nxt["transfers"][0]["block_number"] <= page["transfers"][-1]["block_number"]
+        assert page["total"] == nxt["total"] > 3 and not page["total_capped"]
+        oldest = (
+            await http.get(
+                f"/api/v1/accounts/{holder}/transfers",
+                params={"limit": 1000, "order": "asc"},
+            )
+        ).json()
+        assert [(t["block_number"], t["log_index"]) for t in oldest["transfers"][::-1][:3]] == [
+            (t["block_number"], t["log_index"]) for t in page["transfers"]
+        ]
         tx = page["transfers"][0]["tx_hash"]
         t = await http.get(f"/api/v1/transactions/{tx}")
         assert t.status_code == 200
@@ -241,6 +251,8 @@ async def test_routes_answer_what_the_chain_says(system):
             ("/api/v1/blocks/999999999", 404, None),
             ("/api/v1/logs?from_block=9&to_block=3", 400, "from_block"),
             ("/api/v1/token/holders?limit=0", 422, "limit"),
+            ("/api/v1/transfers?offset=10001", 422, "offset"),
+            ("/api/v1/transfers?order=up", 422, "order"),
             ("/api/v1/staking/stakes/424242", 404, None),
             ("/api/v1/governance/proposals/424242", 404, None),
             ("/api/v1/governance/proposals?state=Won", 422, "state"),
@@ -434,12 +446,36 @@ async def test_etherscan_subset(system):
             offset="5",
             sort="desc",
         )
-        blocks = [int(x["blockNumber"]) for x in asc["result"]]
-        assert blocks == sorted(blocks)
-        assert int(desc["result"][0]["blockNumber"]) >= int(desc["result"][-1]["blockNumber"])
-        assert asc["result"][0]["tokenSymbol"] == "NOVA"
         transfer = TOK.events["Transfer"].topic0
         padded = "0x" + "00" * 12 + holder[2:].lower()
+
+        def positions(result: list[dict[str, str]]) -> list[tuple[int, int]]:
+            return [(int(x["blockNumber"]), int(x["logIndex"])) for x in result]
+
+        sent, got = [
+            await net.rpc.call(
+                "eth_getLogs", {"address": token, "fromBlock": "0x0", "topics": topics}
+            )
+            for topics in ([transfer, padded], [transfer, None, padded])
+        ]
+        mine = sorted({(int(x["blockNumber"], 16), int(x["logIndex"], 16)) for x in sent + got})
+        assert positions(asc["result"]) == mine[:5]
+        assert positions(desc["result"]) == mine[::-1][:5]
+        assert asc["result"][0]["tokenSymbol"] == "NOVA"
+        for sort, want in (("asc", mine), ("desc", mine[::-1])):
+            second = await api(
+                module="account", action="tokentx", address=holder, page="2", offset="5", sort=sort
+            )
+            assert positions(second["result"]) == want[5:10]
+        # without paging: up to 10,000 transfers, oldest first (the gateway reads them from
+        # the service 1,000 at a time)
+        every = await net.rpc.call(
+            "eth_getLogs", {"address": token, "fromBlock": "0x0", "topics": [transfer]}
+        )
+        assert len(every) > 1000
+        listed = await api(module="account", action="tokentx", contractaddress=token)
+        chain_order = sorted((int(x["blockNumber"], 16), int(x["logIndex"], 16)) for x in every)
+        assert positions(listed["result"]) == chain_order[:10_000]
         both = await api(
             module="logs",
             action="getLogs",

@@ -75,6 +75,29 @@ class Pipeline:
         )
         return drift.ok
 
+    async def chain_transfers(self, holder: str | None) -> list[tuple[int, int]]:
+        """The chain's Transfer logs (of ``holder``, either way) by position, newest first."""
+        token = self.net.manifest.address("NovaToken")
+        topic = TOK.events["Transfer"].topic0
+        queries: list[list[str | None]] = [[topic]]
+        if holder:
+            padded = "0x" + "00" * 12 + holder[2:].lower()
+            queries = [[topic, padded], [topic, None, padded]]
+        found = [
+            (int(x["blockNumber"], 16), int(x["logIndex"], 16))
+            for q in queries
+            for x in await self.net.rpc.call(
+                "eth_getLogs", {"address": token, "fromBlock": "0x0", "topics": q}
+            )
+        ]
+        return sorted(set(found), reverse=True)
+
+    async def assert_totals_equal_the_chain(self) -> None:
+        """Transfer totals (kept as counts beside the rows) == the chain's Transfer logs."""
+        for holder in [None, *random.Random(5).sample(self.net.sim.holders, 3)]:
+            page = await self.stub.GetTransfers(pb.GetTransfersRequest(address=holder, limit=1))
+            assert page.total == len(await self.chain_transfers(holder)), holder
+
 
 @contextlib.asynccontextmanager
 async def pipeline(
@@ -119,20 +142,8 @@ async def test_balances_supply_and_transfers_equal_the_chain(devnet, endpoints, 
         )
         assert int(supply.total_supply) == chain_supply
         # transfers of sampled addresses == the chain's Transfer logs, newest first, all pages
-        topic = TOK.events["Transfer"].topic0
         for holder in random.Random(3).sample(devnet.sim.holders, 3):
-            padded = "0x" + "00" * 12 + holder[2:].lower()
-            sent = await devnet.rpc.call(
-                "eth_getLogs", {"address": token, "fromBlock": "0x0", "topics": [topic, padded]}
-            )
-            got = await devnet.rpc.call(
-                "eth_getLogs",
-                {"address": token, "fromBlock": "0x0", "topics": [topic, None, padded]},
-            )
-            chain_ids = sorted(
-                {(int(x["blockNumber"], 16), int(x["logIndex"], 16)) for x in sent + got},
-                reverse=True,
-            )
+            chain_ids = await p.chain_transfers(holder)
             listed, cursor = [], ""
             while True:
                 page = await p.stub.GetTransfers(
@@ -143,7 +154,7 @@ async def test_balances_supply_and_transfers_equal_the_chain(devnet, endpoints, 
                     break
                 cursor = page.next_cursor
             assert listed == chain_ids
-            assert page.total == len(chain_ids)
+            assert page.total == len(chain_ids) and not page.total_capped
         holders = await p.stub.GetHolders(pb.GetHoldersRequest(limit=5))
         balances = [int(h.balance) for h in holders.holders]
         assert balances == sorted(balances, reverse=True)
@@ -183,6 +194,7 @@ async def test_balances_supply_and_transfers_equal_the_chain(devnet, endpoints, 
             pb.GetTransfersRequest(cursor="%%%"),
             pb.GetTransfersRequest(direction=pb.DIRECTION_IN),
             pb.GetTransfersRequest(limit=100_000),
+            pb.GetTransfersRequest(offset=10_001),
         ]:
             with pytest.raises(grpc.aio.AioRpcError) as info_:
                 await p.stub.GetTransfers(bad)
@@ -199,6 +211,7 @@ async def test_reorgs_during_traffic_leave_state_equal_to_the_chain(devnet, endp
             await devnet.sim.resync()
             await devnet.sim.run(blocks=2)
             await wait_for(p.settled, f"state equal to the chain after reorg {depth}", 120)
+            await p.assert_totals_equal_the_chain()
         assert p.sync.syncer.status.reorgs_total >= 3
 
 
@@ -259,6 +272,7 @@ async def test_killed_consumer_and_redelivery_count_everything_once(
             await p.token.bus.publish(topic, [(r.key or b"", r.value) for r in old])
             await devnet.sim.run(blocks=2)
             await wait_for(p.settled, "state equal to the chain after kills and replays", 120)
+            await p.assert_totals_equal_the_chain()
         finally:
             proc.terminate()
             assert proc.wait(20) == 0, "SIGTERM must stop `nova serve token` cleanly"

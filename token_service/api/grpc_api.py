@@ -88,6 +88,12 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
         try:
             address = validation.address(request.address) if request.address else None
             limit, offset = validation.paging(request.limit, request.offset)
+            if offset > validation.MAX_TRANSFERS_OFFSET:
+                raise validation.InvalidInput(
+                    "offset",
+                    f"must be <= {validation.MAX_TRANSFERS_OFFSET}, got {offset}: page "
+                    "further with next_cursor",
+                )
             if request.direction not in DIRECTIONS:
                 raise validation.InvalidInput("direction", f"unknown value {request.direction}")
             direction = DIRECTIONS[request.direction]
@@ -106,6 +112,7 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
                 limit,
                 offset,
                 request.cursor or None,
+                request.oldest_first,
             )
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
@@ -127,6 +134,7 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
             ],
             total=min(page.total, 2**31 - 1),
             next_cursor=page.next_cursor,
+            total_capped=page.total_capped,
         )
 
     async def GetAllowance(

@@ -70,6 +70,7 @@ class Stats:
     burned: int = 0
     holders: int = 0
     last_block: int = 0
+    transfers: int = 0  # how many Transfer events are applied
 
     @property
     def total_supply(self) -> int:
@@ -123,6 +124,9 @@ def apply_transfers(
     stats.minted += minted
     stats.burned += burned
     stats.holders += holder_delta
+    stats.transfers += sign * len(transfers)
+    if stats.transfers < 0:
+        raise NegativeBalance(f"transfer count would be {stats.transfers}")
     if stats.minted < 0 or stats.burned < 0 or stats.total_supply < 0:
         raise NegativeBalance(
             f"supply would be negative: minted {stats.minted}, burned {stats.burned}"

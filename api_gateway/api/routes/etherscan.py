@@ -108,29 +108,23 @@ async def _tokentx(params: dict[str, str], clients: Clients) -> dict[str, Any]:
         )
     if end and end < start:
         raise EtherscanError("endblock is below startblock")
-    base = tpb.GetTransfersRequest(address=address, from_block=start, to_block=end)
-    if sort == "desc":
-        offset, limit = (page - 1) * size, size
-    else:  # the service lists newest first: take the mirrored window and reverse it
-        probe = tpb.GetTransfersRequest()
-        probe.CopyFrom(base)
-        probe.limit = 1
-        total = (await clients.call("token", "GetTransfers", probe)).total
-        hi = total - (page - 1) * size
-        offset, limit = max(0, hi - size), max(0, min(size, hi))
+    req = tpb.GetTransfersRequest(
+        address=address,
+        from_block=start,
+        to_block=end,
+        oldest_first=sort == "asc",
+        offset=(page - 1) * size,
+    )
+    limit = size
     items: list[Any] = []
-    while limit > 0:  # the service pages at most 1000 at a time
-        req = tpb.GetTransfersRequest()
-        req.CopyFrom(base)
-        req.limit, req.offset = min(limit, 1000), offset
+    while limit > 0:  # the service pages at most 1000 at a time; the next from its cursor
+        req.limit = min(limit, 1000)
         reply = await clients.call("token", "GetTransfers", req)
         items.extend(reply.transfers)
-        if len(reply.transfers) < req.limit:
+        if len(reply.transfers) < req.limit or not reply.next_cursor:
             break
         limit -= req.limit
-        offset += req.limit
-    if sort == "asc":
-        items.reverse()
+        req.offset, req.cursor = 0, reply.next_cursor
     info = clients.token_info or {}
     return ok(
         [

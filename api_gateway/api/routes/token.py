@@ -6,7 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api_gateway.api.deps import AddressPath, BlockQuery, ClientsDep, Limit, Offset
+from api_gateway.api.deps import (
+    AddressPath,
+    BlockQuery,
+    ClientsDep,
+    Limit,
+    Offset,
+    TransfersOffset,
+)
 from api_gateway.api.models import (
     AllowanceModel,
     BalanceModel,
@@ -26,6 +33,9 @@ from novapb.token.v1 import token_pb2 as pb
 router = APIRouter(tags=["token"], dependencies=[Depends(cacheable("token"))])
 SHORT = "public, max-age=2"
 DIRECTIONS = {"any": pb.DIRECTION_ANY, "in": pb.DIRECTION_IN, "out": pb.DIRECTION_OUT}
+OrderQuery = Annotated[
+    Literal["desc", "asc"], Query(description="desc: newest first (default); asc: oldest first")
+]
 
 
 @router.get("/accounts/{address}/balance", response_model=BalanceModel)
@@ -44,6 +54,7 @@ async def _transfers(
     limit: int,
     offset: int,
     cursor: str | None,
+    order: str,
 ) -> TransfersPage:
     if to_block is not None and to_block < from_block:
         raise validation.InvalidInput("to_block", f"{to_block} is below from_block {from_block}")
@@ -58,6 +69,7 @@ async def _transfers(
             limit=limit,
             offset=offset,
             cursor=cursor or "",
+            oldest_first=order == "asc",
         ),
     )
     return TransfersPage(
@@ -75,6 +87,7 @@ async def _transfers(
             for t in reply.transfers
         ],
         total=reply.total,
+        total_capped=reply.total_capped,
         next_cursor=reply.next_cursor or None,
     )
 
@@ -88,13 +101,16 @@ async def account_transfers(
     from_block: BlockQuery = 0,
     to_block: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Limit = 100,
-    offset: Offset = 0,
+    offset: TransfersOffset = 0,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    order: OrderQuery = "desc",
 ) -> TransfersPage:
-    """Newest first; for deep pages pass the previous page's `next_cursor`."""
+    """Newest first (`order=asc`: oldest first); for deep pages pass the previous page's
+    `next_cursor`. `total` counts the matches; with a block range it counts up to 10,000
+    and `total_capped` says there are more."""
     response.headers["Cache-Control"] = SHORT
     return await _transfers(
-        clients, address, direction, from_block, to_block, limit, offset, cursor
+        clients, address, direction, from_block, to_block, limit, offset, cursor, order
     )
 
 
@@ -105,11 +121,13 @@ async def transfers(
     from_block: BlockQuery = 0,
     to_block: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Limit = 100,
-    offset: Offset = 0,
+    offset: TransfersOffset = 0,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    order: OrderQuery = "desc",
 ) -> TransfersPage:
+    """Every transfer, as `/accounts/{address}/transfers` lists one address's."""
     response.headers["Cache-Control"] = SHORT
-    return await _transfers(clients, "", "any", from_block, to_block, limit, offset, cursor)
+    return await _transfers(clients, "", "any", from_block, to_block, limit, offset, cursor, order)
 
 
 @router.get("/allowances/{owner}/{spender}", response_model=AllowanceModel)

@@ -49,7 +49,7 @@ class GetBalanceResponse(_message.Message):
     def __init__(self, balance: _Optional[str] = ..., block_number: _Optional[int] = ...) -> None: ...
 
 class GetTransfersRequest(_message.Message):
-    __slots__ = ("address", "limit", "offset", "direction", "from_block", "to_block", "cursor")
+    __slots__ = ("address", "limit", "offset", "direction", "from_block", "to_block", "cursor", "oldest_first")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,7 @@ class GetTransfersRequest(_message.Message):
     FROM_BLOCK_FIELD_NUMBER: _ClassVar[int]
     TO_BLOCK_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_FIRST_FIELD_NUMBER: _ClassVar[int]
     address: str
     limit: int
     offset: int
@@ -64,17 +65,20 @@ class GetTransfersRequest(_message.Message):
     from_block: int
     to_block: int
     cursor: str
-    def __init__(self, address: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., direction: _Optional[_Union[Direction, str]] = ..., from_block: _Optional[int] = ..., to_block: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    oldest_first: bool
+    def __init__(self, address: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., direction: _Optional[_Union[Direction, str]] = ..., from_block: _Optional[int] = ..., to_block: _Optional[int] = ..., cursor: _Optional[str] = ..., oldest_first: _Optional[bool] = ...) -> None: ...
 
 class GetTransfersResponse(_message.Message):
-    __slots__ = ("transfers", "total", "next_cursor")
+    __slots__ = ("transfers", "total", "next_cursor", "total_capped")
     TRANSFERS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_CAPPED_FIELD_NUMBER: _ClassVar[int]
     transfers: _containers.RepeatedCompositeFieldContainer[Transfer]
     total: int
     next_cursor: str
-    def __init__(self, transfers: _Optional[_Iterable[_Union[Transfer, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+    total_capped: bool
+    def __init__(self, transfers: _Optional[_Iterable[_Union[Transfer, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ..., total_capped: _Optional[bool] = ...) -> None: ...
 
 class Transfer(_message.Message):
     __slots__ = ("hash", "from_address", "to_address", "value", "block_number", "timestamp", "log_index", "tx_index")

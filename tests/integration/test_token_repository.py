@@ -1,0 +1,138 @@
+"""The token ledger's SQL adapter on MariaDB and SQLite: the transfer counts it keeps with the
+rows answer every page's total, through batches and reverts."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from common.db import create_engine, migrate
+from tests.envelopes import revert
+from tests.unit.test_token_ledger import HOLDERS, build, envelope
+from token_service.application.ingest import apply_batch
+from token_service.domain.ledger import ZERO_ADDRESS
+from token_service.infrastructure import sql
+from token_service.infrastructure.sql import SqlTokenRepository, TokenViews, transfers_t
+
+
+@pytest.fixture(params=["mysql", "sqlite"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+def _history(seed: int, size: int) -> list[tuple[int | None, int | None, int, int]]:
+    rng = random.Random(seed)
+    pick = [None, 0, 1, 2, 3, 4]  # None: a mint (as sender) or a burn (as receiver)
+    return [
+        (rng.choice(pick), rng.choice(pick), rng.randint(0, 100), rng.randint(1, 10**24))
+        for _ in range(size)
+    ]
+
+
+async def _counted(engine: Any, where: list[Any]) -> int:
+    async with engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(transfers_t).where(*where)
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def _all_pages(views: TokenViews, oldest_first: bool, **query: Any) -> list[tuple[int, int]]:
+    listed: list[tuple[int, int]] = []
+    cursor = None
+    while True:
+        page = await views.transfers(**query, limit=7, offset=0, cursor=cursor,
+                                     oldest_first=oldest_first)  # fmt: skip
+        listed += [(t.block_number, t.log_index) for t in page.transfers]
+        if not page.next_cursor:
+            return listed
+        cursor = page.next_cursor
+
+
+async def test_transfer_totals_are_the_counts_kept_with_the_rows(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate(db_url)
+    engine = create_engine(db_url)
+    views = TokenViews(engine)
+    t = transfers_t
+    envs = build(_history(seed=7, size=400))  # self-transfers, mints and burns among them
+    envs += [  # two holders with one balance: ties in the holder list
+        envelope("Transfer", 1, 9000 + i, **{"from": ZERO_ADDRESS, "to": to, "value": 10**20})
+        for i, to in enumerate(("0x" + "e1" * 20, "0x" + "e2" * 20))
+    ]
+    envs.sort(key=lambda e: (e.event.block_number, e.event.log_index))
+    top = envs[-1].event.block_number
+    try:
+        for i in range(0, len(envs), 64):
+            async with engine.begin() as conn:
+                await apply_batch(SqlTokenRepository(conn), envs[i : i + 64])
+
+        async def check(stage: str) -> None:
+            stats = await views.stats()
+            assert stats.transfers == await _counted(engine, []), stage
+            for address in [*HOLDERS, ZERO_ADDRESS, "0x" + "42" * 20]:
+                for direction, where in [
+                    ("in", t.c.to_address == address),
+                    ("out", t.c.from_address == address),
+                    ("any", sa.or_(t.c.to_address == address, t.c.from_address == address)),
+                ]:
+                    page = await views.transfers(address, direction, 0, None, 5, 0, None)
+                    assert page.total == await _counted(engine, [where]), (stage, address)
+                    assert not page.total_capped
+            everything = await views.transfers(None, "any", 0, None, 5, 0, None)
+            assert everything.total == stats.transfers
+
+        await check("applied")
+        assert (await views.stats()).transfers > 100
+        # a revert takes the orphaned transfers out of the counts, in its transaction
+        async with engine.begin() as conn:
+            await apply_batch(SqlTokenRepository(conn), [revert(top // 2)])
+        await check("reverted")
+        async with engine.begin() as conn:  # and the chain goes on from there
+            await apply_batch(
+                SqlTokenRepository(conn),
+                [e for e in envs if e.event.block_number > top // 2][:50],
+            )
+        await check("re-applied")
+
+        # a block range is counted in its rows, up to COUNT_CAP
+        ranged = await views.transfers(None, "any", 3, top // 2, 5, 0, None)
+        exact = await _counted(engine, [t.c.block_number >= 3, t.c.block_number <= top // 2])
+        assert (ranged.total, ranged.total_capped) == (exact, False)
+        monkeypatch.setattr(sql, "COUNT_CAP", exact - 1)
+        ranged = await views.transfers(None, "any", 3, top // 2, 5, 0, None)
+        assert (ranged.total, ranged.total_capped) == (exact - 1, True)
+        monkeypatch.setattr(sql, "COUNT_CAP", exact)
+        ranged = await views.transfers(None, "any", 3, top // 2, 5, 0, None)
+        assert (ranged.total, ranged.total_capped) == (exact, False)
+
+        # both orders list every transfer once, by chain position, page after page
+        for query in [
+            {"address": None, "direction": "any", "from_block": 0, "to_block": None},
+            {"address": HOLDERS[1], "direction": "any", "from_block": 2, "to_block": top - 2},
+            {"address": HOLDERS[2], "direction": "in", "from_block": 0, "to_block": None},
+        ]:
+            newest = await _all_pages(views, False, **query)
+            oldest = await _all_pages(views, True, **query)
+            assert newest == sorted(newest, reverse=True) and len(set(newest)) == len(newest)
+            assert oldest == newest[::-1] and oldest
+            page = await views.transfers(**query, limit=3, offset=2, cursor=None,
+                                         oldest_first=True)  # fmt: skip
+            assert [(x.block_number, x.log_index) for x in page.transfers] == oldest[2:5]
+
+        # holders: by balance, then address, both descending; the total is the holder count
+        holders, total = await views.holders(1000, 0)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(sql.balances_t.c.address, sql.balances_t.c.balance).where(
+                    sql.balances_t.c.balance > 0
+                )
+            )
+            positive = sorted(((b, a) for a, b in rows), reverse=True)
+        assert holders == [(a, b) for b, a in positive]
+        assert ("0x" + "e2" * 20, 10**20) in holders
+        assert total == len(positive) == (await views.stats()).holders > 1
+    finally:
+        await engine.dispose()
