@@ -153,6 +153,26 @@ def drop_database(name: str) -> None:
     conn.close()
 
 
+@contextlib.contextmanager
+def buffer_pool(mb: int) -> Iterator[None]:
+    """MariaDB's buffer pool at ``mb`` (online resize) for the duration; restored after."""
+    conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@innodb_buffer_pool_size")
+            row = cur.fetchone()
+            before = int(row[0]) if row else 0
+            if mb and before < mb << 20:
+                cur.execute(f"SET GLOBAL innodb_buffer_pool_size = {mb << 20}")
+                print(f"MariaDB buffer pool {before >> 20} -> {mb} MB for the run", flush=True)
+        yield
+    finally:
+        with conn.cursor() as cur:
+            if mb and before < mb << 20:
+                cur.execute(f"SET GLOBAL innodb_buffer_pool_size = {before}")
+        conn.close()
+
+
 def run(coro: object) -> object:
     return asyncio.run(coro)  # type: ignore[arg-type]
 

@@ -44,6 +44,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pymysql
@@ -313,10 +314,43 @@ class Checker:
                     f"{t} {stored[t]}/{n}" for t, n in chain.items() if stored[t] != n
                 )
                 return False
+            if not self._transfer_counts_agree(logs, m.address("NovaToken")):
+                return False
             return await self._rest_agrees(token_last)
         except (pymysql.err.Error, ValueError, OSError, httpx.TransportError) as exc:
             self.last = f"{type(exc).__name__}: {exc}"
             return False
+
+    def _transfer_counts_agree(self, logs: list[dict[str, Any]], token: str) -> bool:
+        """The transfer counts the token ledger keeps beside its rows (what every page's
+        total reads) are the chain's: in all, and per address sent, received, to itself."""
+        topic = TOK.events["Transfer"].topic0
+        want: dict[str, list[int]] = {}
+        total = 0
+        for lg in logs:
+            if lg["address"].lower() != token.lower() or lg["topics"][0] != topic:
+                continue
+            total += 1
+            sender, to = ("0x" + t[-40:] for t in lg["topics"][1:3])
+            want.setdefault(sender, [0, 0, 0])[0] += 1
+            want.setdefault(to, [0, 0, 0])[1] += 1
+            want[sender][2] += sender == to
+        kept = _count(self.port, self.db_name, "SELECT transfers FROM token_stats")
+        conn = pymysql.connect(host="127.0.0.1", port=self.port, user="root", database=self.db_name)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT address, sent, received, self_sent FROM token_transfer_counts"
+                    " WHERE sent > 0 OR received > 0"
+                )
+                got = {str(a).lower(): [int(x), int(y), int(z)] for a, x, y, z in cur.fetchall()}
+        finally:
+            conn.close()
+        if kept != total or got != want:
+            wrong = sorted(a for a in want.keys() | got.keys() if want.get(a) != got.get(a))
+            self.last = f"transfer counts: {kept}/{total} in all; per address differ: {wrong[:3]}"
+            return False
+        return True
 
     async def _rest_agrees(self, block: int) -> bool:
         """What the gateway answers (from its response cache when it can) is the index's

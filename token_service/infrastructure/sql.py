@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -81,6 +83,9 @@ counts_t = sa.Table(
 )
 
 
+_sender, _receiver = attrgetter("from_address"), attrgetter("to_address")
+
+
 def _transfer(r: Any) -> Transfer:
     return Transfer(
         r.tx_hash,
@@ -145,7 +150,9 @@ class SqlTokenRepository:
                     for t in transfers
                 ],
             )
-            await self._count((t.from_address, t.to_address, 1) for t in transfers)
+            # by (from, to) pair first, iterating in C: a pair repeats often in a batch
+            pairs = Counter(zip(map(_sender, transfers), map(_receiver, transfers), strict=True))
+            await self._count((sender, to, n) for (sender, to), n in pairs.items())
         if approvals:
             await insert_rows(
                 self.conn,

@@ -1,0 +1,193 @@
+"""Token reads over a large index: what one uncached page costs the token service and MariaDB.
+
+Fills a fresh database at migration 0010 with ``--transfers`` rows (a fifth of them to or from
+one "whale" address, the rest among ``--holders`` addresses) and as many balances, straight
+in SQL (MariaDB's SEQUENCE engine: no chain needed for a million rows), then migrates to head,
+which counts them (migration 0011), and times each read of ``TokenViews`` (the service's read
+path, SQLAlchemy + aiomysql, one connection, no cache) beside the ``COUNT(*)`` every page ran
+for its total before 0011, in the same run.
+
+    uv run python -m bench.reads [--transfers 1000000] [--holders 100000] [--repeat 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pymysql
+import sqlalchemy as sa
+
+from bench.common import (
+    buffer_pool,
+    drop_database,
+    exit_cleanly_on_sigterm,
+    fresh_database,
+    positive,
+)
+from common.db import create_engine, migrate
+from nova import stack
+from token_service.infrastructure.sql import TokenViews
+
+WHALE = "0x" + "00" * 18 + "aaaa"
+
+
+def address(expr: str) -> str:
+    return f"concat('0x', lpad(hex({expr}), 40, '0'))"
+
+
+def fill(name: str, transfers: int, holders: int) -> float:
+    """The rows, as the token consumer would have left them at 0010; seconds taken."""
+    conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root", database=name)
+    started = time.perf_counter()
+    try:
+        with conn.cursor() as cur:
+            # five transfers a block; every fifth from the whale; addresses spread by primes
+            cur.execute(
+                "INSERT INTO transfers SELECT concat('0x', sha2(seq, 256)), seq % 5,"  # noqa: S608
+                " concat('0x', sha2(seq DIV 5, 256)), seq DIV 5, seq % 5,"
+                f" IF(seq % 5 = 0, '{WHALE}', {address(f'seq * 7919 % {holders}')}),"
+                f" {address(f'seq * 104729 % {holders}')}, seq * 1000000000000,"
+                f" 1700000000 + seq DIV 5 FROM seq_1_to_{transfers}"
+            )
+            cur.execute(
+                f"INSERT INTO token_balances SELECT {address('seq')},"  # noqa: S608
+                " CAST(seq * 7919 % 1000003 AS DECIMAL(65, 0)) * 1000000000000000, seq"
+                f" FROM seq_1_to_{holders}"
+            )
+            cur.execute(
+                "INSERT INTO token_stats (id, minted, burned, holders, last_block)"  # noqa: S608
+                f" VALUES (1, 0, 0, {holders}, {transfers // 5})"
+            )
+            cur.execute("ANALYZE TABLE transfers, token_balances")
+        conn.commit()
+    finally:
+        conn.close()
+    return time.perf_counter() - started
+
+
+async def timed(call: Callable[[], Awaitable[Any]], repeat: int) -> tuple[float, float]:
+    await call()  # warm: the pages read come from the buffer pool, as a busy server's would
+    runs = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        await call()
+        runs.append(time.perf_counter() - t)
+    return statistics.median(runs) * 1000, max(runs) * 1000
+
+
+async def measure(url: str, transfers: int, repeat: int) -> list[tuple[str, float, float, str]]:
+    engine = create_engine(url)
+    views = TokenViews(engine)
+    top = transfers // 5
+    holder = "0x" + "00" * 18 + "0123"
+    out: list[tuple[str, float, float, str]] = []
+
+    async def sql(statement: str) -> None:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(statement))
+
+    async def count(where: str) -> None:
+        await sql(f"SELECT COUNT(*) FROM transfers WHERE {where}")  # noqa: S608 - ours
+
+    either = f"(from_address = '{WHALE}' OR to_address = '{WHALE}')"
+    cases: list[tuple[str, Callable[[], Awaitable[Any]], str]] = [
+        ("page of all transfers", lambda: views.transfers(None, "any", 0, None, 20, 0, None), ""),
+        ("  before 0011: its COUNT(*)", lambda: count("block_number >= 0"), ""),
+        (
+            "page of the whale's (1/5 of all)",
+            lambda: views.transfers(WHALE, "any", 0, None, 20, 0, None),
+            "",
+        ),
+        ("  before 0011: its COUNT(*)", lambda: count(f"block_number >= 0 AND {either}"), ""),
+        (
+            "page of an address's (~20)",
+            lambda: views.transfers(holder, "any", 0, None, 20, 0, None),
+            "",
+        ),
+        (
+            "page of all in blocks 1..top/2",
+            lambda: views.transfers(None, "any", 1, top // 2, 20, 0, None),
+            "total counted to 10,000",
+        ),
+        (
+            "page of the whale's in a range",
+            lambda: views.transfers(WHALE, "any", 1, top // 2, 20, 0, None),
+            "total counted to 10,000",
+        ),
+        (
+            "page at offset 10,000 (the most)",
+            lambda: views.transfers(None, "any", 0, None, 20, 10_000, None),
+            "",
+        ),
+        (
+            "oldest first",
+            lambda: views.transfers(None, "any", 0, None, 20, 0, None, True),
+            "",
+        ),
+        ("holders, first page", lambda: views.holders(20, 0), ""),
+        (
+            "  before: ties by address ascending",
+            lambda: sql(
+                "SELECT address, balance FROM token_balances WHERE balance > 0"
+                " ORDER BY balance DESC, address LIMIT 20"
+            ),
+            "",
+        ),
+        (
+            "  before: the holders' COUNT(*)",
+            lambda: sql("SELECT COUNT(*) FROM token_balances WHERE balance > 0"),
+            "",
+        ),
+        ("holders at offset 10,000", lambda: views.holders(20, 10_000), ""),
+    ]
+    try:
+        for name, call, note in cases:
+            p50, worst = await timed(call, repeat if "before" not in name else min(repeat, 5))
+            out.append((name, p50, worst, note))
+            print(f"  {name}: {p50:.2f} ms", flush=True)
+    finally:
+        await engine.dispose()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--transfers", type=positive, default=1_000_000)
+    parser.add_argument("--holders", type=positive, default=100_000)
+    parser.add_argument("--repeat", type=positive, default=20, help="timed runs per read")
+    parser.add_argument(
+        "--buffer-pool-mb",
+        type=int,
+        default=1024,
+        help="MariaDB's InnoDB buffer pool for the run, as docker-compose gives MySQL "
+        "(restored after; 0 = leave it)",
+    )
+    args = parser.parse_args()
+    exit_cleanly_on_sigterm()
+    url, name = fresh_database()
+    try:
+        with buffer_pool(args.buffer_pool_mb):
+            migrate(url, "0010")
+            print(f"filling {args.transfers:,} transfers, {args.holders:,} holders", flush=True)
+            fill_s = fill(name, args.transfers, args.holders)
+            started = time.perf_counter()
+            migrate(url)
+            migrate_s = time.perf_counter() - started
+            rows = asyncio.run(measure(url, args.transfers, args.repeat))
+    finally:
+        drop_database(name)
+    print(f"\n{args.transfers:,} transfers, {args.holders:,} holders (filled in {fill_s:.1f} s);")
+    print(f"migration 0011 (counting them): {migrate_s:.1f} s\n")
+    width = max(len(r[0]) for r in rows) + 2
+    print(f"{'read (uncached, one connection)':<{width}} {'p50 ms':>8} {'max ms':>8}")
+    for read, p50, worst, note in rows:
+        print(f"{read:<{width}} {p50:>8.2f} {worst:>8.2f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
