@@ -363,10 +363,18 @@ class StakingViews:
                 _select_stakes(*where).order_by(stakes_t.c.id).limit(limit).offset(offset)
             )
             page = [_stake(r) for r in rows]
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(stakes_t).where(*where))
-            ).scalar_one()
-        return page, int(total)
+            # the count the ledger keeps with the rows (``nova verify staking`` checks both),
+            # not a COUNT(*) of every active stake per page
+            if user:
+                row = (
+                    await conn.execute(
+                        sa.select(user_totals_t.c.active_stakes).where(user_totals_t.c.user == user)
+                    )
+                ).first()
+                total = int(row[0]) if row else 0
+            else:
+                total = (await _stats(conn)).active_stakes
+        return page, total
 
     async def all_active(self) -> list[Stake]:
         async with self.engine.connect() as conn:

@@ -92,8 +92,10 @@ async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, m
         )
         assert int(total.total_staked) == chain_total > 0
         active = await stub.GetActiveStakes(pb.GetActiveStakesRequest(limit=1000))
-        assert active.total == total.active_stakes > 0
+        assert active.total == total.active_stakes == len(active.stakes) > 0  # the rows
         sample = active.stakes[0]
+        mine = await stub.GetActiveStakes(pb.GetActiveStakesRequest(user=sample.user, limit=1))
+        assert mine.total == sum(s.user == sample.user for s in active.stakes)
         at = await stub.CalculateRewards(
             pb.CalculateRewardsRequest(stake_id=sample.id, at_block=head)
         )
