@@ -132,6 +132,12 @@ class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
             limit = request.limit or 1000
             if limit > MAX_LOGS:
                 raise validation.InvalidInput("limit", f"must be <= {MAX_LOGS}, got {limit}")
+            if request.offset > MAX_LOGS:  # an offset costs the rows it skips
+                raise validation.InvalidInput(
+                    "offset",
+                    f"must be <= {MAX_LOGS}, got {request.offset}: page further with a "
+                    "from_block past the last log",
+                )
         except validation.InvalidInput as exc:
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         rows = await self.store.get_logs(

@@ -299,6 +299,7 @@ async def test_grpc_serves_blocks_transactions_logs_and_status(devnet, endpoints
                 (stub.GetBlock, pb.GetBlockRequest(block_number=head + 1000), "NOT_FOUND"),
                 (stub.GetLogs, pb.GetLogsRequest(address="0xnope"), "INVALID_ARGUMENT"),
                 (stub.GetLogs, pb.GetLogsRequest(from_block=10, to_block=5), "INVALID_ARGUMENT"),
+                (stub.GetLogs, pb.GetLogsRequest(offset=10_001), "INVALID_ARGUMENT"),
             ]:
                 with pytest.raises(grpc.aio.AioRpcError) as info:
                     await call(request)
