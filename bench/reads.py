@@ -1,11 +1,13 @@
-"""Token reads over a large index: what one uncached page costs the token service and MariaDB.
+"""Reads over a large index: what one uncached page costs the token service and MariaDB, and
+what a filtered read of the block sync's logs costs.
 
 Fills a fresh database at migration 0010 with ``--transfers`` rows (a fifth of them to or from
 one "whale" address, the rest among ``--holders`` addresses) and as many balances, straight
 in SQL (MariaDB's SEQUENCE engine: no chain needed for a million rows), then migrates to head,
 which counts them (migration 0011), and times each read of ``TokenViews`` (the service's read
 path, SQLAlchemy + aiomysql, one connection, no cache) beside the ``COUNT(*)`` every page ran
-for its total before 0011, in the same run.
+for its total before 0011, in the same run; and as many logs (one per transfer), read by
+address and topic0 as ``GET /api/v1/logs`` reads them.
 
     uv run python -m bench.reads [--transfers 1000000] [--holders 100000] [--repeat 20]
 """
@@ -29,11 +31,14 @@ from bench.common import (
     fresh_database,
     positive,
 )
+from block_sync_service.infrastructure.store import SqlAlchemySyncStore
 from common.db import create_engine, migrate
 from nova import stack
 from token_service.infrastructure.sql import TokenViews
 
 WHALE = "0x" + "00" * 18 + "aaaa"
+TOKEN, OTHER = "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x" + "e7" * 20
+TRANSFER, MINT, VOTES, NEVER = ("0x" + c * 64 for c in "1234")  # topic0s
 
 
 def address(expr: str) -> str:
@@ -63,7 +68,18 @@ def fill(name: str, transfers: int, holders: int) -> float:
                 "INSERT INTO token_stats (id, minted, burned, holders, last_block)"  # noqa: S608
                 f" VALUES (1, 0, 0, {holders}, {transfers // 5})"
             )
-            cur.execute("ANALYZE TABLE transfers, token_balances")
+            # the block sync's logs: one a transfer, 95% from the token, 40% Transfer, 1% Mint
+            cur.execute("SET FOREIGN_KEY_CHECKS = 0")  # no blocks rows: not read here
+            cur.execute(
+                "INSERT INTO logs SELECT concat('0x', sha2(seq DIV 5, 256)), seq % 5, seq DIV 5,"  # noqa: S608
+                f" IF(seq % 20 = 0, '{OTHER}', '{TOKEN}'),"
+                f" CASE WHEN seq % 100 = 1 THEN '{MINT}' WHEN seq % 100 < 40 THEN '{TRANSFER}'"
+                f" ELSE '{VOTES}' END, concat('0x', lpad(hex(seq % {holders}), 64, '0')),"
+                f" concat('0x', lpad(hex(seq * 7 % {holders}), 64, '0')), NULL,"
+                " concat('0x', lpad(hex(seq), 64, '0')), concat('0x', sha2(seq, 256)), seq % 5, 0"
+                f" FROM seq_1_to_{transfers}"
+            )
+            cur.execute("ANALYZE TABLE transfers, token_balances, logs")
         conn.commit()
     finally:
         conn.close()
@@ -83,6 +99,7 @@ async def timed(call: Callable[[], Awaitable[Any]], repeat: int) -> tuple[float,
 async def measure(url: str, transfers: int, repeat: int) -> list[tuple[str, float, float, str]]:
     engine = create_engine(url)
     views = TokenViews(engine)
+    chain = SqlAlchemySyncStore(engine, 31337)
     top = transfers // 5
     holder = "0x" + "00" * 18 + "0123"
     out: list[tuple[str, float, float, str]] = []
@@ -144,6 +161,26 @@ async def measure(url: str, transfers: int, repeat: int) -> list[tuple[str, floa
             "",
         ),
         ("holders at offset 10,000", lambda: views.holders(20, 10_000), ""),
+        (
+            "logs: token's Transfer, all blocks",
+            lambda: chain.get_logs([TOKEN], 0, top, [TRANSFER], limit=100),
+            "",
+        ),
+        (
+            "logs: token's Mint (1%), all blocks",
+            lambda: chain.get_logs([TOKEN], 0, top, [MINT], limit=100),
+            "",
+        ),
+        (
+            "logs: a topic0 never seen, all blocks",
+            lambda: chain.get_logs([TOKEN], 0, top, [NEVER], limit=100),
+            "scans the token's logs: no topic index",
+        ),
+        (
+            "logs: the same over 10,000 blocks",
+            lambda: chain.get_logs([TOKEN], top - 10_000, top, [NEVER], limit=100),
+            "",
+        ),
     ]
     try:
         for name, call, note in cases:
