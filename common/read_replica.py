@@ -10,7 +10,8 @@ consumer invalidated the cache: the cache-aside's guarantee, with a replica behi
 under parallel replication: every batch of a group updates the same mark row, so a replica
 applies a group's batches in their order.)
 
-A lagging replica costs one primary-key read before the read goes to the primary; a replica
+A lagging replica costs one primary-key read before the read goes to the primary (and a
+warning once it has lagged for ``lag_warn_s``, repeated every ``lag_warn_s``); a replica
 that cannot be reached is skipped for ``retry_s`` (one warning, then the primary), and one that
 does not answer within ``check_timeout_s`` too, for as long as that check waits (it is left to
 finish, never cancelled: at most one connection waits on a hung replica). A replica that stops
@@ -59,11 +60,15 @@ class ReadSide:
         metrics: Metrics | None = None,
         retry_s: float = 5.0,
         check_timeout_s: float = 1.0,
+        lag_warn_s: float = 30.0,
     ) -> None:
         self.primary, self.replica = primary, replica
         self.group, self.topic = group, topic
         self.required = required
         self.retry_s, self.check_timeout_s = retry_s, check_timeout_s
+        self.lag_warn_s = lag_warn_s
+        self._lagging_since: float | None = None  # no read found it fresh since then
+        self._lag_warned_at: float | None = None
         self._skip_until = 0.0
         self._hung: asyncio.Future[tuple[AsyncConnection, Mark]] | None = None
         self._closing: set[asyncio.Future[None]] = set()
@@ -136,7 +141,16 @@ class ReadSide:
         if applied < required:
             await _close_quietly(conn)
             self._fallback("lagging")
+            self._lagging(applied, required)
             return None
+        if self._lagging_since is not None:
+            if self._lag_warned_at is not None:
+                log.info(
+                    "read replica caught up; reads go to it again",
+                    group=self.group,
+                    behind_s=round(time.monotonic() - self._lagging_since, 1),
+                )
+            self._lagging_since = self._lag_warned_at = None
         return conn
 
     async def _replica_mark(self) -> tuple[AsyncConnection, Mark]:
@@ -165,6 +179,25 @@ class ReadSide:
             closing.add_done_callback(self._closing.discard)
 
         check.add_done_callback(settled)
+
+    def _lagging(self, applied: Mark, required: Mark) -> None:
+        """A warning when the replica has stayed behind for ``lag_warn_s`` (then once per
+        ``lag_warn_s``): every read goes to the primary meanwhile."""
+        now = time.monotonic()
+        if self._lagging_since is None:
+            self._lagging_since = now
+        if now - self._lagging_since < self.lag_warn_s:
+            return
+        if self._lag_warned_at is not None and now - self._lag_warned_at < self.lag_warn_s:
+            return
+        self._lag_warned_at = now
+        log.warning(
+            "read replica behind the primary; reads go to the primary",
+            group=self.group,
+            behind_s=round(now - self._lagging_since, 1),
+            replica_mark=list(applied),
+            committed_mark=list(required),
+        )
 
     def _unavailable(self, exc: Exception) -> None:
         self._skip_until = time.monotonic() + self.retry_s

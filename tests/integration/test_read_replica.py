@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -59,7 +60,9 @@ def _transfer(
 
 
 async def test_reads_use_the_replica_only_while_it_is_fresh(
-    replicated: tuple[PrivateMariaDB, PrivateMariaDB], endpoints: stack.Endpoints
+    replicated: tuple[PrivateMariaDB, PrivateMariaDB],
+    endpoints: stack.Endpoints,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     source, replica = replicated
     db = f"nova_test_replica_{uuid.uuid4().hex[:8]}"
@@ -109,7 +112,10 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
         assert await balance(A) == 100  # a miss, loaded from the replica, now cached
         assert reads.served["replica"] >= 2
 
-        # 2. replication stops: the replica lags, so reads go to the primary
+        # 2. replication stops: the replica lags, so reads go to the primary (and, as it
+        # lags for lag_warn_s, a warning says so)
+        reads.lag_warn_s = 0.0
+        caplog.set_level(logging.INFO, logger="common.read_replica")
         replica.execute("STOP SLAVE SQL_THREAD")
         await bus.publish(app.topic, [_transfer(2, A, B, 30)])
         await wait_for(applied(2), "the transfer to be applied", 30)
@@ -121,11 +127,17 @@ async def test_reads_use_the_replica_only_while_it_is_fresh(
         assert replica.execute(
             f"SELECT balance FROM {db}.token_balances WHERE address = '{A}'",  # noqa: S608
         ) == [(100,)], "the replica was meant to lag here"
+        behind = [r for r in caplog.records if "replica behind" in r.getMessage()]
+        assert behind and behind[0].levelno == logging.WARNING
+        assert behind[0].fields["replica_mark"][1] == 1  # type: ignore[attr-defined]
+        assert behind[0].fields["committed_mark"][1] == 2  # type: ignore[attr-defined]
 
         # 3. replication resumes: once caught up, the replica serves again; nothing stale cached
         replica.execute("START SLAVE SQL_THREAD")
         await wait_for(served_by_replica, "the replica to serve again after catching up", 30)
         assert (await balance(A), await balance(B)) == (70, 30)
+        assert any("replica caught up" in r.getMessage() for r in caplog.records)
+        reads.lag_warn_s = 30.0
 
         # 4. a reorg while the replica lags: its mark is at a higher block than the primary's
         # (block 2 against 1) but of the fork generation before the revert, so it still lags
