@@ -6,8 +6,8 @@ one "whale" address, the rest among ``--holders`` addresses) and as many balance
 in SQL (MariaDB's SEQUENCE engine: no chain needed for a million rows), then migrates to head,
 which counts them (migration 0011), and times each read of ``TokenViews`` (the service's read
 path, SQLAlchemy + aiomysql, one connection, no cache) beside the ``COUNT(*)`` every page ran
-for its total before 0011, in the same run; and as many logs (one per transfer), read by
-address and topic0 as ``GET /api/v1/logs`` reads them.
+for its total before 0011, in the same run; as many logs (one per transfer), read by
+address and topic0 as ``GET /api/v1/logs`` reads them; and 2,500 governance proposals listed.
 
     uv run python -m bench.reads [--transfers 1000000] [--holders 100000] [--repeat 20]
 """
@@ -33,12 +33,15 @@ from bench.common import (
 )
 from block_sync_service.infrastructure.store import SqlAlchemySyncStore
 from common.db import create_engine, migrate
+from governance_service.domain.governance import ProposalState
+from governance_service.infrastructure.sql import GovernanceViews
 from nova import stack
 from token_service.infrastructure.sql import TokenViews
 
 WHALE = "0x" + "00" * 18 + "aaaa"
 TOKEN, OTHER = "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x" + "e7" * 20
 TRANSFER, MINT, VOTES, NEVER = ("0x" + c * 64 for c in "1234")  # topic0s
+PROPOSALS = 2_500  # about what the traffic simulator proposes in a 1M-event history
 
 
 def address(expr: str) -> str:
@@ -79,6 +82,23 @@ def fill(name: str, transfers: int, holders: int) -> float:
                 " concat('0x', lpad(hex(seq), 64, '0')), concat('0x', sha2(seq, 256)), seq % 5, 0"
                 f" FROM seq_1_to_{transfers}"
             )
+            # governance: a proposal every 9 blocks (as the traffic simulator makes them) and
+            # a supply checkpoint every block
+            actions = '{"targets": [], "values": [], "calldatas": [], "signatures": []}'
+            cur.execute(
+                f"INSERT INTO gov_proposals SELECT seq, '{WHALE}', '{actions}', 'bench',"  # noqa: S608
+                " seq * 9 + 1, seq * 9 + 21, seq * 9, '0x', seq * 1000, 0, 0,"
+                " IF(seq % 3 = 2, seq * 9 + 1, 0), 0, 0, 0"
+                f" FROM seq_1_to_{PROPOSALS}"
+            )
+            cur.execute(
+                "INSERT INTO gov_supply_checkpoints SELECT seq, 0, 10000000 + seq"  # noqa: S608
+                f" FROM seq_1_to_{PROPOSALS * 9 + 30}"
+            )
+            cur.execute(
+                "INSERT INTO consumer_marks (consumer_group, topic, block_number, log_index,"  # noqa: S608
+                f" generation) VALUES ('governance', 'bench', {PROPOSALS * 9 + 30}, 0, 0)"
+            )
             cur.execute("ANALYZE TABLE transfers, token_balances, logs")
         conn.commit()
     finally:
@@ -100,6 +120,7 @@ async def measure(url: str, transfers: int, repeat: int) -> list[tuple[str, floa
     engine = create_engine(url)
     views = TokenViews(engine)
     chain = SqlAlchemySyncStore(engine, 31337)
+    governance = GovernanceViews(engine, "governance", "bench", 4)
     top = transfers // 5
     holder = "0x" + "00" * 18 + "0123"
     out: list[tuple[str, float, float, str]] = []
@@ -110,6 +131,12 @@ async def measure(url: str, transfers: int, repeat: int) -> list[tuple[str, floa
 
     async def count(where: str) -> None:
         await sql(f"SELECT COUNT(*) FROM transfers WHERE {where}")  # noqa: S608 - ours
+
+    async def quorum_one_by_one() -> None:
+        # what deriving every proposal's state did before: its quorum's statements, each alone
+        async with engine.connect() as conn:
+            for t in range(1, PROPOSALS + 1):
+                await governance._quorums(conn, [t * 9 + 1])
 
     either = f"(from_address = '{WHALE}' OR to_address = '{WHALE}')"
     cases: list[tuple[str, Callable[[], Awaitable[Any]], str]] = [
@@ -181,6 +208,17 @@ async def measure(url: str, transfers: int, repeat: int) -> list[tuple[str, floa
             lambda: chain.get_logs([TOKEN], top - 10_000, top, [NEVER], limit=100),
             "",
         ),
+        (
+            f"proposals, first page (of {PROPOSALS:,})",
+            lambda: governance.proposals(None, 20, 0),
+            "",
+        ),
+        (
+            "proposals in a state (all derived)",
+            lambda: governance.proposals(ProposalState.Canceled, 20, 0),
+            "",
+        ),
+        ("  before: a quorum lookup per proposal", quorum_one_by_one, ""),
     ]
     try:
         for name, call, note in cases:

@@ -107,6 +107,22 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
         )
         assert got.actions[0].target == token and got.description.startswith("NIP-")
         assert int(got.quorum) > 0
+        # every listed proposal's quorum (looked up for all of them in a few statements) is
+        # the governor's quorum at its snapshot; pages of 3 list the same, in the same order
+        started = [x for x in listed.proposals if x.state != "Pending"]
+        assert len(started) > 3
+        for listed_p in started:
+            chain_q = GOV.decode_result(
+                "quorum",
+                await devnet.chain.call(governor, GOV.encode_call("quorum", listed_p.vote_start)),
+            )
+            assert int(listed_p.quorum) == chain_q, listed_p.id
+        paged: list[tuple[str, str, str]] = []
+        while len(paged) < listed.total:
+            page = await stub.ListProposals(pb.ListProposalsRequest(limit=3, offset=len(paged)))
+            assert page.total == listed.total and page.proposals
+            paged += [(x.id, x.state, x.quorum) for x in page.proposals]
+        assert paged == [(x.id, x.state, x.quorum) for x in listed.proposals]
         votes = await stub.GetVotes(pb.GetVotesRequest(proposal_id=p.id, limit=2))
         assert votes.total >= len(votes.votes) > 0
         assert sum(
