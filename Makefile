@@ -67,6 +67,7 @@ bench: install  ## every benchmark, figures printed as tables
 	$(RUN) python -m bench.tip_latency
 	$(RUN) python -m bench.gateway
 	$(RUN) python -m bench.reads
+	$(RUN) python -m bench.soak
 
 
 test: install check  ## everything CI runs: static checks, then all tests on the real local stack
