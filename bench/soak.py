@@ -4,14 +4,15 @@ reads beside the traffic; memory and freshness sampled throughout, the state che
 A private anvil with the contracts, the traffic simulator mining a block every ``--interval``
 seconds (transfers, approvals, stakes, claims, proposals, votes, reorg-free), and ``nova sync``,
 ``nova serve token|staking|governance`` and ``nova serve gateway`` on the real local stack (the
-log archive off: the test MongoDB stand-in is slow, see ARCHITECTURE). A reader sends a mix of
-REST reads (balances, transfer pages, holders, stakes, proposals) at ``--reads`` per second.
-Every ``--sample`` seconds: each process's RSS and the sync's lag behind the head. At the end
-the traffic stops, the index catches up, and `nova verify token|staking|governance` must find
-no drift. Reported: RSS at the end of the warm-up and at the end, its growth per hour (least
+log archive off unless ``--archive``: the test MongoDB stand-in is slow, see ARCHITECTURE). A
+reader sends a mix of REST reads (balances, transfer pages, holders, stakes, proposals) at
+``--reads`` per second. Every ``--sample`` seconds: each process's RSS and the sync's lag behind
+the head. At the end the traffic stops, the index catches up (with ``--archive``, the archive
+too: every stored log in it), and `nova verify token|staking|governance` must find no drift.
+Reported: RSS at the end of the warm-up and at the end, its growth per hour (least
 squares over the samples after the warm-up), lag p50 / max, reads answered and any 5xx.
 
-    uv run python -m bench.soak [--minutes 10] [--interval 0.25] [--reads 20]
+    uv run python -m bench.soak [--minutes 10] [--interval 0.25] [--reads 20] [--archive]
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pymysql
 
 from bench.common import (
     cache_prefix,
@@ -102,6 +105,8 @@ async def soak(args: argparse.Namespace, work: Path) -> None:
     anvil = stack.start_anvil(port, name=f"anvil-soak-{port}", extra=["--gas-limit", "100000000"])
     procs: dict[str, subprocess.Popen[bytes]] = {}
     db_url, db_name = fresh_database()
+    archive_db = f"nova_soak_{uuid.uuid4().hex[:8]}"
+    archived = "off"
     try:
         url = f"http://127.0.0.1:{port}"
         rpc = JsonRpcClient(url)
@@ -121,8 +126,11 @@ async def soak(args: argparse.Namespace, work: Path) -> None:
             "NOVA_RPC_URLS": url,
             "NOVA_WS_URL": url.replace("http://", "ws://"),
             "NOVA_LOG_LEVEL": "WARNING",
-            "NOVA_ARCHIVE": "false",
+            "NOVA_ARCHIVE": "true" if args.archive else "false",
         }
+        if args.archive:
+            env["NOVA_MONGO_URL"] = endpoints.mongo_url
+            env["NOVA_MONGO_DATABASE"] = archive_db
         await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-m", "nova.cli", "migrate"],
@@ -204,6 +212,8 @@ async def soak(args: argparse.Namespace, work: Path) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError("the index did not catch up in 120 s after the traffic")
             await asyncio.sleep(0.2)
+        if args.archive:  # every log reaches the archive (it may lag, never lose one)
+            archived = await _archive_caught_up(endpoints.mongo_url, archive_db, db_name)
         verdicts = {}
         for domain in ("token", "staking", "governance"):
             done = await asyncio.to_thread(
@@ -223,6 +233,8 @@ async def soak(args: argparse.Namespace, work: Path) -> None:
     finally:
         stop_processes(list(procs.values()))
         drop_database(db_name)
+        if args.archive:
+            await _drop_archive(endpoints.mongo_url, archive_db)
         anvil.terminate()
 
     warm = args.warmup * 60
@@ -241,11 +253,50 @@ async def soak(args: argparse.Namespace, work: Path) -> None:
             f"{name:12} {after[0][1]:>15.0f} MB {points[-1][1]:>8.0f} MB"
             f" {max(p[1] for p in points):>4.0f} MB {slope_per_hour(after):>+8.1f}"
         )
-    print()
+    print(f"\nlog archive: {archived}")
     for domain, verdict in verdicts.items():
         print(f"nova verify {domain}: {verdict}")
     if any(v != "no drift" for v in verdicts.values()) or any(s >= 500 for s in statuses):
         raise SystemExit(1)
+
+
+async def _archive_caught_up(mongo_url: str, archive_db: str, db_name: str) -> str:
+    """Wait until the archive holds every log the block sync stored; how long that took."""
+    from pymongo import AsyncMongoClient
+
+    conn = pymysql.connect(
+        host="127.0.0.1", port=stack.Ports().mariadb, user="root", database=db_name
+    )
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM logs")
+            row = cur.fetchone()
+            stored = int(row[0]) if row else 0
+    finally:
+        conn.close()
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_url)
+    began = time.monotonic()
+    try:
+        while True:
+            have = await client[archive_db]["logs"].count_documents({})
+            if have >= stored:
+                took = time.monotonic() - began
+                return f"all {stored:,} logs archived, {took:.1f} s after the index"
+            if time.monotonic() - began > 600:
+                raise RuntimeError(f"the archive holds {have:,} of {stored:,} logs after 600 s")
+            await asyncio.sleep(0.5)
+    finally:
+        await client.close()
+
+
+async def _drop_archive(mongo_url: str, archive_db: str) -> None:
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo_url)
+    try:
+        await client.drop_database(archive_db)
+    finally:
+        await client.close()
 
 
 def main() -> None:
@@ -257,6 +308,11 @@ def main() -> None:
     parser.add_argument("--sample", type=positive_float, default=15, help="s between samples")
     parser.add_argument(
         "--warmup", type=positive_float, default=2, help="minutes before growth is measured"
+    )
+    parser.add_argument(
+        "--archive",
+        action="store_true",
+        help="run the log archiver too (into a fresh database of the stack's MongoDB stand-in)",
     )
     args = parser.parse_args()
     if args.warmup >= args.minutes:
