@@ -70,7 +70,9 @@ class TokenApp(ConsumerApp[TokenSettings]):
         drift = await verify_token(
             self.views, self.rpc(), self.token_address, load("NovaToken").abi, block
         )
-        self._drifts.set(len(drift.balance_drift) + (drift.supply[0] != drift.supply[1]))
+        self._drifts.set(
+            len(drift.balance_drift) + (drift.supply[0] != drift.supply[1]) + len(drift.count_drift)
+        )
         return drift
 
     async def serve_grpc(self, port: int | None = None) -> int:

@@ -83,6 +83,7 @@ async def test_transfer_totals_are_the_counts_kept_with_the_rows(
                     assert not page.total_capped
             everything = await views.transfers(None, "any", 0, None, 5, 0, None)
             assert everything.total == stats.transfers
+            assert await views.count_drift() == [], stage
 
         await check("applied")
         assert (await views.stats()).transfers > 100
@@ -121,6 +122,17 @@ async def test_transfer_totals_are_the_counts_kept_with_the_rows(
             page = await views.transfers(**query, limit=3, offset=2, cursor=None,
                                          oldest_first=True)  # fmt: skip
             assert [(x.block_number, x.log_index) for x in page.transfers] == oldest[2:5]
+
+        # nova verify token reports counts that differ from the rows, naming the address
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.update(sql.counts_t)
+                .where(sql.counts_t.c.address == HOLDERS[3])
+                .values(received=sql.counts_t.c.received + 1)
+            )
+            await conn.execute(sa.update(sql.stats_t).values(transfers=sql.stats_t.c.transfers - 1))
+        drift = await views.count_drift()
+        assert len(drift) == 2 and "counted" in drift[0] and HOLDERS[3] in drift[1], drift
 
         # holders: by balance, then address, both descending; the total is the holder count
         holders, total = await views.holders(1000, 0)

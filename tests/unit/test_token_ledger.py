@@ -156,3 +156,18 @@ async def test_approvals_keep_the_last_value_and_unknown_events_are_ignored() ->
     last = max(repo.approvals.values(), key=lambda a: (a.block_number, a.log_index))
     assert last.value == 5
     assert 2**256 - 1 in {a.value for a in repo.approvals.values()}
+
+
+def test_a_verify_report_names_every_kind_of_drift() -> None:
+    from token_service.infrastructure.verify import TokenDrift
+
+    clean = TokenDrift(block=7, checked=3, supply=(5, 5))
+    assert clean.ok and clean.lines()[-1] == "OK: no drift"
+    counts = TokenDrift(block=7, checked=3, supply=(5, 5), count_drift=["transfers: 9 counted"])
+    assert not counts.ok
+    assert counts.lines()[1:] == [
+        "DRIFT transfers: 9 counted",
+        "0 balance drifts, transfer counts differ from the rows",
+    ]
+    both = TokenDrift(block=7, checked=3, balance_drift={HOLDERS[0]: (1, 2)}, supply=(5, 6))
+    assert not both.ok and len(both.lines()) == 4 and "DRIFT supply" in both.lines()[2]

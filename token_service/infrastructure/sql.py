@@ -408,6 +408,44 @@ class TokenViews:
         async with self.engine.connect() as conn:
             return await SqlTokenRepository(conn).transfers_above(block)
 
+    async def count_drift(self) -> list[str]:
+        """Where the transfer counts kept beside the rows (what every page's total reads)
+        differ from the rows themselves, read in one transaction; empty when they agree."""
+        t = transfers_t
+        async with self.engine.connect() as conn:
+            kept = (await SqlTokenRepository(conn).stats()).transfers
+            pairs = await conn.execute(
+                sa.select(t.c.from_address, t.c.to_address, sa.func.count()).group_by(
+                    t.c.from_address, t.c.to_address
+                )
+            )
+            rows: dict[str, list[int]] = {}
+            total = 0
+            for sender, to, n in pairs:
+                total += n
+                rows.setdefault(sender, [0, 0, 0])[0] += n
+                rows.setdefault(to, [0, 0, 0])[1] += n
+                if sender == to:
+                    rows[sender][2] += n
+            c = counts_t.c
+            counts = {
+                a: [int(x), int(y), int(z)]
+                for a, x, y, z in await conn.execute(
+                    sa.select(c.address, c.sent, c.received, c.self_sent)
+                )
+                if x or y or z
+            }
+        out = [] if kept == total else [f"transfers: {kept} counted, {total} rows"]
+        wrong = sorted(a for a in rows.keys() | counts.keys() if rows.get(a) != counts.get(a))
+        out += [
+            f"transfers of {a} (sent, received, to itself): {counts.get(a, [0, 0, 0])} counted,"
+            f" {rows.get(a, [0, 0, 0])} rows"
+            for a in wrong[:10]
+        ]
+        if len(wrong) > 10:
+            out.append(f"... and {len(wrong) - 10} more addresses")
+        return out
+
     async def all_addresses(self) -> list[str]:
         async with self.engine.connect() as conn:
             return [a for (a,) in await conn.execute(sa.select(balances_t.c.address))]

@@ -1,6 +1,7 @@
 """Compare the indexed token state with the chain at one block (replaces the seed's
 StateVerifier and its tx.value comparison): every known address's balance against
-``balanceOf`` and the supply against ``totalSupply`` (eth_call at that block)."""
+``balanceOf`` and the supply against ``totalSupply`` (eth_call at that block); and the transfer
+counts the index keeps (every page's total) against its own rows."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ class TokenDrift:
     checked: int = 0
     balance_drift: dict[str, tuple[int, int]] = field(default_factory=dict)  # indexed, chain
     supply: tuple[int, int] = (0, 0)
+    count_drift: list[str] = field(default_factory=list)  # kept transfer counts vs the rows
 
     @property
     def ok(self) -> bool:
-        return not self.balance_drift and self.supply[0] == self.supply[1]
+        return not self.balance_drift and self.supply[0] == self.supply[1] and not self.count_drift
 
     def lines(self) -> list[str]:
         out = [f"block {self.block}: checked {self.checked} addresses"]
@@ -33,7 +35,11 @@ class TokenDrift:
             )
         if self.supply[0] != self.supply[1]:
             out.append(f"DRIFT supply: indexed {self.supply[0]} chain {self.supply[1]}")
-        out.append("OK: no drift" if self.ok else f"{len(self.balance_drift)} balance drifts")
+        out += [f"DRIFT {line}" for line in self.count_drift]
+        summary = f"{len(self.balance_drift)} balance drifts"
+        if self.count_drift:
+            summary += ", transfer counts differ from the rows"
+        out.append("OK: no drift" if self.ok else summary)
         return out
 
 
@@ -63,6 +69,7 @@ async def verify_token(
                 drift.balance_drift[address] = (indexed[address], chain)
     raw = await rpc.call("eth_call", {"to": token, "data": abi.encode_call("totalSupply")}, hex(at))
     drift.supply = (later_supply, int(abi.decode_result("totalSupply", raw)))
+    drift.count_drift = await views.count_drift()
     return drift
 
 
