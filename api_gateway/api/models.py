@@ -242,7 +242,8 @@ class DelegateModel(BaseModel):
     votes_at_block: str = Uint
     at_block: int
     delegatee: str | None = Field(description="Whom this address delegates to")
-    delegators: list[str]
+    delegators: list[str] = Field(description="By address, the first 1,000")
+    delegators_total: int = Field(description="How many delegate to this address")
 
 
 # ---------------------------------------------------------------------------- verification

@@ -133,6 +133,7 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
             votes_at_block=str(d.votes_at_block),
             at_block=d.at_block,
             delegators=d.delegators,
+            delegators_total=d.delegators_total,
             delegatee=d.delegatee,
         )
 

@@ -360,7 +360,12 @@ class DelegateView:
     votes_at_block: int
     at_block: int
     delegatee: str
-    delegators: list[str]
+    delegators: list[str]  # by address, the first MAX_DELEGATORS
+    delegators_total: int
+
+
+# a delegate's delegators listed in one answer (a popular one has thousands)
+MAX_DELEGATORS = 1000
 
 
 class GovernanceViews:
@@ -489,15 +494,24 @@ class GovernanceViews:
                     sa.select(delegations_t.c.delegatee).where(delegations_t.c.delegator == address)
                 )
             ).scalar()
+            mine = delegations_t.c.delegatee == address
             delegators = [
                 d
                 for (d,) in await conn.execute(
                     sa.select(delegations_t.c.delegator)
-                    .where(delegations_t.c.delegatee == address)
+                    .where(mine)
                     .order_by(delegations_t.c.delegator)
+                    .limit(MAX_DELEGATORS)
                 )
             ]
-        return DelegateView(address, votes, past, at, delegatee or "", delegators)
+            total = len(delegators)
+            if total == MAX_DELEGATORS:
+                total = (
+                    await conn.execute(
+                        sa.select(sa.func.count()).select_from(delegations_t).where(mine)
+                    )
+                ).scalar_one()
+        return DelegateView(address, votes, past, at, delegatee or "", delegators, int(total))
 
     async def delegates(self) -> list[str]:
         """Every address that ever held votes (what the verifier checks)."""

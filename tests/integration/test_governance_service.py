@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from common.db import migrate
 from common.metrics import isolated_registry
 from governance_service.bootstrap import bootstrap as gov_bootstrap
+from governance_service.infrastructure import sql as gov_sql
 from governance_service.infrastructure.sql import supply_cp_t
 from governance_service.infrastructure.verify import GovernanceDrift, verify_governance
 from governance_service.settings import GovernanceSettings
@@ -146,6 +147,19 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
             await devnet.chain.call(token, TOK.encode_call("getPastVotes", delegatee, past)),
         )
         assert holder in d.delegators and d.at_block == past
+        theirs = sorted(h.lower() for h, to in devnet.sim.delegates.items() if to == delegatee)
+        assert sorted(x.lower() for x in d.delegators) == theirs
+        assert d.delegators_total == len(theirs)
+        # a popular delegate's list is cut at MAX_DELEGATORS; the total still counts them all
+        popular = max(
+            set(devnet.sim.delegates.values()), key=list(devnet.sim.delegates.values()).count
+        )
+        fans = sum(1 for to in devnet.sim.delegates.values() if to == popular)
+        assert fans >= 2
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(gov_sql, "MAX_DELEGATORS", 1)
+            cut = await stub.GetDelegate(pb.GetDelegateRequest(address=popular))
+        assert (len(cut.delegators), cut.delegators_total) == (1, fans)
         for call, request, code in [
             (stub.GetProposal, pb.GetProposalRequest(id="12345"), grpc.StatusCode.NOT_FOUND),
             (stub.GetProposal, pb.GetProposalRequest(id="0x12"), grpc.StatusCode.INVALID_ARGUMENT),

@@ -137,7 +137,8 @@ async def delegate(
         int | None, Query(ge=1, le=MAX_BLOCK, description="Also the votes at this block")
     ] = None,
 ) -> DelegateModel:
-    """Voting power now (and at ``at_block``), whom it delegates to, and its delegators."""
+    """Voting power now (and at ``at_block``), whom it delegates to, and its delegators (by
+    address, the first 1,000; ``delegators_total`` counts them all)."""
     reply = await clients.call(
         "governance",
         "GetDelegate",
@@ -151,4 +152,5 @@ async def delegate(
         at_block=reply.at_block,
         delegatee=reply.delegatee or None,
         delegators=list(reply.delegators),
+        delegators_total=reply.delegators_total,
     )

@@ -141,17 +141,19 @@ class GetDelegateRequest(_message.Message):
     def __init__(self, address: _Optional[str] = ..., at_block: _Optional[int] = ...) -> None: ...
 
 class GetDelegateResponse(_message.Message):
-    __slots__ = ("address", "votes", "votes_at_block", "at_block", "delegators", "delegatee")
+    __slots__ = ("address", "votes", "votes_at_block", "at_block", "delegators", "delegatee", "delegators_total")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     VOTES_FIELD_NUMBER: _ClassVar[int]
     VOTES_AT_BLOCK_FIELD_NUMBER: _ClassVar[int]
     AT_BLOCK_FIELD_NUMBER: _ClassVar[int]
     DELEGATORS_FIELD_NUMBER: _ClassVar[int]
     DELEGATEE_FIELD_NUMBER: _ClassVar[int]
+    DELEGATORS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     address: str
     votes: str
     votes_at_block: str
     at_block: int
     delegators: _containers.RepeatedScalarFieldContainer[str]
     delegatee: str
-    def __init__(self, address: _Optional[str] = ..., votes: _Optional[str] = ..., votes_at_block: _Optional[str] = ..., at_block: _Optional[int] = ..., delegators: _Optional[_Iterable[str]] = ..., delegatee: _Optional[str] = ...) -> None: ...
+    delegators_total: int
+    def __init__(self, address: _Optional[str] = ..., votes: _Optional[str] = ..., votes_at_block: _Optional[str] = ..., at_block: _Optional[int] = ..., delegators: _Optional[_Iterable[str]] = ..., delegatee: _Optional[str] = ..., delegators_total: _Optional[int] = ...) -> None: ...
