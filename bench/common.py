@@ -136,6 +136,25 @@ def shared_state_deleted() -> Iterator[None]:
             print(f"could not delete this run's topics and Redis keys: {exc}", file=sys.stderr)
 
 
+def service_env(
+    endpoints: stack.Endpoints, db_url: str, manifest: Path, rpc_url: str, **extra: str
+) -> dict[str, str]:
+    """The environment of a benchmark's nova processes: this run's database, topics and Redis
+    keys on the local stack, the chain, warnings only, no log archive (``extra`` on top)."""
+    return {
+        "NOVA_DATABASE_URL": db_url,
+        "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+        "NOVA_KAFKA_TOPIC_PREFIX": topic_prefix(),
+        "NOVA_REDIS_URL": endpoints.redis_url,
+        "NOVA_CACHE_PREFIX": cache_prefix(),
+        "NOVA_MANIFEST": str(manifest),
+        "NOVA_RPC_URLS": rpc_url,
+        "NOVA_LOG_LEVEL": "WARNING",
+        "NOVA_ARCHIVE": "false",
+        **extra,
+    }
+
+
 def fresh_database() -> tuple[str, str]:
     endpoints = stack.up()
     name = f"nova_bench_{uuid.uuid4().hex[:8]}"

@@ -23,17 +23,16 @@ from pathlib import Path
 import httpx
 
 from bench.common import (
-    cache_prefix,
     drop_database,
     dump_logs,
     exit_cleanly_on_sigterm,
     fresh_database,
     generate,
     positive,
+    service_env,
     shared_state_deleted,
     spawn,
     stop_processes,
-    topic_prefix,
 )
 from nova import stack
 
@@ -137,17 +136,7 @@ def main() -> None:
         db_url, db_name = fresh_database()
         grpc = {name: stack.free_port() for name in ("sync", "token")}
         http_port, trivial_port, direct_port = (stack.free_port() for _ in range(3))
-        env = {
-            "NOVA_DATABASE_URL": db_url,
-            "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
-            "NOVA_KAFKA_TOPIC_PREFIX": topic_prefix(),
-            "NOVA_REDIS_URL": endpoints.redis_url,
-            "NOVA_CACHE_PREFIX": cache_prefix(),
-            "NOVA_MANIFEST": str(history.manifest_path),
-            "NOVA_RPC_URLS": history.url,
-            "NOVA_LOG_LEVEL": "WARNING",
-            "NOVA_ARCHIVE": "false",
-        }
+        env = service_env(endpoints, db_url, history.manifest_path, history.url)
         (work / "trivial_app.py").write_text(TRIVIAL_APP)
         try:
             py = [sys.executable, "-m"]

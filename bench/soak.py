@@ -34,17 +34,16 @@ import httpx
 import pymysql
 
 from bench.common import (
-    cache_prefix,
     drop_database,
     dump_logs,
     exit_cleanly_on_sigterm,
     fresh_database,
     positive,
     positive_float,
+    service_env,
     shared_state_deleted,
     spawn,
     stop_processes,
-    topic_prefix,
 )
 from common.jsonrpc import JsonRpcClient
 from nova import stack
@@ -116,19 +115,15 @@ async def soak(args: argparse.Namespace, work: Path) -> None:
         await chain.set_automine(False)
         sim = Simulator(chain, manifest, seed=3, holders=60, txs_per_block=args.txs)
         await sim.setup()
-        env = {
-            "NOVA_DATABASE_URL": db_url,
-            "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
-            "NOVA_KAFKA_TOPIC_PREFIX": topic_prefix(),
-            "NOVA_REDIS_URL": endpoints.redis_url,
-            "NOVA_CACHE_PREFIX": cache_prefix(),
-            "NOVA_MANIFEST": str(work / "manifest.json"),
-            "NOVA_RPC_URLS": url,
-            "NOVA_WS_URL": url.replace("http://", "ws://"),
-            "NOVA_LOG_LEVEL": "WARNING",
-            "NOVA_ARCHIVE": "true" if args.archive else "false",
-        }
+        env = service_env(
+            endpoints,
+            db_url,
+            work / "manifest.json",
+            url,
+            NOVA_WS_URL=url.replace("http://", "ws://"),
+        )
         if args.archive:
+            env["NOVA_ARCHIVE"] = "true"
             env["NOVA_MONGO_URL"] = endpoints.mongo_url
             env["NOVA_MONGO_DATABASE"] = archive_db
         await asyncio.to_thread(

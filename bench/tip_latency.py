@@ -25,7 +25,6 @@ from pathlib import Path
 import httpx
 
 from bench.common import (
-    cache_prefix,
     drop_database,
     dump_logs,
     exit_cleanly_on_sigterm,
@@ -33,10 +32,10 @@ from bench.common import (
     generate,
     positive,
     positive_float,
+    service_env,
     shared_state_deleted,
     spawn,
     stop_processes,
-    topic_prefix,
 )
 from common.jsonrpc import JsonRpcClient
 from nova import stack
@@ -109,19 +108,14 @@ def main() -> None:
         db_url, db_name = fresh_database()
         grpc = {"sync": stack.free_port(), "token": stack.free_port()}
         http_port = stack.free_port()
-        env = {
-            "NOVA_DATABASE_URL": db_url,
-            "NOVA_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
-            "NOVA_KAFKA_TOPIC_PREFIX": topic_prefix(),
-            "NOVA_REDIS_URL": endpoints.redis_url,
-            "NOVA_CACHE_PREFIX": cache_prefix(),
-            "NOVA_MANIFEST": str(history.manifest_path),
-            "NOVA_RPC_URLS": history.url,
-            "NOVA_WS_URL": history.url.replace("http://", "ws://"),
-            "NOVA_POLL_INTERVAL_S": str(args.poll),
-            "NOVA_LOG_LEVEL": "WARNING",
-            "NOVA_ARCHIVE": "false",
-        }
+        env = service_env(
+            endpoints,
+            db_url,
+            history.manifest_path,
+            history.url,
+            NOVA_WS_URL=history.url.replace("http://", "ws://"),
+            NOVA_POLL_INTERVAL_S=str(args.poll),
+        )
         try:
             subprocess.run(
                 [sys.executable, "-m", "nova.cli", "migrate"],
