@@ -86,6 +86,17 @@ counts_t = sa.Table(
 _sender, _receiver = attrgetter("from_address"), attrgetter("to_address")
 
 
+def _per_address(moved: Iterable[tuple[str, str, int]]) -> dict[str, list[int]]:
+    """(sent, received, sent to itself) per address, of ``n`` transfers per (from, to, n)."""
+    counts: dict[str, list[int]] = {}
+    for sender, to, n in moved:
+        counts.setdefault(sender, [0, 0, 0])[0] += n
+        counts.setdefault(to, [0, 0, 0])[1] += n
+        if sender == to:
+            counts[sender][2] += n
+    return counts
+
+
 def _transfer(r: Any) -> Transfer:
     return Transfer(
         r.tx_hash,
@@ -230,12 +241,7 @@ class SqlTokenRepository:
 
     async def _count(self, moved: Iterable[tuple[str, str, int]]) -> None:
         """Add ``n`` transfers (from, to, n) to the per-address counts (n < 0 takes away)."""
-        counts: dict[str, list[int]] = {}
-        for sender, to, n in moved:
-            counts.setdefault(sender, [0, 0, 0])[0] += n
-            counts.setdefault(to, [0, 0, 0])[1] += n
-            if sender == to:
-                counts[sender][2] += n
+        counts = _per_address(moved)
         await insert_rows(
             self.conn,
             counts_t,
@@ -419,14 +425,9 @@ class TokenViews:
                     t.c.from_address, t.c.to_address
                 )
             )
-            rows: dict[str, list[int]] = {}
-            total = 0
-            for sender, to, n in pairs:
-                total += n
-                rows.setdefault(sender, [0, 0, 0])[0] += n
-                rows.setdefault(to, [0, 0, 0])[1] += n
-                if sender == to:
-                    rows[sender][2] += n
+            grouped = [(sender, to, int(n)) for sender, to, n in pairs]
+            rows = _per_address(grouped)
+            total = sum(n for _, _, n in grouped)
             c = counts_t.c
             counts = {
                 a: [int(x), int(y), int(z)]
