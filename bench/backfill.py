@@ -28,6 +28,7 @@ import pymysql
 
 from bench.common import (
     History,
+    add_buffer_pool_option,
     buffer_pool,
     drop_database,
     exit_cleanly_on_sigterm,
@@ -360,13 +361,10 @@ def main() -> None:
         help="comma-separated history sizes: NovaToken events (the other contracts add ~4%%)",
     )
     parser.add_argument("--range", type=positive, default=50, help="initial eth_getLogs range")
-    parser.add_argument(
-        "--buffer-pool-mb",
-        type=int,
-        default=1024,
-        help="MariaDB's InnoDB buffer pool for the run, as docker-compose gives MySQL (restored "
-        "after; 0 = leave it). At 128 MB (the Debian default) the logs table of a 1M history "
-        "outgrows it and the rate falls with history for that reason alone.",
+    add_buffer_pool_option(
+        parser,
+        "At 128 MB (the Debian default) the logs table of a 1M history outgrows it and the "
+        "rate falls with history for that reason alone.",
     )
     args = parser.parse_args()
     exit_cleanly_on_sigterm()

@@ -192,6 +192,17 @@ def buffer_pool(mb: int) -> Iterator[None]:
         conn.close()
 
 
+def add_buffer_pool_option(parser: argparse.ArgumentParser, why: str = "") -> None:
+    """``--buffer-pool-mb`` (default 1024) for :func:`buffer_pool`."""
+    parser.add_argument(
+        "--buffer-pool-mb",
+        type=int,
+        default=1024,
+        help="MariaDB's InnoDB buffer pool for the run, as docker-compose gives MySQL (restored "
+        "after; 0 = leave it)." + (f" {why}" if why else ""),
+    )
+
+
 def run(coro: object) -> object:
     return asyncio.run(coro)  # type: ignore[arg-type]
 

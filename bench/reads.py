@@ -25,6 +25,7 @@ import pymysql
 import sqlalchemy as sa
 
 from bench.common import (
+    add_buffer_pool_option,
     buffer_pool,
     drop_database,
     exit_cleanly_on_sigterm,
@@ -235,13 +236,7 @@ def main() -> None:
     parser.add_argument("--transfers", type=positive, default=1_000_000)
     parser.add_argument("--holders", type=positive, default=100_000)
     parser.add_argument("--repeat", type=positive, default=20, help="timed runs per read")
-    parser.add_argument(
-        "--buffer-pool-mb",
-        type=int,
-        default=1024,
-        help="MariaDB's InnoDB buffer pool for the run, as docker-compose gives MySQL "
-        "(restored after; 0 = leave it)",
-    )
+    add_buffer_pool_option(parser)
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
     url, name = fresh_database()
