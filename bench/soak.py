@@ -166,12 +166,15 @@ async def soak(args: argparse.Namespace, work: Path) -> None:
                 except (httpx.TransportError, ValueError, KeyError):
                     return -1
 
-        head = await chain.block_number()
-        deadline = time.monotonic() + 120
-        while await synced() < head:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the services did not start and catch up in 120 s")
-            await asyncio.sleep(0.2)
+        async def caught_up(what: str) -> None:
+            head = await chain.block_number()
+            deadline = time.monotonic() + 120
+            while await synced() < head:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{what} in 120 s")
+                await asyncio.sleep(0.2)
+
+        await caught_up("the services did not start and catch up")
 
         stop = asyncio.Event()
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in procs}
@@ -201,12 +204,7 @@ async def soak(args: argparse.Namespace, work: Path) -> None:
         stop.set()
         statuses = await reads
         # the index catches up with the last block, and no service finds drift
-        head = await chain.block_number()
-        deadline = time.monotonic() + 120
-        while await synced() < head:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the index did not catch up in 120 s after the traffic")
-            await asyncio.sleep(0.2)
+        await caught_up("the index did not catch up after the traffic")
         if args.archive:  # every log reaches the archive (it may lag, never lose one)
             archived = await _archive_caught_up(endpoints.mongo_url, archive_db, db_name)
         verdicts = {}
