@@ -37,7 +37,7 @@ from common.db import create_engine, migrate
 from governance_service.domain.governance import ProposalState
 from governance_service.infrastructure.sql import GovernanceViews
 from nova import stack
-from token_service.infrastructure.sql import TokenViews
+from token_service.infrastructure.sql import TokenViews, encode_holders_cursor
 
 WHALE = "0x" + "00" * 18 + "aaaa"
 TOKEN, OTHER = "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x" + "e7" * 20
@@ -117,13 +117,20 @@ async def timed(call: Callable[[], Awaitable[Any]], repeat: int) -> tuple[float,
     return statistics.median(runs) * 1000, max(runs) * 1000
 
 
-async def measure(url: str, transfers: int, repeat: int) -> list[tuple[str, float, float, str]]:
+async def measure(
+    url: str, transfers: int, holders: int, repeat: int
+) -> list[tuple[str, float, float, str]]:
     engine = create_engine(url)
     views = TokenViews(engine)
     chain = SqlAlchemySyncStore(engine, 31337)
     governance = GovernanceViews(engine, "governance", "bench", 4)
     top = transfers // 5
     holder = "0x" + "00" * 18 + "0123"
+    deep = holders * 9 // 10  # a holders page this deep, by offset and by cursor
+    (last_address, last_balance), *_ = (await views.holders(1, deep - 1)).holders
+    deep_cursor = encode_holders_cursor(last_balance, last_address)
+    by_offset = (await views.holders(20, deep)).holders
+    assert (await views.holders(20, 0, deep_cursor)).holders == by_offset, "cursor != offset"
     out: list[tuple[str, float, float, str]] = []
 
     async def sql(statement: str) -> None:
@@ -189,6 +196,12 @@ async def measure(url: str, transfers: int, repeat: int) -> list[tuple[str, floa
             "",
         ),
         ("holders at offset 10,000", lambda: views.holders(20, 10_000), ""),
+        (f"holders at offset {deep:,}", lambda: views.holders(20, deep), ""),
+        (
+            f"holders at {deep:,} by cursor",
+            lambda: views.holders(20, 0, deep_cursor),
+            "the same page as by offset",
+        ),
         (
             "logs: token's Transfer, all blocks",
             lambda: chain.get_logs([TOKEN], 0, top, [TRANSFER], limit=100),
@@ -248,7 +261,7 @@ def main() -> None:
             started = time.perf_counter()
             migrate(url)
             migrate_s = time.perf_counter() - started
-            rows = asyncio.run(measure(url, args.transfers, args.repeat))
+            rows = asyncio.run(measure(url, args.transfers, args.holders, args.repeat))
     finally:
         drop_database(name)
     print(f"\n{args.transfers:,} transfers, {args.holders:,} holders (filled in {fill_s:.1f} s);")

@@ -30,6 +30,10 @@ TransfersOffset = Annotated[
     ),
 ]
 BlockQuery = Annotated[int, Query(ge=0, le=MAX_BLOCK)]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=200, description="`next_cursor` of the previous page (then no offset)."),
+]
 
 
 async def address_path(

@@ -120,6 +120,7 @@ class HolderModel(BaseModel):
 class HoldersPage(BaseModel):
     holders: list[HolderModel]
     total: int
+    next_cursor: str | None
 
 
 class TokenInfoModel(BaseModel):

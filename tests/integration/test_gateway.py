@@ -251,6 +251,8 @@ async def test_routes_answer_what_the_chain_says(system):
             ("/api/v1/blocks/999999999", 404, None),
             ("/api/v1/logs?from_block=9&to_block=3", 400, "from_block"),
             ("/api/v1/token/holders?limit=0", 422, "limit"),
+            ("/api/v1/token/holders?cursor=x", 400, "cursor"),
+            ("/api/v1/transfers?cursor=x", 400, "cursor"),
             ("/api/v1/transfers?offset=10001", 422, "offset"),
             ("/api/v1/transfers?order=up", 422, "order"),
             ("/api/v1/staking/stakes/424242", 404, None),

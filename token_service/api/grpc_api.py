@@ -181,9 +181,14 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
             limit, offset = validation.paging(request.limit, request.offset)
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
-        page, total = await self.views.holders(limit, offset)
+        try:
+            page = await self.views.holders(limit, offset, request.cursor or None)
+        except ValueError as exc:
+            await invalid(context, f"cursor: {exc}")
         return pb.GetHoldersResponse(
-            holders=[pb.Holder(address=a, balance=str(b)) for a, b in page], total=total
+            holders=[pb.Holder(address=a, balance=str(b)) for a, b in page.holders],
+            total=page.total,
+            next_cursor=page.next_cursor,
         )
 
     async def GetTokenInfo(

@@ -10,6 +10,7 @@ from api_gateway.api.deps import (
     AddressPath,
     BlockQuery,
     ClientsDep,
+    Cursor,
     Limit,
     Offset,
     TransfersOffset,
@@ -102,7 +103,7 @@ async def account_transfers(
     to_block: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Limit = 100,
     offset: TransfersOffset = 0,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     order: OrderQuery = "desc",
 ) -> TransfersPage:
     """Newest first (`order=asc`: oldest first); for deep pages pass the previous page's
@@ -122,7 +123,7 @@ async def transfers(
     to_block: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Limit = 100,
     offset: TransfersOffset = 0,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     order: OrderQuery = "desc",
 ) -> TransfersPage:
     """Every transfer, as `/accounts/{address}/transfers` lists one address's."""
@@ -169,15 +170,24 @@ async def supply(clients: ClientsDep, response: Response) -> SupplyModel:
 
 @router.get("/token/holders", response_model=HoldersPage)
 async def holders(
-    clients: ClientsDep, response: Response, limit: Limit = 100, offset: Offset = 0
+    clients: ClientsDep,
+    response: Response,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> HoldersPage:
+    """By balance, then address, both descending. For deep pages pass the previous page's
+    `next_cursor`: it costs what the first page costs, where an offset costs what it skips."""
     reply = await clients.call(
-        "token", "GetHolders", pb.GetHoldersRequest(limit=limit, offset=offset)
+        "token",
+        "GetHolders",
+        pb.GetHoldersRequest(limit=limit, offset=offset, cursor=cursor or ""),
     )
     response.headers["Cache-Control"] = SHORT
     return HoldersPage(
         holders=[HolderModel(address=h.address, balance=h.balance) for h in reply.holders],
         total=reply.total,
+        next_cursor=reply.next_cursor or None,
     )
 
 

@@ -133,12 +133,14 @@ class GetTotalSupplyResponse(_message.Message):
     def __init__(self, total_supply: _Optional[str] = ..., block_number: _Optional[int] = ...) -> None: ...
 
 class GetHoldersRequest(_message.Message):
-    __slots__ = ("limit", "offset")
+    __slots__ = ("limit", "offset", "cursor")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     limit: int
     offset: int
-    def __init__(self, limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+    cursor: str
+    def __init__(self, limit: _Optional[int] = ..., offset: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class Holder(_message.Message):
     __slots__ = ("address", "balance")
@@ -149,12 +151,14 @@ class Holder(_message.Message):
     def __init__(self, address: _Optional[str] = ..., balance: _Optional[str] = ...) -> None: ...
 
 class GetHoldersResponse(_message.Message):
-    __slots__ = ("holders", "total")
+    __slots__ = ("holders", "total", "next_cursor")
     HOLDERS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     holders: _containers.RepeatedCompositeFieldContainer[Holder]
     total: int
-    def __init__(self, holders: _Optional[_Iterable[_Union[Holder, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+    next_cursor: str
+    def __init__(self, holders: _Optional[_Iterable[_Union[Holder, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class GetTokenInfoRequest(_message.Message):
     __slots__ = ()
