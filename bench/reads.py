@@ -33,6 +33,7 @@ from bench.common import (
     positive,
 )
 from block_sync_service.infrastructure.store import SqlAlchemySyncStore
+from block_sync_service.settings import BlockSyncSettings
 from common.db import create_engine, migrate
 from governance_service.domain.governance import ProposalState
 from governance_service.infrastructure.sql import GovernanceViews
@@ -42,6 +43,7 @@ from token_service.infrastructure.sql import TokenViews, encode_holders_cursor
 WHALE = "0x" + "00" * 18 + "aaaa"
 TOKEN, OTHER = "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x" + "e7" * 20
 TRANSFER, MINT, VOTES, NEVER = ("0x" + c * 64 for c in "1234")  # topic0s
+BUDGET = BlockSyncSettings.model_fields["logs_scan_budget"].default  # GetLogs' default
 PROPOSALS = 2_500  # about what the traffic simulator proposes in a 1M-event history
 
 
@@ -140,6 +142,17 @@ async def measure(
     async def count(where: str) -> None:
         await sql(f"SELECT COUNT(*) FROM transfers WHERE {where}")  # noqa: S608 - ours
 
+    async def never_seen_to_the_end() -> None:
+        # every answer of a rare topic's query, each continuing where the last one stopped
+        after = None
+        while True:
+            found = await chain.get_logs(
+                [TOKEN], 0, top, [NEVER], limit=100, after=after, scan_budget=BUDGET
+            )
+            if found.scanned_to is None:
+                return
+            after = found.scanned_to
+
     async def quorum_one_by_one() -> None:
         # what deriving every proposal's state did before: its quorum's statements, each alone
         async with engine.connect() as conn:
@@ -214,8 +227,18 @@ async def measure(
         ),
         (
             "logs: a topic0 never seen, all blocks",
+            lambda: chain.get_logs([TOKEN], 0, top, [NEVER], limit=100, scan_budget=BUDGET),
+            f"one answer: its first {BUDGET:,} logs, then next_cursor",
+        ),
+        (
+            "  every answer of it, by cursor",
+            never_seen_to_the_end,
+            "what the whole range costs in answers",
+        ),
+        (
+            "  before: no scan budget",
             lambda: chain.get_logs([TOKEN], 0, top, [NEVER], limit=100),
-            "scans the token's logs: no topic index",
+            "reads all the token's logs: no topic index",
         ),
         (
             "logs: the same over 10,000 blocks",

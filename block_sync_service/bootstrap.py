@@ -226,7 +226,9 @@ class BlockSyncApp:
         assert self.store is not None
         assert self.syncer is not None
         syncer = self.syncer
-        servicer = BlockSyncServicer(self.store, lambda: syncer.status, self.chain_id)
+        servicer = BlockSyncServicer(
+            self.store, lambda: syncer.status, self.chain_id, self.settings.logs_scan_budget
+        )
         self.verifier = TxVerifier(
             self.chain, self.tracked.addresses["NovaToken"], self.settings.reorg_window
         )

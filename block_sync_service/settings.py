@@ -70,6 +70,12 @@ class BlockSyncSettings(CommonSettings):
     rpc_max_attempts: int = Field(6, ge=1, description="Attempts per request before failing.")
     grpc_port: int = Field(50051, ge=0, le=65535, description="BlockSyncService gRPC port.")
     archive: bool = Field(True, description="Run the raw-log archiver consumer in-process.")
+    logs_scan_budget: int = Field(
+        100_000,
+        ge=1,
+        description="Logs one topic-filtered GetLogs call reads at most (topics are not "
+        "indexed); the answer's next_cursor continues after them.",
+    )
 
     @field_validator("confirmations", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 from eth_hash.auto import keccak
@@ -60,6 +61,30 @@ def block_number(value: int, field: str = "block_number") -> int:
     if value < 0 or value > MAX_BLOCK:
         raise InvalidInput(field, f"block number out of range: {value}")
     return value
+
+
+def make_cursor(*fields: object) -> str:
+    """An opaque page cursor: where a page ended, as its fields joined in URL-safe base64."""
+    return base64.urlsafe_b64encode(":".join(map(str, fields)).encode()).decode()
+
+
+def cursor_fields(cursor: str, count: int) -> list[str]:
+    """The ``count`` fields of a :func:`make_cursor` cursor; ValueError when it is not one."""
+    try:
+        fields = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+    except ValueError as exc:  # bad base64 or not UTF-8
+        raise ValueError(f"malformed cursor {cursor!r}") from exc
+    if len(fields) != count:
+        raise ValueError(f"malformed cursor {cursor!r}")
+    return fields
+
+
+def position_cursor(cursor: str) -> tuple[int, int]:
+    """A (block number, log index) cursor's position; ValueError when it is not one."""
+    block, log_index = cursor_fields(cursor, 2)
+    if not (is_decimal(block) and is_decimal(log_index)):
+        raise ValueError(f"malformed cursor {cursor!r}")
+    return int(block), int(log_index)
 
 
 def paging(limit: int, offset: int, default: int = 100, maximum: int = 1000) -> tuple[int, int]:

@@ -51,7 +51,8 @@ class BlockModel(BaseModel):
 class LogsPage(BaseModel):
     logs: list[LogModel]
     count: int
-    truncated: bool
+    truncated: bool = Field(description="More logs may match: continue with next_cursor")
+    next_cursor: str | None = Field(description="Null when this page holds every match left")
 
 
 class SyncStatusModel(BaseModel):

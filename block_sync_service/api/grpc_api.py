@@ -58,11 +58,16 @@ async def abort(context: Any, code: grpc.StatusCode, message: str) -> NoReturn:
 
 class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
     def __init__(
-        self, store: SqlAlchemySyncStore, status: Callable[[], SyncStatus], chain_id: int
+        self,
+        store: SqlAlchemySyncStore,
+        status: Callable[[], SyncStatus],
+        chain_id: int,
+        logs_scan_budget: int,
     ) -> None:
         self.store = store
         self.status = status
         self.chain_id = chain_id
+        self.logs_scan_budget = logs_scan_budget
 
     async def GetBlock(self, request: pb.GetBlockRequest, context: Any) -> pb.GetBlockResponse:
         n = request.block_number
@@ -135,20 +140,34 @@ class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
             if request.offset > MAX_LOGS:  # an offset costs the rows it skips
                 raise validation.InvalidInput(
                     "offset",
-                    f"must be <= {MAX_LOGS}, got {request.offset}: page further with a "
-                    "from_block past the last log",
+                    f"must be <= {MAX_LOGS}, got {request.offset}: page further with next_cursor",
                 )
+            after = validation.position_cursor(request.cursor) if request.cursor else None
         except validation.InvalidInput as exc:
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        rows = await self.store.get_logs(
+        except ValueError as exc:  # a malformed cursor
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"cursor: {exc}")
+        found = await self.store.get_logs(
             addresses,
             request.from_block,
             to_block,
             topics,
             limit=limit + 1,
-            offset=request.offset,
+            offset=0 if after else request.offset,
+            after=after,
+            # an offset counts matches, which a budget would cut short: no budget with one
+            scan_budget=None if request.offset and not after else self.logs_scan_budget,
         )
-        return pb.GetLogsResponse(logs=[_log(r) for r in rows[:limit]], truncated=len(rows) > limit)
+        rows = found.rows
+        page = rows[:limit]
+        next_cursor = ""
+        if len(rows) > limit:
+            next_cursor = validation.make_cursor(page[-1]["block_number"], page[-1]["log_index"])
+        elif found.scanned_to is not None:
+            next_cursor = validation.make_cursor(*found.scanned_to)
+        return pb.GetLogsResponse(
+            logs=[_log(r) for r in page], truncated=bool(next_cursor), next_cursor=next_cursor
+        )
 
     async def GetSyncStatus(
         self, request: pb.GetSyncStatusRequest, context: Any

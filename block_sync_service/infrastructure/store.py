@@ -324,23 +324,69 @@ class SqlAlchemySyncStore:
         topics: Sequence[str | None] = (),
         limit: int = 1000,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
-        q = sa.select(logs).where(
-            logs.c.block_number >= from_block, logs.c.block_number <= to_block
-        )
+        after: tuple[int, int] | None = None,
+        scan_budget: int | None = None,
+    ) -> FoundLogs:
+        """Logs in chain order, from ``from_block`` (or after the position ``after``) to
+        ``to_block``. Topics are not indexed, so a topic filter reads the address's logs one
+        by one until the page is full: a topic that is rare or absent reads every log in the
+        range. ``scan_budget`` bounds that: the page then holds the matches among the next
+        ``scan_budget`` logs, and ``scanned_to`` says where that stopped when more follow."""
+        c = logs.c
+        where = [c.block_number >= from_block, c.block_number <= to_block]
         if addresses:
-            q = q.where(logs.c.address.in_(list(addresses)))
-        for i, topic in enumerate(topics[:4]):
-            if topic:
-                q = q.where(getattr(logs.c, f"topic{i}") == topic.lower())
-        q = q.order_by(logs.c.block_number, logs.c.log_index).limit(limit).offset(offset)
+            where.append(c.address.in_(list(addresses)))
+        if after is not None:
+            block, log_index = after
+            where.append(
+                sa.or_(
+                    c.block_number > block,
+                    sa.and_(c.block_number == block, c.log_index > log_index),
+                )
+            )
+        filters = [
+            getattr(c, f"topic{i}") == topic.lower() for i, topic in enumerate(topics[:4]) if topic
+        ]
+        order = (c.block_number, c.log_index)
+        scanned_to = None
         async with self.engine.connect() as conn:
-            return [dict(r) for r in (await conn.execute(q)).mappings().all()]
+            if filters and scan_budget:
+                # the budget's last log, if another follows it: read off the address index,
+                # which holds the position too, so no row is looked up. MariaDB reads it by
+                # the address alone (every earlier log of the address, then the ones wanted:
+                # 0.13-0.16 s late in a million logs) unless the index is forced (0.03 s).
+                ends_q = sa.select(*order).where(*where).order_by(*order)
+                if addresses:
+                    for dialect in ("mysql", "mariadb"):
+                        ends_q = ends_q.with_hint(logs, f"FORCE INDEX ({ADDRESS_INDEX})", dialect)
+                ends = (await conn.execute(ends_q.offset(scan_budget - 1).limit(2))).all()
+                if len(ends) == 2:
+                    scanned_to = (int(ends[0][0]), int(ends[0][1]))
+                    block, log_index = scanned_to
+                    where.append(
+                        sa.or_(
+                            c.block_number < block,
+                            sa.and_(c.block_number == block, c.log_index <= log_index),
+                        )
+                    )
+            q = sa.select(logs).where(*where, *filters).order_by(*order)
+            rows = (await conn.execute(q.limit(limit).offset(offset))).mappings().all()
+        return FoundLogs([dict(r) for r in rows], scanned_to)
 
     async def count(self, table: str) -> int:
         t = metadata.tables[table]
         async with self.engine.connect() as conn:
             return int((await conn.execute(sa.select(sa.func.count()).select_from(t))).scalar_one())
+
+
+ADDRESS_INDEX = "idx_logs_address_block"  # logs (address, block_number), migration 0007
+
+
+@dataclass(frozen=True)
+class FoundLogs:
+    rows: list[dict[str, Any]]
+    # the position (block, log index) a scan budget stopped at, with more logs after it
+    scanned_to: tuple[int, int] | None = None
 
 
 def _block_row(h: BlockHeader, log_count: int) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from common.infrastructure.kafka_bus import KafkaEventBus
 from common.infrastructure.mongo_archive import MongoLogArchive
 from common.metrics import isolated_registry
 from nova import stack
+from nova.devnet import artifacts
 from nova.devnet.reorg import force_reorg
 from novapb.block_sync.v1 import block_sync_pb2 as pb
 from novapb.block_sync.v1 import block_sync_pb2_grpc as pb_grpc
@@ -271,9 +272,37 @@ async def _archive_removed(app: BlockSyncApp, hashes: list[str]):
     return check
 
 
+async def _chain_positions(
+    devnet: Devnet, address: str, topics: list[Any]
+) -> list[tuple[int, int]]:
+    found = await devnet.rpc.call(
+        "eth_getLogs",
+        {"address": address, "fromBlock": "0x0", "toBlock": "latest", "topics": topics},
+    )
+    return sorted((int(x["blockNumber"], 16), int(x["logIndex"], 16)) for x in found)
+
+
+async def _paged_logs(stub: Any, limit: int, **query: Any) -> tuple[list[tuple[int, int]], int]:
+    """Every page by cursor: the positions listed, and how many answers a scan budget cut."""
+    listed: list[tuple[int, int]] = []
+    cut, cursor = 0, ""
+    for _ in range(10_000):  # bounded: a cursor that does not move on ends the test
+        page = await stub.GetLogs(
+            pb.GetLogsRequest(**query, to_latest=True, limit=limit, cursor=cursor)
+        )
+        listed += [(x.block_number, x.log_index) for x in page.logs]
+        assert page.truncated == bool(page.next_cursor)
+        if not page.next_cursor:
+            return listed, cut
+        cut += len(page.logs) < limit
+        cursor = page.next_cursor
+    raise AssertionError("GetLogs paged without end")
+
+
 async def test_grpc_serves_blocks_transactions_logs_and_status(devnet, endpoints, mysql_url):
     head = await devnet.chain.block_number()
-    settings = settings_for(devnet, endpoints, mysql_url)
+    # a small scan budget: topic-filtered pages are cut short here and continued by cursor
+    settings = settings_for(devnet, endpoints, mysql_url, logs_scan_budget=40)
     async with running(settings, until=head) as (app, task, _):
         await asyncio.wait_for(task, 120)
         port = await app.serve_grpc(0)
@@ -290,6 +319,28 @@ async def test_grpc_serves_blocks_transactions_logs_and_status(devnet, endpoints
             assert any(t.hash == first.tx_hash for t in block.block.transactions)
             tx = await stub.GetTransaction(pb.GetTransactionRequest(hash=first.tx_hash))
             assert tx.transaction.status == 1 and tx.transaction.logs
+            # every page by cursor equals the chain's logs, with and without topics; a rare
+            # topic's pages are cut by the scan budget (some empty) and still miss nothing
+            tok = artifacts.load("NovaToken").abi
+            mint, transfer = tok.events["Mint"].topic0, tok.events["Transfer"].topic0
+            holder = "0x" + "00" * 12 + devnet.sim.holders[0][2:].lower()
+            for limit, topics in [
+                (50, []),
+                (3, [mint]),
+                (4, [transfer, holder]),
+                (1000, [transfer]),
+            ]:
+                query = {f"topic{i}": t for i, t in enumerate(topics)}
+                listed, cut = await _paged_logs(stub, limit, address=token, **query)
+                assert listed == await _chain_positions(devnet, token, topics), topics
+                assert (cut > 0) == bool(topics), (topics, cut)
+            # an offset counts matches: no budget with one
+            skipped = await stub.GetLogs(
+                pb.GetLogsRequest(address=token, topic0=mint, to_latest=True, limit=2, offset=1)
+            )
+            assert [(x.block_number, x.log_index) for x in skipped.logs] == (
+                await _chain_positions(devnet, token, [mint])
+            )[1:3]
             status = await stub.GetSyncStatus(pb.GetSyncStatusRequest())
             assert status.synced_block == status.final_block == head
             assert status.chain_id == 31337
@@ -300,6 +351,8 @@ async def test_grpc_serves_blocks_transactions_logs_and_status(devnet, endpoints
                 (stub.GetLogs, pb.GetLogsRequest(address="0xnope"), "INVALID_ARGUMENT"),
                 (stub.GetLogs, pb.GetLogsRequest(from_block=10, to_block=5), "INVALID_ARGUMENT"),
                 (stub.GetLogs, pb.GetLogsRequest(offset=10_001), "INVALID_ARGUMENT"),
+                (stub.GetLogs, pb.GetLogsRequest(cursor="x"), "INVALID_ARGUMENT"),
+                (stub.GetLogs, pb.GetLogsRequest(cursor="MTphOjM="), "INVALID_ARGUMENT"),
             ]:
                 with pytest.raises(grpc.aio.AioRpcError) as info:
                     await call(request)

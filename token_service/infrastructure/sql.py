@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from common.db import insert_rows
 from common.offsets import upsert
 from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
-from common.validation import is_decimal
+from common.validation import cursor_fields, is_decimal, make_cursor
 from token_service.domain.ledger import ZERO_ADDRESS, Approval, Stats, SupplyEvent, Transfer
 
 metadata = sa.MetaData()
@@ -292,29 +291,25 @@ async def _counted(conn: AsyncConnection, address: str | None, direction: str) -
 
 
 def encode_cursor(block: int, log_index: int, tx_hash: str) -> str:
-    return base64.urlsafe_b64encode(f"{block}:{log_index}:{tx_hash}".encode()).decode()
+    return make_cursor(block, log_index, tx_hash)
 
 
 def decode_cursor(cursor: str) -> tuple[int, int, str]:
-    try:
-        block, log_index, tx_hash = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        return int(block), int(log_index), tx_hash
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"malformed cursor {cursor!r}") from exc
+    block, log_index, tx_hash = cursor_fields(cursor, 3)
+    if not (is_decimal(block) and is_decimal(log_index)):
+        raise ValueError(f"malformed cursor {cursor!r}")
+    return int(block), int(log_index), tx_hash
 
 
 def encode_holders_cursor(balance: int, address: str) -> str:
-    return base64.urlsafe_b64encode(f"{balance}:{address}".encode()).decode()
+    return make_cursor(balance, address)
 
 
 def decode_holders_cursor(cursor: str) -> tuple[int, str]:
-    try:
-        balance, address = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        if not (is_decimal(balance) and len(address) == 42 and address.startswith("0x")):
-            raise ValueError(cursor)
-        return int(balance), address
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"malformed cursor {cursor!r}") from exc
+    balance, address = cursor_fields(cursor, 2)
+    if not (is_decimal(balance) and len(address) == 42 and address.startswith("0x")):
+        raise ValueError(f"malformed cursor {cursor!r}")
+    return int(balance), address
 
 
 @dataclass(frozen=True)

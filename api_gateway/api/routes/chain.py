@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api_gateway.api.deps import MAX_BLOCK, ClientsDep, parse_block_or_latest
+from api_gateway.api.deps import MAX_BLOCK, ClientsDep, Cursor, parse_block_or_latest
 from api_gateway.api.models import (
     BlockModel,
     LogModel,
@@ -92,6 +92,9 @@ async def get_transaction(
     return tx_model(reply.transaction)
 
 
+TopicQuery = Annotated[str | None, Query(description="0x + 64 hex")]
+
+
 @router.get("/logs", response_model=LogsPage)
 async def get_logs(
     clients: ClientsDep,
@@ -99,13 +102,22 @@ async def get_logs(
     address: Annotated[str | None, Query(description="Contract address")] = None,
     from_block: Annotated[str, Query(description="Block number or 'latest'")] = "0",
     to_block: Annotated[str, Query(description="Block number or 'latest'")] = "latest",
-    topic0: str | None = None,
+    topic0: TopicQuery = None,
+    topic1: TopicQuery = None,
+    topic2: TopicQuery = None,
+    topic3: TopicQuery = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    cursor: Cursor = None,
 ) -> LogsPage:
+    """Logs in chain order. With a topic, one call reads at most the next 100,000 logs of the
+    range (topics are not indexed): the page holds the matches among them, possibly none, and
+    `next_cursor` continues after them; page until `next_cursor` is null."""
     if address is not None:
         address = validation.address(address, "address")
-    if topic0 is not None:
-        topic0 = validation.tx_hash(topic0, "topic0")
+    topics = [
+        validation.tx_hash(t, f"topic{i}") if t is not None else ""
+        for i, t in enumerate((topic0, topic1, topic2, topic3))
+    ]
     first = parse_block_or_latest(from_block, "from_block")
     last = parse_block_or_latest(to_block, "to_block")
     if first is None:
@@ -121,13 +133,22 @@ async def get_logs(
             from_block=first,
             to_block=last or 0,
             to_latest=last is None,
-            topic0=topic0 or "",
+            topic0=topics[0],
+            topic1=topics[1],
+            topic2=topics[2],
+            topic3=topics[3],
             limit=limit,
+            cursor=cursor or "",
         ),
     )
     response.headers["Cache-Control"] = MUTABLE
     logs = [log_model(x) for x in reply.logs]
-    return LogsPage(logs=logs, count=len(logs), truncated=reply.truncated)
+    return LogsPage(
+        logs=logs,
+        count=len(logs),
+        truncated=reply.truncated,
+        next_cursor=reply.next_cursor or None,
+    )
 
 
 @router.get("/sync/status", response_model=SyncStatusModel)

@@ -22,6 +22,10 @@ from novapb.token.v1 import token_pb2 as tpb
 
 router = APIRouter(tags=["etherscan"])
 MAX_RESULTS = 10_000
+LOGS_RESULTS = 1000  # getLogs answers at most this many logs, as Etherscan's
+# GetLogs calls one getLogs may make: each reads at most the block sync's scan budget (100,000
+# logs by default) with a topic, or MAX_RESULTS logs matched here for "or"
+LOGS_CALLS = 20
 
 
 class EtherscanError(Exception):
@@ -174,13 +178,22 @@ async def _get_logs(params: dict[str, str], clients: Clients) -> dict[str, Any]:
         from_block=first,
         to_block=last or 0,
         to_latest=last is None,
-        limit=MAX_RESULTS,
+        # with "or" between topics the service cannot filter: read logs and match them here
+        limit=LOGS_RESULTS if only_and else MAX_RESULTS,
     )
     if only_and:
         for i, t in topics.items():
             setattr(req, f"topic{i}", t)
-    reply = await clients.call("block_sync", "GetLogs", req)
-    logs = [lg for lg in reply.logs if only_and or _match(lg, topics, oprs)][:1000]
+    logs: list[Any] = []
+    for _ in range(LOGS_CALLS):  # the service reads a bounded scan per call: continue it
+        reply = await clients.call("block_sync", "GetLogs", req)
+        logs += [lg for lg in reply.logs if only_and or _match(lg, topics, oprs)]
+        if len(logs) >= LOGS_RESULTS or not reply.next_cursor:
+            break
+        req.cursor = reply.next_cursor
+    else:
+        raise EtherscanError("Query Timeout occured. Please select a smaller result dataset")
+    logs = logs[:LOGS_RESULTS]
     return ok(
         [
             {

@@ -103,7 +103,7 @@ class GetTransactionResponse(_message.Message):
     def __init__(self, transaction: _Optional[_Union[Transaction, _Mapping]] = ...) -> None: ...
 
 class GetLogsRequest(_message.Message):
-    __slots__ = ("address", "from_block", "to_block", "to_latest", "topic0", "limit", "topic1", "topic2", "topic3", "offset")
+    __slots__ = ("address", "from_block", "to_block", "to_latest", "topic0", "limit", "topic1", "topic2", "topic3", "offset", "cursor")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     FROM_BLOCK_FIELD_NUMBER: _ClassVar[int]
     TO_BLOCK_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +114,7 @@ class GetLogsRequest(_message.Message):
     TOPIC2_FIELD_NUMBER: _ClassVar[int]
     TOPIC3_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     address: str
     from_block: int
     to_block: int
@@ -124,15 +125,18 @@ class GetLogsRequest(_message.Message):
     topic2: str
     topic3: str
     offset: int
-    def __init__(self, address: _Optional[str] = ..., from_block: _Optional[int] = ..., to_block: _Optional[int] = ..., to_latest: _Optional[bool] = ..., topic0: _Optional[str] = ..., limit: _Optional[int] = ..., topic1: _Optional[str] = ..., topic2: _Optional[str] = ..., topic3: _Optional[str] = ..., offset: _Optional[int] = ...) -> None: ...
+    cursor: str
+    def __init__(self, address: _Optional[str] = ..., from_block: _Optional[int] = ..., to_block: _Optional[int] = ..., to_latest: _Optional[bool] = ..., topic0: _Optional[str] = ..., limit: _Optional[int] = ..., topic1: _Optional[str] = ..., topic2: _Optional[str] = ..., topic3: _Optional[str] = ..., offset: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class GetLogsResponse(_message.Message):
-    __slots__ = ("logs", "truncated")
+    __slots__ = ("logs", "truncated", "next_cursor")
     LOGS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     logs: _containers.RepeatedCompositeFieldContainer[Log]
     truncated: bool
-    def __init__(self, logs: _Optional[_Iterable[_Union[Log, _Mapping]]] = ..., truncated: _Optional[bool] = ...) -> None: ...
+    next_cursor: str
+    def __init__(self, logs: _Optional[_Iterable[_Union[Log, _Mapping]]] = ..., truncated: _Optional[bool] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class GetSyncStatusRequest(_message.Message):
     __slots__ = ()
