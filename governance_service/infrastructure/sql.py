@@ -98,6 +98,31 @@ quorum_cp_t = sa.Table(
 )
 
 
+# the states _may_be selects exactly: no quorum needed
+DECIDED_IN_SQL = frozenset(
+    (ProposalState.Executed, ProposalState.Canceled, ProposalState.Pending, ProposalState.Active)
+)
+
+
+def _may_be(state: ProposalState, now: int) -> list[Any]:
+    """SQL conditions that every proposal in ``state`` at block ``now`` meets, following
+    ``proposal_state``'s tests in its order: exactly those proposals for the states decided
+    by the stored columns and the head, more for those that also need the quorum (Defeated,
+    Succeeded, Queued), none for a state it never gives."""
+    p = proposals_t.c
+    live = [p.executed_block == 0, p.canceled_block == 0]
+    ended = [*live, p.vote_start < now, p.vote_end < now]
+    return {
+        ProposalState.Executed: [p.executed_block != 0],
+        ProposalState.Canceled: [p.executed_block == 0, p.canceled_block != 0],
+        ProposalState.Pending: [*live, p.vote_start >= now],
+        ProposalState.Active: [*live, p.vote_start < now, p.vote_end >= now],
+        ProposalState.Defeated: ended,
+        ProposalState.Succeeded: [*ended, p.eta == 0],
+        ProposalState.Queued: [*ended, p.eta != 0],
+    }.get(state, [])
+
+
 def _proposal(r: Any) -> Proposal:
     actions = json.loads(r.actions)
     return Proposal(
@@ -439,19 +464,25 @@ class GovernanceViews:
     async def proposals(
         self, state: ProposalState | None, limit: int, offset: int
     ) -> tuple[list[ProposalView], int]:
-        """Newest first. States are derived (they move with the head), so a state filter is
-        applied after deriving every proposal's; without one, only the page's are derived."""
+        """Newest first. States are derived (they move with the head): without a filter, or
+        with one the stored columns decide, only the page's are; with one that needs the
+        quorum, those of the proposals that can be in that state (what ``_may_be``
+        selects), then filtered on the derived state."""
         newest = sa.select(proposals_t).order_by(
             proposals_t.c.created_block.desc(), proposals_t.c.id
         )
         async with self.engine.connect() as conn:
-            if state is None:
+            where = [] if state is None else _may_be(state, await self.head(conn))
+            if state is None or state in DECIDED_IN_SQL:  # the page is the page of the rows
                 total = (
-                    await conn.execute(sa.select(sa.func.count()).select_from(proposals_t))
+                    await conn.execute(
+                        sa.select(sa.func.count()).select_from(proposals_t).where(*where)
+                    )
                 ).scalar_one()
-                rows = await conn.execute(newest.limit(limit).offset(offset))
+                rows = await conn.execute(newest.where(*where).limit(limit).offset(offset))
                 return await self._views(conn, [_proposal(r) for r in rows]), int(total)
-            views = await self._views(conn, [_proposal(r) for r in await conn.execute(newest)])
+            candidates = newest.where(*where)
+            views = await self._views(conn, [_proposal(r) for r in await conn.execute(candidates)])
         views = [v for v in views if v.state == state]
         return views[offset : offset + limit], len(views)
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from common.db import migrate
 from common.metrics import isolated_registry
 from governance_service.bootstrap import bootstrap as gov_bootstrap
+from governance_service.domain.governance import ProposalState
 from governance_service.infrastructure import sql as gov_sql
 from governance_service.infrastructure.sql import supply_cp_t
 from governance_service.infrastructure.verify import GovernanceDrift, verify_governance
@@ -91,6 +92,12 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
             listed = await stub.ListProposals(pb.ListProposalsRequest(limit=1000))
             assert listed.total == len(listed.proposals) == last[0].proposals
             states.update(p.state for p in listed.proposals)
+            # a state filter (which reads only the proposals that can be in it) lists what the
+            # unfiltered list says is in that state, in the same order
+            for name in ProposalState.__members__:
+                only = await stub.ListProposals(pb.ListProposalsRequest(state=name, limit=1000))
+                want = [x.id for x in listed.proposals if x.state == name]
+                assert [x.id for x in only.proposals] == want and only.total == len(want), name
         # the simulator's traffic reaches the governor's interesting states
         assert {"Executed", "Canceled", "Active"} & set(states), states
         assert states["Executed"] > 0 and states["Canceled"] > 0, states
