@@ -211,6 +211,59 @@ def verify_governance_cmd(
     _report(check)
 
 
+@verify_app.command("sync")
+def verify_sync_cmd(
+    block: Annotated[
+        int | None,
+        typer.Option(min=0, help="Block to compare up to (default: the last synced block)."),
+    ] = None,
+    manifest: ManifestOpt = None,
+    span: Annotated[int, typer.Option(min=1, help="Blocks per eth_getLogs.")] = 2000,
+) -> None:
+    """Every stored log of the tracked contracts (what GetLogs serves) vs eth_getLogs, by
+    position and content, and every stored block's hash vs the chain's."""
+    import sys
+    import time
+
+    from block_sync_service.bootstrap import ConfigError, resolve_contracts
+    from block_sync_service.infrastructure.store import SqlAlchemySyncStore
+    from block_sync_service.infrastructure.verify import verify_sync
+    from block_sync_service.settings import BlockSyncSettings
+    from common.db import create_engine
+    from common.jsonrpc import JsonRpcClient
+
+    overrides: dict[str, Any] = {"manifest": manifest} if manifest else {}
+    settings = load_settings(lambda: BlockSyncSettings(**overrides))
+    with exit_on_config_errors(ConfigError):
+        tracked = resolve_contracts(settings)
+    shown = [time.monotonic()]
+
+    def progress(done: int, last: int) -> None:  # a line every 5 s on long checks
+        if time.monotonic() - shown[0] >= 5:
+            shown[0] = time.monotonic()
+            print(f"compared logs through block {done:,} of {last:,}", file=sys.stderr)
+
+    async def check() -> Any:
+        engine = create_engine(settings.database_url)
+        rpc = JsonRpcClient(settings.rpc_urls.split(",")[0])
+        try:
+            chain_id = tracked.chain_id or int(await rpc.call("eth_chainId"), 16)
+            return await verify_sync(
+                SqlAlchemySyncStore(engine, chain_id),
+                rpc,
+                list(tracked.addresses.values()),
+                tracked.start_block,
+                block,
+                span,
+                progress,
+            )
+        finally:
+            await rpc.close()
+            await engine.dispose()
+
+    _report(check)
+
+
 @serve_app.command("gateway")
 def serve_gateway() -> None:
     """The REST gateway (FastAPI + uvicorn) over the services' gRPC APIs."""

@@ -373,6 +373,16 @@ class SqlAlchemySyncStore:
             rows = (await conn.execute(q.limit(limit).offset(offset))).mappings().all()
         return FoundLogs([dict(r) for r in rows], scanned_to)
 
+    async def block_hashes(self, first: int, last: int) -> dict[int, str]:
+        """The stored blocks' hashes, by number, from ``first`` to ``last``."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(blocks.c.number, blocks.c.hash).where(
+                    blocks.c.number >= first, blocks.c.number <= last
+                )
+            )
+            return {int(n): h for n, h in rows}
+
     async def count(self, table: str) -> int:
         t = metadata.tables[table]
         async with self.engine.connect() as conn:

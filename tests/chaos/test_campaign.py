@@ -50,6 +50,8 @@ import httpx
 import pymysql
 import pytest
 
+from block_sync_service.infrastructure.store import SqlAlchemySyncStore
+from block_sync_service.infrastructure.verify import verify_sync
 from common import validation
 from common.db import create_engine
 from common.infrastructure.kafka_bus import KafkaEventBus
@@ -243,6 +245,7 @@ class Checker:
         self.port = system.db.port
         self.engine = create_engine(db_url)
         self.token = TokenViews(self.engine)
+        self.chain_store = SqlAlchemySyncStore(self.engine, system.net.manifest.chain_id)
         self.staking = StakingViews(self.engine)
         topic = f"{system.env['NOVA_KAFKA_TOPIC_PREFIX']}governance"
         self.gov = GovernanceViews(self.engine, GOV_GROUP, topic, 4)
@@ -255,6 +258,13 @@ class Checker:
         try:
             if _count(self.port, self.db_name, "SELECT synced_block FROM sync_state") != head:
                 self.last = "block sync behind"
+                return False
+            # the block sync's own rows (what GetLogs and GetBlock serve) are the chain's
+            rows = await verify_sync(
+                self.chain_store, net.rpc, [m.address(n) for n in TRACKED], m.start_block, head
+            )
+            if not rows.ok:
+                self.last = "\n".join(rows.lines()[-5:])
                 return False
             token_last = await last_event_block(
                 net.rpc, m.address("NovaToken"), m.start_block, head, skip=DELEGATION

@@ -136,7 +136,8 @@ async def test_every_service_as_its_own_process(
             await wait_for(lambda: _rest_equals_chain(net, http), "REST = chain, live", 120)
             ready = await http.get("/readyz")
             assert ready.status_code == 200 and ready.json()["ready"]
-        for domain in ("token", "staking", "governance"):  # the verifiers, as an operator runs them
+        # the verifiers, as an operator runs them
+        for domain in ("sync", "token", "staking", "governance"):
             verify = await asyncio.to_thread(
                 subprocess.run,
                 [sys.executable, "-m", "nova.cli", "verify", domain],

@@ -9,8 +9,12 @@ from typing import Any
 
 import grpc
 import pytest
+import sqlalchemy as sa
 
 from block_sync_service.bootstrap import BlockSyncApp, ConfigError, bootstrap
+from block_sync_service.infrastructure.store import blocks as blocks_t
+from block_sync_service.infrastructure.store import logs as logs_t
+from block_sync_service.infrastructure.verify import verify_sync
 from block_sync_service.settings import BlockSyncSettings
 from common.db import migrate
 from common.infrastructure.kafka_bus import KafkaEventBus
@@ -358,6 +362,60 @@ async def test_grpc_serves_blocks_transactions_logs_and_status(devnet, endpoints
                     await call(request)
                 assert info.value.code().name == code, info.value.details()
                 assert "Traceback" not in (info.value.details() or "")
+
+
+async def test_verify_sync_finds_every_stored_row_that_is_not_the_chain(
+    devnet, endpoints, mysql_url
+):
+    head = await devnet.chain.block_number()
+    settings = settings_for(devnet, endpoints, mysql_url)
+    async with running(settings, until=head) as (app, task, _):
+        await asyncio.wait_for(task, 120)
+        tracked = list(app.tracked.addresses.values())
+        start = app.tracked.start_block
+        seen: list[int] = []
+        clean = await verify_sync(
+            app.store, devnet.rpc, tracked, start, None, 7, lambda done, _: seen.append(done)
+        )
+        assert clean.ok and clean.block == head, clean.lines()
+        assert clean.logs == await app.store.count("logs") > 0 and clean.blocks > 0
+        assert seen[-1] == head and seen == sorted(seen)  # progress, span by span
+        with pytest.raises(ValueError, match="above the last synced block"):
+            await verify_sync(app.store, devnet.rpc, tracked, start, head + 1)
+        # one of each kind of damage, each named
+        rows = (await app.store.get_logs([], 0, head, limit=3)).rows
+        gone, changed, moved = rows
+        key = (logs_t.c.block_number, logs_t.c.log_index)
+        async with app.store.engine.begin() as conn:
+            await conn.execute(
+                sa.delete(logs_t).where(
+                    sa.tuple_(*key) == (gone["block_number"], gone["log_index"])
+                )
+            )
+            await conn.execute(
+                sa.update(logs_t)
+                .where(sa.tuple_(*key) == (changed["block_number"], changed["log_index"]))
+                .values(data="0x" + "ee" * 32)
+            )
+            await conn.execute(
+                sa.update(logs_t)
+                .where(sa.tuple_(*key) == (moved["block_number"], moved["log_index"]))
+                .values(log_index=999)
+            )
+            await conn.execute(
+                sa.update(blocks_t).where(blocks_t.c.number == head).values(hash="0x" + "ab" * 32)
+            )
+        drift = await verify_sync(app.store, devnet.rpc, tracked, start)
+        assert not drift.ok and drift.lines()[-1] == "5 drifts", drift.lines()
+        text = "\n".join(drift.lines())
+        for line in (
+            f"log {gone['block_number']}:{gone['log_index']} is on the chain, not stored",
+            f"log {changed['block_number']}:{changed['log_index']}: data stored 0x{'ee' * 32}",
+            f"log {moved['block_number']}:{moved['log_index']} is on the chain, not stored",
+            f"log {moved['block_number']}:999 is stored, not on the chain",
+            f"block {head}: hash stored 0x{'ab' * 32}",
+        ):
+            assert line in text, (line, text)
 
 
 async def test_bad_configuration_fails_fast_with_a_clear_message(

@@ -1,0 +1,129 @@
+"""Compare what the block sync stored with the chain: the rows GetLogs, GetBlock and
+GetTransaction serve (and the archive and the consumers were fed from). Every tracked log from
+the start block to one block, by position and content (block hash, address, topics, data,
+transaction), and the hash of every stored block."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from block_sync_service.infrastructure.store import SqlAlchemySyncStore
+
+if TYPE_CHECKING:  # only for annotations
+    from common.jsonrpc import JsonRpcClient
+
+MAX_LINES = 20  # drift lines printed; the count says how many there were
+FIELDS = ("block hash", "address", "topics", "data", "transaction hash", "transaction index")
+
+
+@dataclass
+class SyncDrift:
+    block: int
+    logs: int = 0  # the chain's tracked logs compared
+    blocks: int = 0  # stored blocks compared
+    drifts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.drifts
+
+    def lines(self) -> list[str]:
+        out = [f"block {self.block}: checked {self.logs} logs and {self.blocks} blocks"]
+        out += [f"DRIFT {d}" for d in self.drifts[:MAX_LINES]]
+        if len(self.drifts) > MAX_LINES:
+            out.append(f"... and {len(self.drifts) - MAX_LINES} more")
+        out.append("OK: no drift" if self.ok else f"{len(self.drifts)} drifts")
+        return out
+
+
+def _chain_log(x: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        x["blockHash"].lower(),
+        x["address"].lower(),
+        tuple(t.lower() for t in x["topics"]),
+        x["data"].lower(),
+        x["transactionHash"].lower(),
+        int(x["transactionIndex"], 16),
+    )
+
+
+def _stored_log(r: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        r["block_hash"].lower(),
+        r["address"].lower(),
+        tuple(r[f"topic{i}"].lower() for i in range(4) if r[f"topic{i}"]),
+        r["data"].lower(),
+        r["tx_hash"].lower(),
+        int(r["tx_index"]),
+    )
+
+
+async def verify_sync(
+    store: SqlAlchemySyncStore,
+    rpc: JsonRpcClient,
+    addresses: Sequence[str],
+    first: int,
+    block: int | None = None,
+    span: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> SyncDrift:
+    """Drift between the stored logs and blocks and the chain's, from ``first`` to ``block``
+    (default: the synced block). ``span`` blocks per eth_getLogs, halved when the node refuses
+    a range (too many results); ``progress(done_through, last)`` after each."""
+    from common.jsonrpc import RpcError
+
+    state = await store.state()
+    synced = state.synced_block if state is not None else first - 1
+    at = synced if block is None else block
+    if at > synced:
+        raise ValueError(f"block {at} is above the last synced block {synced}")
+    drift = SyncDrift(at)
+    low = first
+    while low <= at:
+        high = min(at, low + span - 1)
+        try:
+            found = await rpc.call(
+                "eth_getLogs",
+                {"address": list(addresses), "fromBlock": hex(low), "toBlock": hex(high)},
+            )
+        except RpcError:
+            if span == 1:
+                raise
+            span = max(1, span // 2)
+            continue
+        chain = {(int(x["blockNumber"], 16), int(x["logIndex"], 16)): _chain_log(x) for x in found}
+        rows = (await store.get_logs([], low, high, limit=2**31 - 1)).rows
+        stored = {(r["block_number"], r["log_index"]): _stored_log(r) for r in rows}
+        drift.logs += len(chain)
+        for pos in sorted(chain.keys() | stored.keys()):
+            where = f"log {pos[0]}:{pos[1]}"
+            if pos not in stored:
+                drift.drifts.append(f"{where} is on the chain, not stored")
+            elif pos not in chain:
+                drift.drifts.append(f"{where} is stored, not on the chain")
+            elif stored[pos] != chain[pos]:
+                name, ours, theirs = next(
+                    (n, a, b)
+                    for n, a, b in zip(FIELDS, stored[pos], chain[pos], strict=True)
+                    if a != b
+                )
+                drift.drifts.append(f"{where}: {name} stored {ours}, chain {theirs}")
+        if progress is not None:
+            progress(high, at)
+        low = high + 1
+    hashes = await store.block_hashes(first, at)
+    numbers = sorted(hashes)
+    for i in range(0, len(numbers), 500):
+        chunk = numbers[i : i + 500]
+        headers = await rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+        for number, header in zip(chunk, headers, strict=True):
+            if header is None:
+                drift.drifts.append(f"block {number} is stored, the chain has none")
+            elif header["hash"].lower() != hashes[number].lower():
+                drift.drifts.append(
+                    f"block {number}: hash stored {hashes[number]}, chain {header['hash']}"
+                )
+    drift.blocks = len(numbers)
+    return drift
