@@ -142,6 +142,12 @@ class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
                     "offset",
                     f"must be <= {MAX_LOGS}, got {request.offset}: page further with next_cursor",
                 )
+            if request.offset and any(topics) and not request.cursor:
+                # an offset counts matches, and the topics are not indexed: skipping them
+                # could read every log of the range, which the scan budget is there to stop
+                raise validation.InvalidInput(
+                    "offset", "not with a topic filter: page with next_cursor"
+                )
             after = validation.position_cursor(request.cursor) if request.cursor else None
         except validation.InvalidInput as exc:
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
@@ -155,8 +161,7 @@ class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
             limit=limit + 1,
             offset=0 if after else request.offset,
             after=after,
-            # an offset counts matches, which a budget would cut short: no budget with one
-            scan_budget=None if request.offset and not after else self.logs_scan_budget,
+            scan_budget=self.logs_scan_budget,
         )
         rows = found.rows
         page = rows[:limit]
