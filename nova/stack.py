@@ -10,6 +10,7 @@ virtual environment (it is a pre-release with its own pins).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import itertools
 import json
 import os
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +114,17 @@ def _say(msg: str) -> None:
 # Services ``up`` started run on after it returns (``down`` stops them by pid). Their Popen handles
 # are held here: a dropped handle of a running child warns (ResourceWarning) when collected.
 _DAEMONS: list[subprocess.Popen[bytes]] = []
+
+
+@atexit.register
+def _leave_daemons_running() -> None:
+    """The servers ``up`` started outlive this process by design (the next run reuses them):
+    their handles, collected at exit, would each say "subprocess N is still running" (an
+    error under ``-W error``, as pytest runs)."""
+    if _DAEMONS:
+        warnings.filterwarnings(
+            "ignore", r"subprocess \d+ is still running", ResourceWarning, "subprocess"
+        )
 
 
 def _spawn(

@@ -4,9 +4,13 @@ would fail every archive test with "internal server error"."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -77,3 +81,32 @@ def test_something_else_on_the_port_is_named_not_reused() -> None:
         listener.listen()
         with pytest.raises(stack.StackError, match=f"port {port} is taken"):
             stack.up(stack.Ports(mongo=port), services=("mongo",))
+
+
+def test_a_process_that_started_servers_exits_without_warnings(tmp_path: Path) -> None:
+    """The servers ``up`` starts outlive the process that started them (a test session, a
+    benchmark): its exit under ``-W error`` (as pytest runs) prints no "still running"."""
+    script = (
+        "import sys\n"
+        "from nova import stack\n"
+        "sleeper = [sys.executable, '-c', 'import time; time.sleep(30)']\n"
+        "proc, _ = stack._spawn('exit-probe', sleeper)\n"
+        "stack._DAEMONS.append(proc)\n"
+        "print(proc.pid)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script],
+        cwd=stack.REPO_ROOT,
+        env={**os.environ, "NOVA_STACK_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    try:
+        assert run.returncode == 0, run.stderr
+        assert "still running" not in run.stderr and "ResourceWarning" not in run.stderr, run.stderr
+    finally:
+        if run.stdout.strip().isdigit():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(run.stdout.strip()), signal.SIGKILL)
