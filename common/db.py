@@ -34,6 +34,11 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(parsed, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # pre-ping on every checkout costs a round trip (~0.15 ms of a ~0.75 ms indexed read,
+    # measured 2026-12-01), but only ~4% of an uncached REST transfer page. Pinging only
+    # connections idle for a second was tried and dropped: the fault campaign's MariaDB
+    # restarted in under a second, and a read on a connection used just before the crash
+    # failed instead of being replaced.
     kwargs.update(
         pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=3600
     )
