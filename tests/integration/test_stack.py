@@ -90,9 +90,8 @@ def test_a_process_that_started_servers_exits_without_warnings(tmp_path: Path) -
         "import sys\n"
         "from nova import stack\n"
         "sleeper = [sys.executable, '-c', 'import time; time.sleep(30)']\n"
-        "proc, _ = stack._spawn('exit-probe', sleeper)\n"
-        "stack._DAEMONS.append(proc)\n"
-        "print(proc.pid)\n"
+        "stack._DAEMONS.append(stack._spawn('exit-probe', sleeper)[0])  # as up() keeps it\n"
+        "print(stack._DAEMONS[-1].pid)\n"
     )
     run = subprocess.run(
         [sys.executable, "-W", "error", "-c", script],
