@@ -221,7 +221,8 @@ def verify_sync_cmd(
     span: Annotated[int, typer.Option(min=1, help="Blocks per eth_getLogs.")] = 2000,
 ) -> None:
     """Every stored log of the tracked contracts (what GetLogs serves) vs eth_getLogs, by
-    position and content, and every stored block's hash vs the chain's."""
+    position and content, every stored transaction vs eth_getTransactionByHash, and every
+    stored block's hash vs the chain's."""
     import sys
     import time
 

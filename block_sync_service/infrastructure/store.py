@@ -373,6 +373,16 @@ class SqlAlchemySyncStore:
             rows = (await conn.execute(q.limit(limit).offset(offset))).mappings().all()
         return FoundLogs([dict(r) for r in rows], scanned_to)
 
+    async def transactions_between(self, first: int, last: int) -> list[dict[str, Any]]:
+        """The stored transactions of blocks ``first`` to ``last``."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(transactions).where(
+                    transactions.c.block_number >= first, transactions.c.block_number <= last
+                )
+            )
+            return [dict(r) for r in rows.mappings()]
+
     async def block_hashes(self, first: int, last: int) -> dict[int, str]:
         """The stored blocks' hashes, by number, from ``first`` to ``last``."""
         async with self.engine.connect() as conn:

@@ -1,7 +1,8 @@
 """Compare what the block sync stored with the chain: the rows GetLogs, GetBlock and
 GetTransaction serve (and the archive and the consumers were fed from). Every tracked log from
 the start block to one block, by position and content (block hash, address, topics, data,
-transaction), and the hash of every stored block."""
+transaction); the transactions that carry them, field by field; and the hash of every stored
+block."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ if TYPE_CHECKING:  # only for annotations
 
 MAX_LINES = 20  # drift lines printed; the count says how many there were
 FIELDS = ("block hash", "address", "topics", "data", "transaction hash", "transaction index")
+TX_FIELDS = ("block", "block hash", "index", "from", "to", "value", "gas", "gas price", "input")
 
 
 @dataclass
 class SyncDrift:
     block: int
     logs: int = 0  # the chain's tracked logs compared
+    transactions: int = 0  # the chain's transactions carrying them
     blocks: int = 0  # stored blocks compared
     drifts: list[str] = field(default_factory=list)
 
@@ -30,7 +33,10 @@ class SyncDrift:
         return not self.drifts
 
     def lines(self) -> list[str]:
-        out = [f"block {self.block}: checked {self.logs} logs and {self.blocks} blocks"]
+        out = [
+            f"block {self.block}: checked {self.logs} logs, {self.transactions} transactions"
+            f" and {self.blocks} blocks"
+        ]
         out += [f"DRIFT {d}" for d in self.drifts[:MAX_LINES]]
         if len(self.drifts) > MAX_LINES:
             out.append(f"... and {len(self.drifts) - MAX_LINES} more")
@@ -58,6 +64,58 @@ def _stored_log(r: dict[str, Any]) -> tuple[Any, ...]:
         r["tx_hash"].lower(),
         int(r["tx_index"]),
     )
+
+
+def _chain_tx(t: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        int(t["blockNumber"], 16),
+        t["blockHash"].lower(),
+        int(t["transactionIndex"], 16),
+        t["from"].lower(),
+        (t.get("to") or "").lower(),
+        int(t["value"], 16),
+        int(t["gas"], 16),
+        int(t.get("gasPrice") or "0x0", 16),
+        (t.get("input") or "0x").lower(),
+    )
+
+
+def _stored_tx(r: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        int(r["block_number"]),
+        r["block_hash"].lower(),
+        int(r["tx_index"]),
+        r["from_address"].lower(),
+        (r["to_address"] or "").lower(),
+        int(r["value"]),
+        int(r["gas"]),
+        int(r["gas_price"]),
+        "0x" + bytes(r["input"] or b"").hex(),
+    )
+
+
+def _differences(
+    kind: str,
+    chain: dict[Any, tuple[Any, ...]],
+    stored: dict[Any, tuple[Any, ...]],
+    fields: Sequence[str],
+) -> list[str]:
+    """A line per item missing on either side or differing (naming its first field)."""
+    out = []
+    for key in sorted(chain.keys() | stored.keys()):
+        where = f"{kind} {':'.join(map(str, key)) if isinstance(key, tuple) else key}"
+        if key not in stored:
+            out.append(f"{where} is on the chain, not stored")
+        elif key not in chain:
+            out.append(f"{where} is stored, not on the chain")
+        elif len(chain[key]) != len(stored[key]):
+            out.append(f"{where}: the node did not return it")
+        elif stored[key] != chain[key]:
+            name, ours, theirs = next(
+                (n, a, b) for n, a, b in zip(fields, stored[key], chain[key], strict=True) if a != b
+            )
+            out.append(f"{where}: {name} stored {ours}, chain {theirs}")
+    return out
 
 
 async def verify_sync(
@@ -97,19 +155,23 @@ async def verify_sync(
         rows = (await store.get_logs([], low, high, limit=2**31 - 1)).rows
         stored = {(r["block_number"], r["log_index"]): _stored_log(r) for r in rows}
         drift.logs += len(chain)
-        for pos in sorted(chain.keys() | stored.keys()):
-            where = f"log {pos[0]}:{pos[1]}"
-            if pos not in stored:
-                drift.drifts.append(f"{where} is on the chain, not stored")
-            elif pos not in chain:
-                drift.drifts.append(f"{where} is stored, not on the chain")
-            elif stored[pos] != chain[pos]:
-                name, ours, theirs = next(
-                    (n, a, b)
-                    for n, a, b in zip(FIELDS, stored[pos], chain[pos], strict=True)
-                    if a != b
-                )
-                drift.drifts.append(f"{where}: {name} stored {ours}, chain {theirs}")
+        drift.drifts += _differences("log", chain, stored, FIELDS)
+        # a transaction is stored for each that carries a tracked log, and only for those
+        chain_txs = {x["transactionHash"].lower() for x in found}
+        stored_txs = {r["hash"].lower(): r for r in await store.transactions_between(low, high)}
+        txs = sorted(chain_txs & stored_txs.keys())
+        fetched: dict[Any, tuple[Any, ...]] = {}
+        for i in range(0, len(txs), 500):
+            chunk = txs[i : i + 500]
+            answers = await rpc.batch([("eth_getTransactionByHash", [h]) for h in chunk])
+            fetched.update((h, _chain_tx(t)) for h, t in zip(chunk, answers, strict=True) if t)
+        drift.transactions += len(chain_txs)
+        drift.drifts += _differences(
+            "transaction",
+            {h: fetched.get(h, ()) for h in chain_txs},
+            {h: _stored_tx(r) for h, r in stored_txs.items()},
+            TX_FIELDS,
+        )
         if progress is not None:
             progress(high, at)
         low = high + 1

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from block_sync_service.bootstrap import BlockSyncApp, ConfigError, bootstrap
 from block_sync_service.infrastructure.store import blocks as blocks_t
 from block_sync_service.infrastructure.store import logs as logs_t
+from block_sync_service.infrastructure.store import transactions as txs_t
 from block_sync_service.infrastructure.verify import verify_sync
 from block_sync_service.settings import BlockSyncSettings
 from common.db import migrate
@@ -407,8 +408,18 @@ async def test_verify_sync_finds_every_stored_row_that_is_not_the_chain(
             await conn.execute(
                 sa.update(blocks_t).where(blocks_t.c.number == head).values(hash="0x" + "ab" * 32)
             )
+            lost, wrong = [
+                h
+                for (h,) in await conn.execute(
+                    sa.select(txs_t.c.hash)
+                    .order_by(txs_t.c.block_number.desc(), txs_t.c.tx_index)
+                    .limit(2)
+                )
+            ]
+            await conn.execute(sa.delete(txs_t).where(txs_t.c.hash == lost))
+            await conn.execute(sa.update(txs_t).where(txs_t.c.hash == wrong).values(value="7"))
         drift = await verify_sync(app.store, devnet.rpc, tracked, start)
-        assert not drift.ok and drift.lines()[-1] == "5 drifts", drift.lines()
+        assert not drift.ok and drift.lines()[-1] == "7 drifts", drift.lines()
         text = "\n".join(drift.lines())
         for line in (
             f"log {gone['block_number']}:{gone['log_index']} is on the chain, not stored",
@@ -416,6 +427,8 @@ async def test_verify_sync_finds_every_stored_row_that_is_not_the_chain(
             f"log {moved['block_number']}:{moved['log_index']} is on the chain, not stored",
             f"log {moved['block_number']}:999 is stored, not on the chain",
             f"block {head}: hash stored 0x{'ab' * 32}",
+            f"transaction {lost.lower()} is on the chain, not stored",
+            f"transaction {wrong.lower()}: value stored 7, chain ",
         ):
             assert line in text, (line, text)
 
