@@ -149,9 +149,9 @@ async def measure(
             found = await chain.get_logs(
                 [TOKEN], 0, top, [NEVER], limit=100, after=after, scan_budget=BUDGET
             )
-            if found.scanned_to is None:
+            if found.resume is None:
                 return
-            after = found.scanned_to
+            after = found.resume
 
     async def quorum_one_by_one() -> None:
         # what deriving every proposal's state did before: its quorum's statements, each alone

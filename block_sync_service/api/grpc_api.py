@@ -158,20 +158,14 @@ class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
             request.from_block,
             to_block,
             topics,
-            limit=limit + 1,
+            limit=limit,
             offset=0 if after else request.offset,
             after=after,
             scan_budget=self.logs_scan_budget,
         )
-        rows = found.rows
-        page = rows[:limit]
-        next_cursor = ""
-        if len(rows) > limit:
-            next_cursor = validation.make_cursor(page[-1]["block_number"], page[-1]["log_index"])
-        elif found.scanned_to is not None:
-            next_cursor = validation.make_cursor(*found.scanned_to)
+        next_cursor = validation.make_cursor(*found.resume) if found.resume else ""
         return pb.GetLogsResponse(
-            logs=[_log(r) for r in page], truncated=bool(next_cursor), next_cursor=next_cursor
+            logs=[_log(r) for r in found.rows], truncated=bool(next_cursor), next_cursor=next_cursor
         )
 
     async def GetSyncStatus(

@@ -331,7 +331,8 @@ class SqlAlchemySyncStore:
         ``to_block``. Topics are not indexed, so a topic filter reads the address's logs one
         by one until the page is full: a topic that is rare or absent reads every log in the
         range. ``scan_budget`` bounds that: the page then holds the matches among the next
-        ``scan_budget`` logs, and ``scanned_to`` says where that stopped when more follow."""
+        ``scan_budget`` logs. ``resume`` is where the next page starts after: the page's last
+        log when more match, or where the budget stopped; None when nothing is left."""
         c = logs.c
         where = [c.block_number >= from_block, c.block_number <= to_block]
         if addresses:
@@ -370,8 +371,13 @@ class SqlAlchemySyncStore:
                         )
                     )
             q = sa.select(logs).where(*where, *filters).order_by(*order)
-            rows = (await conn.execute(q.limit(limit).offset(offset))).mappings().all()
-        return FoundLogs([dict(r) for r in rows], scanned_to)
+            rows = [
+                dict(r) for r in (await conn.execute(q.limit(limit + 1).offset(offset))).mappings()
+            ]
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            return FoundLogs(rows[:limit], (last["block_number"], last["log_index"]))
+        return FoundLogs(rows, scanned_to)
 
     async def transactions_between(self, first: int, last: int) -> list[dict[str, Any]]:
         """The stored transactions of blocks ``first`` to ``last``."""
@@ -405,8 +411,8 @@ ADDRESS_INDEX = "idx_logs_address_block"  # logs (address, block_number), migrat
 @dataclass(frozen=True)
 class FoundLogs:
     rows: list[dict[str, Any]]
-    # the position (block, log index) a scan budget stopped at, with more logs after it
-    scanned_to: tuple[int, int] | None = None
+    # the position (block, log index) the next page starts after; None: no more
+    resume: tuple[int, int] | None = None
 
 
 def _block_row(h: BlockHeader, log_count: int) -> dict[str, Any]:
