@@ -110,15 +110,18 @@ def exit_cleanly_on_sigterm() -> None:
 
 
 RUN = uuid.uuid4().hex[:6]  # this benchmark process's tag in the shared servers' names
+_NAMED: set[str] = set()  # what this run named on the shared servers ("topics", "keys")
 
 
 def topic_prefix() -> str:
     """A fresh Kafka topic prefix under this run's tag (deleted at exit)."""
+    _NAMED.add("topics")
     return f"nova.bench.{RUN}.{uuid.uuid4().hex[:6]}."
 
 
 def cache_prefix() -> str:
     """A fresh Redis key prefix under this run's tag (deleted at exit)."""
+    _NAMED.add("keys")
     return f"novabench:{RUN}:{uuid.uuid4().hex[:6]}:"
 
 
@@ -130,8 +133,12 @@ def shared_state_deleted() -> Iterator[None]:
     try:
         yield
     finally:
-        try:
-            stack.forget(topic_prefix=f"nova.bench.{RUN}.", key_pattern=f"novabench:{RUN}:*")
+        try:  # nothing to delete (and no server to reach) after --help or a refused argument
+            if _NAMED:
+                stack.forget(
+                    topic_prefix=f"nova.bench.{RUN}." if "topics" in _NAMED else None,
+                    key_pattern=f"novabench:{RUN}:*" if "keys" in _NAMED else None,
+                )
         except Exception as exc:  # noqa: BLE001 - a report, not a failure of the benchmark
             print(f"could not delete this run's topics and Redis keys: {exc}", file=sys.stderr)
 

@@ -254,3 +254,25 @@ def test_generated_environments_are_accepted_or_named(
                 assert any(var in message for var in env), (env, message)
 
     check()
+
+
+@pytest.mark.parametrize("bench", ["backfill", "gateway", "soak", "tip_latency", "reads"])
+@pytest.mark.parametrize("args", [["--help"], ["--no-such-option"]])
+def test_a_benchmark_that_never_ran_reaches_no_server(bench: str, args: list[str]) -> None:
+    """``--help`` or a refused argument leaves nothing on the shared servers to delete, so a
+    benchmark must not try to reach them (before, each printed a Kafka connection error)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NOVA_STACK_KAFKA_PORT": "9", "NOVA_STACK_REDIS_PORT": "9"}
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{bench}", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == (0 if args == ["--help"] else 2), done.stderr
+    assert "could not delete" not in done.stderr
+    assert "Unable connect" not in done.stderr
