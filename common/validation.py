@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from eth_hash.auto import keccak
 
@@ -13,6 +15,7 @@ MAX_BLOCK = 2**63 - 1
 # how deep a transfer list pages by offset: an offset costs the rows it skips (0.45 s at
 # 500,000 on MariaDB); the cursor reaches any depth at the cost of a first page
 MAX_TRANSFERS_OFFSET = 10_000
+T = TypeVar("T")
 
 
 def is_decimal(text: str) -> bool:
@@ -79,12 +82,27 @@ def cursor_fields(cursor: str, count: int) -> list[str]:
     return fields
 
 
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """A page of a keyset-paged list: ``next_cursor`` continues after it ("" on the last)."""
+
+    items: list[T]
+    total: int
+    next_cursor: str
+
+
 def position_cursor(cursor: str) -> tuple[int, int]:
     """A (block number, log index) cursor's position; ValueError when it is not one."""
     block, log_index = cursor_fields(cursor, 2)
-    if not (is_decimal(block) and is_decimal(log_index)):
+    if not (is_bigint(block) and is_bigint(log_index)):
         raise ValueError(f"malformed cursor {cursor!r}")
     return int(block), int(log_index)
+
+
+def is_bigint(text: str) -> bool:
+    """Decimal digits of a number a signed 64-bit column holds (a cursor's position: a larger
+    one would overflow SQLite's integers, a server error instead of a bad cursor)."""
+    return is_decimal(text) and len(text) <= 19 and int(text) <= MAX_BLOCK
 
 
 def paging(limit: int, offset: int, default: int = 100, maximum: int = 1000) -> tuple[int, int]:

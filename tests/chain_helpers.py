@@ -226,3 +226,18 @@ class TopicReader:
 
     def reverts(self) -> list[Any]:
         return [e.revert for e in self.envelopes if e.WhichOneof("body") == "revert"]
+
+
+async def paged_by_cursor(call: Any, request: Any, field: str) -> list[Any]:
+    """Every item of a list, requested page by page through ``next_cursor``."""
+    items: list[Any] = []
+    cursor = ""
+    while True:
+        request.cursor = cursor
+        page = await call(request)
+        items += getattr(page, field)
+        if not page.next_cursor:
+            return items
+        assert len(getattr(page, field)) == request.limit  # only a last page is short
+        assert page.next_cursor != cursor and len(items) < 10_000, "paging does not advance"
+        cursor = page.next_cursor

@@ -149,6 +149,7 @@ class StakeModel(BaseModel):
 class StakesPage(BaseModel):
     stakes: list[StakeModel]
     total: int
+    next_cursor: str | None = Field(description="Null on the last page")
 
 
 class ClaimModel(BaseModel):
@@ -162,6 +163,7 @@ class ClaimModel(BaseModel):
 class ClaimsPage(BaseModel):
     claims: list[ClaimModel]
     total: int
+    next_cursor: str | None = Field(description="Null on the last page")
 
 
 class StakingTotalsModel(BaseModel):
@@ -236,6 +238,7 @@ class VoteModel(BaseModel):
 class VotesPage(BaseModel):
     votes: list[VoteModel]
     total: int
+    next_cursor: str | None = Field(description="Null on the last page")
 
 
 class DelegateModel(BaseModel):

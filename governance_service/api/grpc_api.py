@@ -103,8 +103,13 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
             await invalid(context, str(exc))
         if await self.views.proposal(pid) is None:
             await not_found(context, f"proposal {pid} is not indexed")
-        page, total = await self.views.votes(pid, limit, offset)
-        return pb.GetVotesResponse(votes=[_vote(v) for v in page], total=total)
+        try:
+            page = await self.views.votes(pid, limit, offset, request.cursor or None)
+        except ValueError as exc:  # malformed cursor
+            await invalid(context, f"cursor: {exc}")
+        return pb.GetVotesResponse(
+            votes=[_vote(v) for v in page.items], total=page.total, next_cursor=page.next_cursor
+        )
 
     async def GetVoter(self, request: pb.GetVoterRequest, context: Any) -> pb.GetVoterResponse:
         try:
@@ -112,8 +117,13 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
             limit, offset = validation.paging(request.limit, request.offset)
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
-        page, total = await self.views.voter(voter, limit, offset)
-        return pb.GetVoterResponse(votes=[_vote(v) for v in page], total=total)
+        try:
+            page = await self.views.voter(voter, limit, offset, request.cursor or None)
+        except ValueError as exc:  # malformed cursor
+            await invalid(context, f"cursor: {exc}")
+        return pb.GetVoterResponse(
+            votes=[_vote(v) for v in page.items], total=page.total, next_cursor=page.next_cursor
+        )
 
     async def GetDelegate(
         self, request: pb.GetDelegateRequest, context: Any

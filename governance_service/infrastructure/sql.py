@@ -15,6 +15,7 @@ from common.consumer import read_mark
 from common.db import insert_rows
 from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
+from common.validation import Page, make_cursor, position_cursor
 from governance_service.domain.governance import (
     Checkpoints,
     GovernanceRuleError,
@@ -490,26 +491,47 @@ class GovernanceViews:
         views, _ = await self.proposals(None, 2**31, 0)
         return views
 
-    async def votes(self, pid: int, limit: int, offset: int) -> tuple[list[Vote], int]:
-        return await self._votes(votes_t.c.proposal_id == pid, limit, offset)
+    async def votes(
+        self, pid: int, limit: int, offset: int, cursor: str | None = None
+    ) -> Page[Vote]:
+        return await self._votes(votes_t.c.proposal_id == pid, limit, offset, cursor)
 
-    async def voter(self, voter: str, limit: int, offset: int) -> tuple[list[Vote], int]:
-        return await self._votes(votes_t.c.voter == voter, limit, offset)
+    async def voter(
+        self, voter: str, limit: int, offset: int, cursor: str | None = None
+    ) -> Page[Vote]:
+        return await self._votes(votes_t.c.voter == voter, limit, offset, cursor)
 
-    async def _votes(self, where: Any, limit: int, offset: int) -> tuple[list[Vote], int]:
+    async def _votes(self, where: Any, limit: int, offset: int, cursor: str | None) -> Page[Vote]:
+        """Votes in chain order; ``cursor`` (a page's ``next_cursor``) continues after that
+        page at the cost of a first page (migration 0012's indexes), where an offset costs
+        the entries it skips."""
+        v = votes_t.c
+        after = []
+        if cursor:
+            block, index = position_cursor(cursor)
+            after.append(
+                sa.or_(
+                    v.block_number > block, sa.and_(v.block_number == block, v.log_index > index)
+                )
+            )
+            offset = 0
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 sa.select(votes_t)
-                .where(where)
-                .order_by(votes_t.c.block_number, votes_t.c.log_index)
-                .limit(limit)
+                .where(where, *after)
+                .order_by(v.block_number, v.log_index)
+                .limit(limit + 1)
                 .offset(offset)
             )
             page = [_vote(r) for r in rows]
             total = (
                 await conn.execute(sa.select(sa.func.count()).select_from(votes_t).where(where))
             ).scalar_one()
-        return page, int(total)
+        nxt = ""
+        if len(page) > limit:
+            last = page[limit - 1]
+            nxt = make_cursor(last.block_number, last.log_index)
+        return Page(page[:limit], int(total), nxt)
 
     async def delegate(self, address: str, at_block: int | None) -> DelegateView:
         async with self.engine.connect() as conn:

@@ -71,9 +71,16 @@ class StakingServicer(pb_grpc.StakingServiceServicer):
             limit, offset = validation.paging(request.limit, request.offset)
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
-        page, total = await self.views.active_stakes(user, limit, offset)
+        try:
+            page = await self.views.active_stakes(user, limit, offset, request.cursor or None)
+        except ValueError as exc:  # malformed cursor
+            await invalid(context, f"cursor: {exc}")
         at = (await self.views.stats()).last_timestamp
-        return pb.GetActiveStakesResponse(stakes=[self._pb(s, at) for s in page], total=total)
+        return pb.GetActiveStakesResponse(
+            stakes=[self._pb(s, at) for s in page.items],
+            total=page.total,
+            next_cursor=page.next_cursor,
+        )
 
     async def GetRewardClaims(
         self, request: pb.GetRewardClaimsRequest, context: Any
@@ -83,7 +90,10 @@ class StakingServicer(pb_grpc.StakingServiceServicer):
             limit, offset = validation.paging(request.limit, request.offset)
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
-        page, total = await self.views.claims(user, limit, offset)
+        try:
+            page = await self.views.claims(user, limit, offset, request.cursor or None)
+        except ValueError as exc:  # malformed cursor
+            await invalid(context, f"cursor: {exc}")
         return pb.GetRewardClaimsResponse(
             claims=[
                 pb.RewardClaim(
@@ -93,9 +103,10 @@ class StakingServicer(pb_grpc.StakingServiceServicer):
                     block_number=c.block_number,
                     timestamp=c.timestamp,
                 )
-                for c in page
+                for c in page.items
             ],
-            total=total,
+            total=page.total,
+            next_cursor=page.next_cursor,
         )
 
     async def GetTotalStaked(

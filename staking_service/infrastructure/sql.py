@@ -13,6 +13,7 @@ from common.db import insert_rows
 from common.offsets import upsert
 from common.read_replica import Reads
 from common.sqltypes import Amount
+from common.validation import InvalidInput, Page, cursor_fields, is_bigint, make_cursor, tx_hash
 from staking_service.domain.staking import ACTIVE, RewardClaim, Stake, claimed_through
 
 metadata = sa.MetaData()
@@ -353,14 +354,22 @@ class StakingViews:
         return _stake(row) if row else None
 
     async def active_stakes(
-        self, user: str | None, limit: int, offset: int
-    ) -> tuple[list[Stake], int]:
+        self, user: str | None, limit: int, offset: int, cursor: str | None = None
+    ) -> Page[Stake]:
+        """Active stakes by id; ``cursor`` (a page's ``next_cursor``) continues after that
+        page at the cost of a first page, where an offset costs the entries it skips."""
         where = [stakes_t.c.status == ACTIVE]
         if user:
             where.append(stakes_t.c.user == user)
+        if cursor:
+            (after,) = cursor_fields(cursor, 1)
+            if not is_bigint(after):
+                raise ValueError(f"malformed cursor {cursor!r}")
+            where.append(stakes_t.c.id > int(after))
+            offset = 0
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                _select_stakes(*where).order_by(stakes_t.c.id).limit(limit).offset(offset)
+                _select_stakes(*where).order_by(stakes_t.c.id).limit(limit + 1).offset(offset)
             )
             page = [_stake(r) for r in rows]
             # the count the ledger keeps with the rows (``nova verify staking`` checks both),
@@ -374,7 +383,8 @@ class StakingViews:
                 total = int(row[0]) if row else 0
             else:
                 total = (await _stats(conn)).active_stakes
-        return page, total
+        nxt = make_cursor(page[limit - 1].id) if len(page) > limit else ""
+        return Page(page[:limit], total, nxt)
 
     async def all_active(self) -> list[Stake]:
         async with self.engine.connect() as conn:
@@ -400,22 +410,47 @@ class StakingViews:
                 claimed[user.lower()] = (total + amount, max(latest, at))
         return totals, claimed
 
-    async def claims(self, user: str, limit: int, offset: int) -> tuple[list[RewardClaim], int]:
+    async def claims(
+        self, user: str, limit: int, offset: int, cursor: str | None = None
+    ) -> Page[RewardClaim]:
+        """A user's claims, newest first (then by id, descending); ``cursor`` as for
+        :meth:`active_stakes`."""
+        c = claims_t.c
+        where = [c.user == user]
+        if cursor:
+            block, tx, index = cursor_fields(cursor, 3)  # the id is "<tx hash>:<log index>"
+            if not (is_bigint(block) and is_bigint(index)):
+                raise ValueError(f"malformed cursor {cursor!r}")
+            try:
+                claim_id = f"{tx_hash(tx)}:{int(index)}"
+            except InvalidInput as exc:
+                raise ValueError(f"malformed cursor {cursor!r}") from exc
+            where.append(
+                sa.or_(
+                    c.block_number < int(block),
+                    sa.and_(c.block_number == int(block), c.id < claim_id),
+                )
+            )
+            offset = 0
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 sa.select(claims_t)
-                .where(claims_t.c.user == user)
-                .order_by(claims_t.c.block_number.desc(), claims_t.c.id.desc())
-                .limit(limit)
+                .where(*where)
+                .order_by(c.block_number.desc(), c.id.desc())
+                .limit(limit + 1)
                 .offset(offset)
             )
             page = [RewardClaim(r.id, r.user, r.amount, r.block_number, r.timestamp) for r in rows]
             total = (
                 await conn.execute(
-                    sa.select(sa.func.count()).select_from(claims_t).where(claims_t.c.user == user)
+                    sa.select(sa.func.count()).select_from(claims_t).where(c.user == user)
                 )
             ).scalar_one()
-        return page, int(total)
+        nxt = ""
+        if len(page) > limit:
+            last = page[limit - 1]
+            nxt = make_cursor(last.block_number, last.id)
+        return Page(page[:limit], int(total), nxt)
 
     async def user_totals(self, user: str) -> tuple[int, int, int]:
         async with self.engine.connect() as conn:

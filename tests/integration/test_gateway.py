@@ -252,6 +252,17 @@ async def test_routes_answer_what_the_chain_says(system):
         assert int(totals["total_staked"]) > 0
         stakes = (await http.get("/api/v1/staking/stakes", params={"limit": 2})).json()
         sid = stakes["stakes"][0]["id"]
+        # every active stake by cursor, two a page: the one-page list, in order
+        every = (await http.get("/api/v1/staking/stakes", params={"limit": 1000})).json()
+        assert every["next_cursor"] is None and every["total"] == len(every["stakes"]) > 2
+        paged, params = [], {"limit": 2}
+        for _ in range(1000):
+            page = (await http.get("/api/v1/staking/stakes", params=params)).json()
+            paged += [x["id"] for x in page["stakes"]]
+            if page["next_cursor"] is None:
+                break
+            params["cursor"] = page["next_cursor"]
+        assert paged == [x["id"] for x in every["stakes"]]
         assert (await http.get(f"/api/v1/staking/stakes/{sid}")).json()["id"] == sid
         assert (await http.get(f"/api/v1/staking/stakes/{sid}/rewards")).status_code == 200
         ready = await http.get("/readyz")
@@ -271,6 +282,9 @@ async def test_routes_answer_what_the_chain_says(system):
             ("/api/v1/token/holders?cursor=x", 400, "cursor"),
             ("/api/v1/transfers?cursor=x", 400, "cursor"),
             ("/api/v1/logs?cursor=x", 400, "cursor"),
+            ("/api/v1/staking/stakes?cursor=x", 400, "cursor"),
+            (f"/api/v1/staking/claims?user={holder}&cursor=x", 400, "cursor"),
+            (f"/api/v1/governance/voters/{holder}/votes?cursor=x", 400, "cursor"),
             ("/api/v1/logs?topic2=0x12", 400, "topic2"),
             ("/api/v1/transfers?offset=10001", 422, "offset"),
             ("/api/v1/transfers?order=up", 422, "order"),

@@ -23,7 +23,7 @@ from nova.devnet import artifacts
 from nova.devnet.reorg import force_reorg
 from novapb.governance.v1 import governance_pb2 as pb
 from novapb.governance.v1 import governance_pb2_grpc as pb_grpc
-from tests.chain_helpers import Devnet, beside_sync, make_devnet, wait_for
+from tests.chain_helpers import Devnet, beside_sync, make_devnet, paged_by_cursor, wait_for
 from tests.integration.test_block_sync import settings_for
 
 GOV = artifacts.load("NovaGovernor").abi
@@ -139,6 +139,7 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
         voter = votes.votes[0].voter
         mine = await stub.GetVoter(pb.GetVoterRequest(address=voter.lower()))
         assert any(v.proposal_id == p.id for v in mine.votes)
+        await _votes_by_cursor_equal_the_chain(stub, devnet)
         filtered = await stub.ListProposals(pb.ListProposalsRequest(state="executed"))
         assert filtered.total == states_now(listed, "Executed")
         # a delegate's power now and at a past block
@@ -210,6 +211,47 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
             )
         drift = await verify_governance(app.views, devnet.rpc, governor, token, GOV, TOK)
         assert [d for d in drift.drifts if d.startswith(f"DRIFT quorum({head - 1})")], drift.lines()
+
+
+async def _votes_by_cursor_equal_the_chain(stub, net: Devnet) -> None:
+    """A proposal's votes and a voter's, paged by cursor at sizes that split them unevenly:
+    each list is the chain's VoteCast logs in chain order, none twice or missing."""
+    governor = net.manifest.address("NovaGovernor")
+    cast = [GOV.events["VoteCast"], GOV.events["VoteCastWithParams"]]
+    logs = await net.rpc.call(
+        "eth_getLogs",
+        {"address": governor, "fromBlock": "0x0", "topics": [[e.topic0 for e in cast]]},
+    )
+    chain = []  # (block, log index, proposal, voter) in chain order
+    for lg in logs:
+        event = next(e for e in cast if e.topic0 == lg["topics"][0])
+        args = event.decode(lg["topics"], lg["data"])
+        position = (int(lg["blockNumber"], 16), int(lg["logIndex"], 16))
+        chain.append((*position, str(args["proposalId"]), args["voter"].lower()))
+    chain.sort()
+    busiest = Counter(c[2] for c in chain).most_common(1)[0][0]
+    want = [c[3] for c in chain if c[2] == busiest]
+    assert len(want) >= 4, "the history has a proposal with several votes"
+    for size in (1, 3):
+        got = await paged_by_cursor(
+            stub.GetVotes, pb.GetVotesRequest(proposal_id=busiest, limit=size), "votes"
+        )
+        assert [v.voter.lower() for v in got] == want
+    keen = Counter(c[3] for c in chain).most_common(1)[0][0]
+    theirs = [c[2] for c in chain if c[3] == keen]
+    assert len(theirs) >= 2, "the history has a voter who voted more than once"
+    got = await paged_by_cursor(stub.GetVoter, pb.GetVoterRequest(address=keen, limit=1), "votes")
+    assert [v.proposal_id for v in got] == theirs
+    # not base64 / one field / not numbers / a block beyond 64 bits
+    for bad in ("%%%", "MQ==", "eDox", "OTk5OTk5OTk5OTk5OTk5OTk5OTk6MQ=="):
+        for call, request in (
+            (stub.GetVotes, pb.GetVotesRequest(proposal_id=busiest, cursor=bad)),
+            (stub.GetVoter, pb.GetVoterRequest(address=keen, cursor=bad)),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await call(request)
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, bad
+            assert "cursor" in (info.value.details() or "")
 
 
 def states_now(listed: pb.ListProposalsResponse, state: str) -> int:

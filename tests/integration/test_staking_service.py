@@ -25,7 +25,7 @@ from staking_service.bootstrap import bootstrap as staking_bootstrap
 from staking_service.infrastructure.sql import user_totals_t
 from staking_service.infrastructure.verify import verify_staking
 from staking_service.settings import StakingSettings
-from tests.chain_helpers import Devnet, beside_sync, make_devnet, wait_for
+from tests.chain_helpers import Devnet, beside_sync, make_devnet, paged_by_cursor, wait_for
 from tests.integration.test_block_sync import settings_for
 from tests.names import cache_prefix
 
@@ -115,6 +115,7 @@ async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, m
         assert int(totals.total_staked) == staked_of
         claims = await stub.GetRewardClaims(pb.GetRewardClaimsRequest(user=user, limit=5))
         assert claims.total >= len(claims.claims)
+        await _pages_by_cursor_equal_the_chain(stub, devnet, active.stakes)
         # the stored latest claim time (what stake claim times follow from) is checked too
         async with app.engine.begin() as conn:
             await conn.execute(
@@ -159,6 +160,56 @@ async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, m
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await call(request)
             assert info.value.code() == code
+
+
+async def _pages_by_cursor_equal_the_chain(stub, net: Devnet, active: list[pb.Stake]) -> None:
+    """Active stakes and claims paged by cursor at sizes that split them unevenly: the
+    whole list in its order, no stake or claim twice or missing, the claims each a
+    RewardsClaimed of the chain."""
+    for size in (1, 3, 7):
+        paged = await paged_by_cursor(
+            stub.GetActiveStakes, pb.GetActiveStakesRequest(limit=size), "stakes"
+        )
+        assert [s.id for s in paged] == [s.id for s in active]
+    assert [int(s.id) for s in active] == sorted(int(s.id) for s in active)
+    user = max({s.user for s in active}, key=[s.user for s in active].count)
+    mine = await paged_by_cursor(
+        stub.GetActiveStakes, pb.GetActiveStakesRequest(user=user, limit=2), "stakes"
+    )
+    assert [s.id for s in mine] == [s.id for s in active if s.user == user]
+
+    event = STK.events["RewardsClaimed"]
+    staking = net.manifest.address("NovaStaking")
+    logs = await net.rpc.call(
+        "eth_getLogs", {"address": staking, "fromBlock": "0x0", "topics": [event.topic0]}
+    )
+    by_user: dict[str, list[tuple[int, str]]] = {}
+    for lg in logs:
+        claimer = event.decode(lg["topics"], lg["data"])["user"].lower()
+        claim_id = f"{lg['transactionHash']}:{int(lg['logIndex'], 16)}"
+        by_user.setdefault(claimer, []).append((int(lg["blockNumber"], 16), claim_id))
+    claimer = max(by_user, key=lambda u: len(by_user[u]))
+    assert len(by_user[claimer]) >= 3, "the history has a user with several claims"
+    for size in (1, 2):
+        paged = await paged_by_cursor(
+            stub.GetRewardClaims, pb.GetRewardClaimsRequest(user=claimer, limit=size), "claims"
+        )
+        assert [(c.block_number, c.id) for c in paged] == sorted(by_user[claimer], reverse=True)
+    # not base64; 1:1; x:1; 22 digits; a claim cursor with a bad hash
+    for bad in ("%%%", "MTox", "eDox", "OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ==", "MToweDEyOjE="):
+        for request in (
+            pb.GetActiveStakesRequest(cursor=bad),
+            pb.GetRewardClaimsRequest(user=claimer, cursor=bad),
+        ):
+            call = (
+                stub.GetActiveStakes
+                if isinstance(request, pb.GetActiveStakesRequest)
+                else stub.GetRewardClaims
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await call(request)
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, bad
+            assert "cursor" in (info.value.details() or "")
 
 
 async def test_reorgs_kills_and_time_travel_leave_no_drift(devnet, endpoints, mysql_url, tmp_path):

@@ -15,7 +15,7 @@ from common.db import insert_rows
 from common.offsets import upsert
 from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
-from common.validation import cursor_fields, is_decimal, make_cursor
+from common.validation import cursor_fields, is_bigint, is_decimal, make_cursor
 from token_service.domain.ledger import ZERO_ADDRESS, Approval, Stats, SupplyEvent, Transfer
 
 metadata = sa.MetaData()
@@ -296,7 +296,7 @@ def encode_cursor(block: int, log_index: int, tx_hash: str) -> str:
 
 def decode_cursor(cursor: str) -> tuple[int, int, str]:
     block, log_index, tx_hash = cursor_fields(cursor, 3)
-    if not (is_decimal(block) and is_decimal(log_index)):
+    if not (is_bigint(block) and is_bigint(log_index)):
         raise ValueError(f"malformed cursor {cursor!r}")
     return int(block), int(log_index), tx_hash
 
@@ -307,7 +307,12 @@ def encode_holders_cursor(balance: int, address: str) -> str:
 
 def decode_holders_cursor(cursor: str) -> tuple[int, str]:
     balance, address = cursor_fields(cursor, 2)
-    if not (is_decimal(balance) and len(address) == 42 and address.startswith("0x")):
+    if not (
+        is_decimal(balance)
+        and len(balance) <= 65
+        and len(address) == 42
+        and address.startswith("0x")
+    ):
         raise ValueError(f"malformed cursor {cursor!r}")
     return int(balance), address
 

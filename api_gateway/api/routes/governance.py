@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api_gateway.api.deps import MAX_BLOCK, AddressPath, ClientsDep, Limit, Offset
+from api_gateway.api.deps import MAX_BLOCK, AddressPath, ClientsDep, Cursor, Limit, Offset
 from api_gateway.api.models import (
     ActionModel,
     DelegateModel,
@@ -64,6 +64,7 @@ def votes_page(reply: Any) -> VotesPage:
             for v in reply.votes
         ],
         total=reply.total,
+        next_cursor=reply.next_cursor or None,
     )
 
 
@@ -101,11 +102,16 @@ async def votes(
     response: Response,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> VotesPage:
+    """In chain order. For deep pages pass the previous page's `next_cursor`: it costs what
+    the first page costs, where an offset costs what it skips."""
     reply = await clients.call(
         "governance",
         "GetVotes",
-        pb.GetVotesRequest(proposal_id=proposal_id, limit=limit, offset=offset),
+        pb.GetVotesRequest(
+            proposal_id=proposal_id, limit=limit, offset=offset, cursor=cursor or ""
+        ),
     )
     response.headers["Cache-Control"] = SHORT
     return votes_page(reply)
@@ -118,11 +124,13 @@ async def voter(
     response: Response,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> VotesPage:
+    """In chain order; `cursor` as for a proposal's votes."""
     reply = await clients.call(
         "governance",
         "GetVoter",
-        pb.GetVoterRequest(address=address, limit=limit, offset=offset),
+        pb.GetVoterRequest(address=address, limit=limit, offset=offset, cursor=cursor or ""),
     )
     response.headers["Cache-Control"] = SHORT
     return votes_page(reply)

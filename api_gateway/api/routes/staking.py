@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api_gateway.api.deps import AddressPath, ClientsDep, Limit, Offset
+from api_gateway.api.deps import AddressPath, ClientsDep, Cursor, Limit, Offset
 from api_gateway.api.models import (
     ClaimModel,
     ClaimsPage,
@@ -52,28 +52,41 @@ async def active_stakes(
     user: str | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> StakesPage:
-    """Active stakes (of one user, or everyone's)."""
+    """Active stakes (of one user, or everyone's) by id. For deep pages pass the previous
+    page's `next_cursor`: it costs what the first page costs, where an offset costs what it
+    skips."""
     if user is not None:
         user = validation.address(user, "user")
     reply = await clients.call(
         "staking",
         "GetActiveStakes",
-        pb.GetActiveStakesRequest(user=user or "", limit=limit, offset=offset),
+        pb.GetActiveStakesRequest(user=user or "", limit=limit, offset=offset, cursor=cursor or ""),
     )
     response.headers["Cache-Control"] = SHORT
-    return StakesPage(stakes=[stake_model(s) for s in reply.stakes], total=reply.total)
+    return StakesPage(
+        stakes=[stake_model(s) for s in reply.stakes],
+        total=reply.total,
+        next_cursor=reply.next_cursor or None,
+    )
 
 
 @router.get("/claims", response_model=ClaimsPage)
 async def claims(
-    user: str, clients: ClientsDep, response: Response, limit: Limit = 100, offset: Offset = 0
+    user: str,
+    clients: ClientsDep,
+    response: Response,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> ClaimsPage:
+    """A user's reward claims, newest first; `cursor` as for the stakes."""
     user = validation.address(user, "user")
     reply = await clients.call(
         "staking",
         "GetRewardClaims",
-        pb.GetRewardClaimsRequest(user=user, limit=limit, offset=offset),
+        pb.GetRewardClaimsRequest(user=user, limit=limit, offset=offset, cursor=cursor or ""),
     )
     response.headers["Cache-Control"] = SHORT
     return ClaimsPage(
@@ -88,6 +101,7 @@ async def claims(
             for c in reply.claims
         ],
         total=reply.total,
+        next_cursor=reply.next_cursor or None,
     )
 
 

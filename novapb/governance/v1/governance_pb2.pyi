@@ -97,40 +97,48 @@ class Vote(_message.Message):
     def __init__(self, proposal_id: _Optional[str] = ..., voter: _Optional[str] = ..., support: _Optional[int] = ..., weight: _Optional[str] = ..., reason: _Optional[str] = ..., block_number: _Optional[int] = ..., tx_hash: _Optional[str] = ...) -> None: ...
 
 class GetVotesRequest(_message.Message):
-    __slots__ = ("proposal_id", "limit", "offset")
+    __slots__ = ("proposal_id", "limit", "offset", "cursor")
     PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     proposal_id: str
     limit: int
     offset: int
-    def __init__(self, proposal_id: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+    cursor: str
+    def __init__(self, proposal_id: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class GetVotesResponse(_message.Message):
-    __slots__ = ("votes", "total")
+    __slots__ = ("votes", "total", "next_cursor")
     VOTES_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     votes: _containers.RepeatedCompositeFieldContainer[Vote]
     total: int
-    def __init__(self, votes: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+    next_cursor: str
+    def __init__(self, votes: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class GetVoterRequest(_message.Message):
-    __slots__ = ("address", "limit", "offset")
+    __slots__ = ("address", "limit", "offset", "cursor")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     address: str
     limit: int
     offset: int
-    def __init__(self, address: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+    cursor: str
+    def __init__(self, address: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class GetVoterResponse(_message.Message):
-    __slots__ = ("votes", "total")
+    __slots__ = ("votes", "total", "next_cursor")
     VOTES_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     votes: _containers.RepeatedCompositeFieldContainer[Vote]
     total: int
-    def __init__(self, votes: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+    next_cursor: str
+    def __init__(self, votes: _Optional[_Iterable[_Union[Vote, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class GetDelegateRequest(_message.Message):
     __slots__ = ("address", "at_block")

@@ -41,40 +41,48 @@ class Stake(_message.Message):
     def __init__(self, id: _Optional[str] = ..., user: _Optional[str] = ..., amount: _Optional[str] = ..., rewards: _Optional[str] = ..., start_time: _Optional[int] = ..., end_time: _Optional[int] = ..., block_number: _Optional[int] = ..., status: _Optional[str] = ..., tx_hash: _Optional[str] = ...) -> None: ...
 
 class GetActiveStakesRequest(_message.Message):
-    __slots__ = ("user", "limit", "offset")
+    __slots__ = ("user", "limit", "offset", "cursor")
     USER_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     user: str
     limit: int
     offset: int
-    def __init__(self, user: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+    cursor: str
+    def __init__(self, user: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class GetActiveStakesResponse(_message.Message):
-    __slots__ = ("stakes", "total")
+    __slots__ = ("stakes", "total", "next_cursor")
     STAKES_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     stakes: _containers.RepeatedCompositeFieldContainer[Stake]
     total: int
-    def __init__(self, stakes: _Optional[_Iterable[_Union[Stake, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+    next_cursor: str
+    def __init__(self, stakes: _Optional[_Iterable[_Union[Stake, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class GetRewardClaimsRequest(_message.Message):
-    __slots__ = ("user", "limit", "offset")
+    __slots__ = ("user", "limit", "offset", "cursor")
     USER_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     user: str
     limit: int
     offset: int
-    def __init__(self, user: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+    cursor: str
+    def __init__(self, user: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class GetRewardClaimsResponse(_message.Message):
-    __slots__ = ("claims", "total")
+    __slots__ = ("claims", "total", "next_cursor")
     CLAIMS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     claims: _containers.RepeatedCompositeFieldContainer[RewardClaim]
     total: int
-    def __init__(self, claims: _Optional[_Iterable[_Union[RewardClaim, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+    next_cursor: str
+    def __init__(self, claims: _Optional[_Iterable[_Union[RewardClaim, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class RewardClaim(_message.Message):
     __slots__ = ("id", "user", "amount", "block_number", "timestamp", "stake_id")
