@@ -7,41 +7,27 @@ block."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from block_sync_service.infrastructure.store import SqlAlchemySyncStore
+from common.drift import DriftReport
 
 if TYPE_CHECKING:  # only for annotations
     from common.jsonrpc import JsonRpcClient
 
-MAX_LINES = 20  # drift lines printed; the count says how many there were
 FIELDS = ("block hash", "address", "topics", "data", "transaction hash", "transaction index")
 TX_FIELDS = ("block", "block hash", "index", "from", "to", "value", "gas", "gas price", "input")
 
 
 @dataclass
-class SyncDrift:
-    block: int
+class SyncDrift(DriftReport):
     logs: int = 0  # the chain's tracked logs compared
     transactions: int = 0  # the chain's transactions carrying them
     blocks: int = 0  # stored blocks compared
-    drifts: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.drifts
-
-    def lines(self) -> list[str]:
-        out = [
-            f"block {self.block}: checked {self.logs} logs, {self.transactions} transactions"
-            f" and {self.blocks} blocks"
-        ]
-        out += [f"DRIFT {d}" for d in self.drifts[:MAX_LINES]]
-        if len(self.drifts) > MAX_LINES:
-            out.append(f"... and {len(self.drifts) - MAX_LINES} more")
-        out.append("OK: no drift" if self.ok else f"{len(self.drifts)} drifts")
-        return out
+    def compared(self) -> str:
+        return f"{self.logs} logs, {self.transactions} transactions and {self.blocks} blocks"
 
 
 def _chain_log(x: dict[str, Any]) -> tuple[Any, ...]:

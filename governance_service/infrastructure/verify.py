@@ -3,34 +3,24 @@ proposalVotes() at the indexed head, and every delegate's getVotes() at the bloc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from common.abi import ContractABI
+from common.drift import DriftReport
 from common.jsonrpc import JsonRpcClient, RpcError
 from governance_service.domain.governance import ProposalState
 from governance_service.infrastructure.sql import GovernanceViews
 
 
 @dataclass
-class GovernanceDrift:
-    block: int
+class GovernanceDrift(DriftReport):
     proposals: int = 0
     delegates: int = 0
     quorum_checked: bool = False
-    drifts: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.drifts
-
-    def lines(self) -> list[str]:
-        out = [
-            f"block {self.block}: checked {self.proposals} proposals, {self.delegates} delegates"
-            + (", the quorum" if self.quorum_checked else ""),
-            *self.drifts,
-        ]
-        out.append("OK: no drift" if self.ok else f"{len(self.drifts)} drifts")
-        return out
+    def compared(self) -> str:
+        quorum = ", the quorum" if self.quorum_checked else ""
+        return f"{self.proposals} proposals, {self.delegates} delegates{quorum}"
 
 
 async def verify_governance(
@@ -50,7 +40,7 @@ async def verify_governance(
     tag = hex(at)
     chain_head = int(await rpc.call("eth_blockNumber"), 16)
     if at > chain_head:  # another chain, or the index kept blocks a reorg removed
-        drift.drifts.append(f"DRIFT indexed head {at} is above the chain head {chain_head}")
+        drift.drifts.append(f"indexed head {at} is above the chain head {chain_head}")
         return drift
     if at == head:  # proposal state moves with blocks: the index answers for its head only
         proposals = await views.all_proposals()
@@ -66,18 +56,18 @@ async def verify_governance(
             for j, v in enumerate(batch):
                 p = v.proposal
                 if isinstance(out[2 * j], RpcError):  # e.g. GovernorNonexistentProposal
-                    drift.drifts.append(f"DRIFT proposal {p.id}: the governor says {out[2 * j]}")
+                    drift.drifts.append(f"proposal {p.id}: the governor says {out[2 * j]}")
                     continue
                 state = ProposalState(int(gov_abi.decode_result("state", out[2 * j])))
                 against, for_, abstain = gov_abi.decode_result("proposalVotes", out[2 * j + 1])
                 if state != v.state:
                     drift.drifts.append(
-                        f"DRIFT proposal {p.id} state: indexed {v.state.name} chain {state.name}"
+                        f"proposal {p.id} state: indexed {v.state.name} chain {state.name}"
                     )
                 mine = (p.against_votes, p.for_votes, p.abstain_votes)
                 if (against, for_, abstain) != mine:
                     drift.drifts.append(
-                        f"DRIFT proposal {p.id} votes (against, for, abstain): indexed {mine} "
+                        f"proposal {p.id} votes (against, for, abstain): indexed {mine} "
                         f"chain {(against, for_, abstain)}"
                     )
     delegates = await views.delegates()
@@ -95,7 +85,7 @@ async def verify_governance(
         ours_q = await views.quorum_at(past)
         drift.quorum_checked = True
         if chain != ours_q:
-            drift.drifts.append(f"DRIFT quorum({past}): indexed {ours_q} chain {chain}")
+            drift.drifts.append(f"quorum({past}): indexed {ours_q} chain {chain}")
     ours = await views.votes_of(delegates, at)
     ours_past = await views.votes_of(delegates, past)
     for i in range(0, len(delegates), 200):
@@ -112,9 +102,9 @@ async def verify_governance(
             now = int(token_abi.decode_result("getVotes", out[2 * j]))
             before = int(token_abi.decode_result("getPastVotes", out[2 * j + 1]))
             if now != ours[d]:
-                drift.drifts.append(f"DRIFT getVotes({d}): indexed {ours[d]} chain {now}")
+                drift.drifts.append(f"getVotes({d}): indexed {ours[d]} chain {now}")
             if before != ours_past[d]:
                 drift.drifts.append(
-                    f"DRIFT getPastVotes({d}, {past}): indexed {ours_past[d]} chain {before}"
+                    f"getPastVotes({d}, {past}): indexed {ours_past[d]} chain {before}"
                 )
     return drift

@@ -5,28 +5,21 @@ follow from: all kept incrementally) with their rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from common.abi import ContractABI
+from common.drift import DriftReport
 from common.jsonrpc import JsonRpcClient
 from staking_service.domain.staking import rewards_owed
 from staking_service.infrastructure.sql import StakingViews
 
 
 @dataclass
-class StakingDrift:
-    block: int
+class StakingDrift(DriftReport):
     checked: int = 0
-    drifts: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.drifts
-
-    def lines(self) -> list[str]:
-        out = [f"block {self.block}: checked {self.checked} active stakes", *self.drifts]
-        out.append("OK: no drift" if self.ok else f"{len(self.drifts)} drifts")
-        return out
+    def compared(self) -> str:
+        return f"{self.checked} active stakes"
 
 
 async def verify_staking(
@@ -54,7 +47,7 @@ async def verify_staking(
 
     chain_total = abi.decode_result("totalStaked", await call(abi.encode_call("totalStaked")))
     if chain_total != stats.total_staked:
-        drift.drifts.append(f"DRIFT totalStaked: indexed {stats.total_staked} chain {chain_total}")
+        drift.drifts.append(f"totalStaked: indexed {stats.total_staked} chain {chain_total}")
     active = await views.all_active()
     drift.checked = len(active)
     for i in range(0, len(active), 200):
@@ -77,12 +70,11 @@ async def verify_staking(
             mine = (s.user, s.amount, s.start_time, s.last_claim_time, True)
             if (user, amount, start, last, is_active) != mine:
                 drift.drifts.append(
-                    f"DRIFT stake {s.id}: indexed {mine} chain "
-                    f"{(user, amount, start, last, is_active)}"
+                    f"stake {s.id}: indexed {mine} chain {(user, amount, start, last, is_active)}"
                 )
             ours = rewards_owed(s, rate, ts)
             if ours != owed:
-                drift.drifts.append(f"DRIFT rewards of stake {s.id}: computed {ours} chain {owed}")
+                drift.drifts.append(f"rewards of stake {s.id}: computed {ours} chain {owed}")
     # each user's stored totals (kept incrementally) against their rows
     totals, claimed = await views.totals_and_claims()
     rows: dict[str, tuple[int, int]] = {}
@@ -95,7 +87,7 @@ async def verify_staking(
         want = (staked, total, count, latest)
         if totals.get(user, (0, 0, 0, 0)) != want:
             drift.drifts.append(
-                f"DRIFT totals of {user}: stored (staked, claimed, active, latest claim time) "
+                f"totals of {user}: stored (staked, claimed, active, latest claim time) "
                 f"{totals.get(user)} rows {want}"
             )
     return drift

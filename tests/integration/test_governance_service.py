@@ -210,7 +210,7 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
                 .values(total_supply=cp.total_supply + 1000 * 10**18)
             )
         drift = await verify_governance(app.views, devnet.rpc, governor, token, GOV, TOK)
-        assert [d for d in drift.drifts if d.startswith(f"DRIFT quorum({head - 1})")], drift.lines()
+        assert [d for d in drift.drifts if d.startswith(f"quorum({head - 1})")], drift.lines()
 
 
 async def _votes_by_cursor_equal_the_chain(stub, net: Devnet) -> None:

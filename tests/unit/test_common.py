@@ -276,3 +276,18 @@ def test_a_benchmark_that_never_ran_reaches_no_server(bench: str, args: list[str
     assert done.returncode == (0 if args == ["--help"] else 2), done.stderr
     assert "could not delete" not in done.stderr
     assert "Unable connect" not in done.stderr
+
+
+def test_a_drift_report_prints_each_drift_once_up_to_a_cap() -> None:
+    from common.drift import MAX_LINES
+    from staking_service.infrastructure.verify import StakingDrift
+
+    clean = StakingDrift(block=7, checked=3)
+    assert clean.ok and clean.lines() == ["block 7: checked 3 active stakes", "OK: no drift"]
+    one = StakingDrift(block=7, checked=3, drifts=["stake 2: indexed 1 chain 2"])
+    assert not one.ok
+    assert one.lines()[1:] == ["DRIFT stake 2: indexed 1 chain 2", "1 drifts"]
+    many = StakingDrift(block=7, drifts=[f"stake {i}" for i in range(MAX_LINES + 5)])
+    lines = many.lines()
+    assert lines[1 : MAX_LINES + 1] == [f"DRIFT stake {i}" for i in range(MAX_LINES)]
+    assert lines[-2:] == ["... and 5 more", f"{MAX_LINES + 5} drifts"]
