@@ -1,5 +1,6 @@
 """Reads over a large index: what one uncached page costs the token service and MariaDB, and
-what a filtered read of the block sync's logs costs.
+what a filtered read of the block sync's logs costs; and pages of a proposal's votes and of
+the active stakes, deep by offset and by cursor.
 
 Fills a fresh database at migration 0010 with ``--transfers`` rows (a fifth of them to or from
 one "whale" address, the rest among ``--holders`` addresses) and as many balances, straight
@@ -7,7 +8,8 @@ in SQL (MariaDB's SEQUENCE engine: no chain needed for a million rows), then mig
 which counts them (migration 0011), and times each read of ``TokenViews`` (the service's read
 path, SQLAlchemy + aiomysql, one connection, no cache) beside the ``COUNT(*)`` every page ran
 for its total before 0011, in the same run; as many logs (one per transfer), read by
-address and topic0 as ``GET /api/v1/logs`` reads them; and 2,500 governance proposals listed.
+address and topic0 as ``GET /api/v1/logs`` reads them; 2,500 governance proposals listed; and
+a tenth as many votes on one proposal and active stakes (migration 0012 indexes the votes).
 
     uv run python -m bench.reads [--transfers 1000000] [--holders 100000] [--repeat 20]
 """
@@ -38,6 +40,7 @@ from common.db import create_engine, migrate
 from governance_service.domain.governance import ProposalState
 from governance_service.infrastructure.sql import GovernanceViews
 from nova import stack
+from staking_service.infrastructure.sql import StakingViews
 from token_service.infrastructure.sql import TokenViews, encode_holders_cursor
 
 WHALE = "0x" + "00" * 18 + "aaaa"
@@ -98,11 +101,25 @@ def fill(name: str, transfers: int, holders: int) -> float:
                 "INSERT INTO gov_supply_checkpoints SELECT seq, 0, 10000000 + seq"  # noqa: S608
                 f" FROM seq_1_to_{PROPOSALS * 9 + 30}"
             )
+            # one proposal with a vote in every tenth transfer's place (a tenth as many votes
+            # as transfers), and as many active stakes
+            cur.execute(
+                "INSERT INTO gov_votes (proposal_id, voter, support, weight, reason, params,"  # noqa: S608
+                " block_number, log_index, tx_hash) SELECT 1, "
+                f"{address('seq')}, seq % 3, seq * 1000, '', '0x', seq * 2, seq % 5,"
+                f" concat('0x', sha2(seq, 256)) FROM seq_1_to_{transfers // 10}"
+            )
+            cur.execute(
+                "INSERT INTO stakes (id, user, amount, start_time, end_time, block_number,"  # noqa: S608
+                " unstaked_block, status, tx_hash) SELECT seq,"
+                f" {address(f'seq * 7919 % {holders}')}, seq * 1000, 1700000000 + seq, 0, seq,"
+                f" 0, 'active', concat('0x', sha2(seq, 256)) FROM seq_1_to_{transfers // 10}"
+            )
             cur.execute(
                 "INSERT INTO consumer_marks (consumer_group, topic, block_number, log_index,"  # noqa: S608
                 f" generation) VALUES ('governance', 'bench', {PROPOSALS * 9 + 30}, 0, 0)"
             )
-            cur.execute("ANALYZE TABLE transfers, token_balances, logs")
+            cur.execute("ANALYZE TABLE transfers, token_balances, logs, gov_votes, stakes")
         conn.commit()
     finally:
         conn.close()
@@ -133,6 +150,15 @@ async def measure(
     deep_cursor = encode_holders_cursor(last_balance, last_address)
     by_offset = (await views.holders(20, deep)).holders
     assert (await views.holders(20, 0, deep_cursor)).holders == by_offset, "cursor != offset"
+    staking = StakingViews(engine)
+    many = transfers // 10  # votes of proposal 1, and active stakes
+    deep_votes = many * 9 // 10
+    votes_cursor = (await governance.votes(1, deep_votes, 0)).next_cursor
+    deep_page = (await governance.votes(1, 20, deep_votes)).items
+    assert (await governance.votes(1, 20, 0, votes_cursor)).items == deep_page, "votes"
+    stakes_cursor = (await staking.active_stakes(None, deep_votes, 0)).next_cursor
+    deep_stakes = (await staking.active_stakes(None, 20, deep_votes)).items
+    assert (await staking.active_stakes(None, 20, 0, stakes_cursor)).items == deep_stakes
     out: list[tuple[str, float, float, str]] = []
 
     async def sql(statement: str) -> None:
@@ -266,6 +292,31 @@ async def measure(
             "derives every ended one (needs the quorum)",
         ),
         ("  before: a quorum lookup per proposal", quorum_one_by_one, ""),
+        (f"votes of a proposal, first page (of {many:,})", lambda: governance.votes(1, 20, 0), ""),
+        (
+            "  before 0012: no index in chain order",
+            lambda: sql(
+                "SELECT * FROM gov_votes IGNORE INDEX (idx_gov_votes_proposal_position)"
+                " WHERE proposal_id = 1 ORDER BY block_number, log_index LIMIT 20"
+            ),
+            "sorts every vote of the proposal",
+        ),
+        (f"votes at offset {deep_votes:,}", lambda: governance.votes(1, 20, deep_votes), ""),
+        (
+            f"votes at {deep_votes:,} by cursor",
+            lambda: governance.votes(1, 20, 0, votes_cursor),
+            "the same page as by offset",
+        ),
+        (
+            f"active stakes at offset {deep_votes:,}",
+            lambda: staking.active_stakes(None, 20, deep_votes),
+            "",
+        ),
+        (
+            f"active stakes at {deep_votes:,} by cursor",
+            lambda: staking.active_stakes(None, 20, 0, stakes_cursor),
+            "the same page as by offset",
+        ),
     ]
     try:
         for name, call, note in cases:
@@ -298,7 +349,7 @@ def main() -> None:
     finally:
         drop_database(name)
     print(f"\n{args.transfers:,} transfers, {args.holders:,} holders (filled in {fill_s:.1f} s);")
-    print(f"migration 0011 (counting them): {migrate_s:.1f} s\n")
+    print(f"migrations 0011-0012 (counting them, indexing votes): {migrate_s:.1f} s\n")
     width = max(len(r[0]) for r in rows) + 2
     print(f"{'read (uncached, one connection)':<{width}} {'p50 ms':>8} {'max ms':>8}")
     for read, p50, worst, note in rows:
