@@ -19,14 +19,13 @@ async def clients(request: Request) -> Clients:  # async: a sync one runs in a t
 
 ClientsDep = Annotated[Clients, Depends(clients)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (1-1000).")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
-TransfersOffset = Annotated[
+Offset = Annotated[
     int,
     Query(
         ge=0,
-        le=validation.MAX_TRANSFERS_OFFSET,
-        description=f"Transfers to skip (0-{validation.MAX_TRANSFERS_OFFSET:,}); page "
-        "further with `cursor`, which costs the same at any depth.",
+        le=validation.MAX_OFFSET,
+        description=f"Items to skip (0-{validation.MAX_OFFSET:,}); page further with `cursor`"
+        " (where the list has one), which costs the same at any depth.",
     ),
 ]
 BlockQuery = Annotated[int, Query(ge=0, le=MAX_BLOCK)]

@@ -77,7 +77,7 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
     ) -> pb.ListProposalsResponse:
         try:
             state = state_filter(request.state)
-            limit, offset = validation.paging(request.limit, request.offset)
+            limit, offset = validation.paging(request.limit, request.offset, cursor=False)
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
         page, total = await self.views.proposals(state, limit, offset)

@@ -156,6 +156,11 @@ async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, m
                 pb.GetRewardClaimsRequest(user=user, offset=-1),
                 grpc.StatusCode.INVALID_ARGUMENT,
             ),
+            (
+                stub.GetActiveStakes,
+                pb.GetActiveStakesRequest(offset=10_001),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
         ]:
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await call(request)

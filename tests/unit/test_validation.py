@@ -1,4 +1,4 @@
-"""Addresses: what common.validation accepts, what it answers, and the errors it names."""
+"""Addresses and paging: what common.validation accepts, what it answers, and the errors it names."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from eth_utils.address import to_checksum_address
 from hypothesis import given
 from hypothesis import strategies as st
 
+from common import validation
 from common.validation import InvalidInput, address, checksum, is_decimal
 
 BODIES = st.binary(min_size=20, max_size=20).map(bytes.hex)
@@ -83,3 +84,18 @@ def test_etherscan_numbers_are_ascii_digits_only(text: str) -> None:
 def test_decimal_text() -> None:
     assert is_decimal("0") and is_decimal("00123") and is_decimal("9" * 80)
     assert not any(is_decimal(t) for t in ("", "-1", "+1", "1.0", " 1", "1_000", "0x1"))
+
+
+def test_paging_bounds_the_limit_and_the_offset() -> None:
+    assert validation.paging(0, 0) == (100, 0)
+    assert validation.paging(1000, validation.MAX_OFFSET) == (1000, validation.MAX_OFFSET)
+    for limit, offset, field in ((-1, 0, "limit"), (1001, 0, "limit"), (1, -1, "offset")):
+        with pytest.raises(validation.InvalidInput) as info:
+            validation.paging(limit, offset)
+        assert info.value.field == field
+    with pytest.raises(validation.InvalidInput) as info:
+        validation.paging(10, validation.MAX_OFFSET + 1)
+    assert info.value.field == "offset" and "next_cursor" in info.value.message
+    with pytest.raises(validation.InvalidInput) as info:  # a list without a cursor
+        validation.paging(10, validation.MAX_OFFSET + 1, cursor=False)
+    assert "10,000" in info.value.message and "cursor" not in info.value.message

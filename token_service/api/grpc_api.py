@@ -88,12 +88,6 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
         try:
             address = validation.address(request.address) if request.address else None
             limit, offset = validation.paging(request.limit, request.offset)
-            if offset > validation.MAX_TRANSFERS_OFFSET:
-                raise validation.InvalidInput(
-                    "offset",
-                    f"must be <= {validation.MAX_TRANSFERS_OFFSET}, got {offset}: page "
-                    "further with next_cursor",
-                )
             if request.direction not in DIRECTIONS:
                 raise validation.InvalidInput("direction", f"unknown value {request.direction}")
             direction = DIRECTIONS[request.direction]

@@ -13,7 +13,6 @@ from api_gateway.api.deps import (
     Cursor,
     Limit,
     Offset,
-    TransfersOffset,
 )
 from api_gateway.api.models import (
     AllowanceModel,
@@ -102,7 +101,7 @@ async def account_transfers(
     from_block: BlockQuery = 0,
     to_block: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Limit = 100,
-    offset: TransfersOffset = 0,
+    offset: Offset = 0,
     cursor: Cursor = None,
     order: OrderQuery = "desc",
 ) -> TransfersPage:
@@ -122,7 +121,7 @@ async def transfers(
     from_block: BlockQuery = 0,
     to_block: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Limit = 100,
-    offset: TransfersOffset = 0,
+    offset: Offset = 0,
     cursor: Cursor = None,
     order: OrderQuery = "desc",
 ) -> TransfersPage:
