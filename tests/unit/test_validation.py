@@ -1,4 +1,4 @@
-"""Addresses and paging: what common.validation accepts, what it answers, and the errors it names."""
+"""Addresses and paging: what common.validation accepts and the errors it names."""
 
 from __future__ import annotations
 
