@@ -214,10 +214,13 @@ class InMemoryLogArchive:
         new = 0
         for log in logs:
             log = replace(log, address=log.address.lower())
-            if log.key not in self._logs:
+            stored = self._logs.get(log.key)
+            if stored is None:
                 self._logs[log.key] = log
                 self._by_block_hash[log.block_hash].append(log.key)
                 new += 1
+            elif stored.removed:  # its block is canonical again
+                self._logs[log.key] = replace(stored, removed=False)
         if self._max_logs is not None:
             while len(self._logs) > self._max_logs:
                 oldest = self._logs.pop(next(iter(self._logs)))
@@ -249,6 +252,9 @@ class InMemoryLogArchive:
             for x in self._logs.values()
             if x.address.lower() == address and from_block <= x.block_number <= to_block
         )
+
+    async def between(self, from_block: int, to_block: int) -> list[ArchivedLog]:
+        return _sorted(x for x in self._logs.values() if from_block <= x.block_number <= to_block)
 
     async def count(self, filters: Mapping[str, object] | None = None) -> int:
         items = self._logs.values()

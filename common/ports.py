@@ -141,7 +141,9 @@ class LogArchive(Protocol):
     async def ensure_indexes(self) -> None: ...
 
     async def insert(self, logs: Sequence[ArchivedLog]) -> int:
-        """Store logs; an already stored identity is left as is. Returns how many were new."""
+        """Store logs; an already stored identity keeps what it holds, except that one marked
+        ``removed`` is live again (the chain went back to its block, and the sync publishes only
+        canonical logs). Returns how many were new."""
 
     async def mark_removed(self, block_hashes: Sequence[str]) -> int:
         """Mark every log of these (orphaned) blocks ``removed``. Returns how many changed."""
@@ -151,6 +153,9 @@ class LogArchive(Protocol):
     async def find_by_address(
         self, address: str, from_block: int, to_block: int
     ) -> list[ArchivedLog]: ...
+
+    async def between(self, from_block: int, to_block: int) -> list[ArchivedLog]:
+        """Every archived log of the blocks ``from_block..to_block``, removed ones too."""
 
     async def count(self, filters: Mapping[str, object] | None = None) -> int: ...
 

@@ -46,9 +46,20 @@ class MongoLogArchive:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != _DUPLICATE_KEY for e in errors):
                 raise PortError(f"mongo insert failed: {errors[:3]}") from exc
+            # stored before: redelivered, or its block orphaned and now canonical again
+            await self._revive([docs[e["index"]]["_id"] for e in errors])
             return int(exc.details.get("nInserted", len(docs) - len(errors)))
         except PyMongoError as exc:
             raise PortError(f"mongo insert failed: {exc}") from exc
+
+    async def _revive(self, ids: Sequence[str]) -> None:
+        """Those of ``ids`` marked removed are live again (a redelivered one matches none)."""
+        try:
+            await self._coll.update_many(
+                {"_id": {"$in": list(ids)}, "removed": True}, {"$set": {"removed": False}}
+            )
+        except PyMongoError as exc:
+            raise PortError(f"mongo update failed: {exc}") from exc
 
     async def mark_removed(self, block_hashes: Sequence[str]) -> int:
         if not block_hashes:
@@ -71,6 +82,9 @@ class MongoLogArchive:
         return await self._find(
             {"address": address.lower(), "block_number": {"$gte": from_block, "$lte": to_block}}
         )
+
+    async def between(self, from_block: int, to_block: int) -> list[ArchivedLog]:
+        return await self._find({"block_number": {"$gte": from_block, "$lte": to_block}})
 
     async def count(self, filters: Mapping[str, object] | None = None) -> int:
         query = dict(filters or {})

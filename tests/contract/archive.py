@@ -78,3 +78,40 @@ class LogArchiveContract:
         # the new fork's logs at the same height live beside the removed ones
         await archive.insert([_log(8, 0, block_hash="0x" + "cd" * 32)])
         assert await archive.count({"block_number": 8}) == 4
+
+    async def test_a_block_canonical_again_has_its_logs_live_again(
+        self, archive: LogArchive
+    ) -> None:
+        """A -> B -> A: the chain went back to a block it had left; the sync publishes its
+        logs again, and the archive must not keep them marked removed."""
+        first = [_log(9, i, block_hash="0x" + "a1" * 32) for i in range(3)]
+        other = [_log(9, 0, block_hash="0x" + "b2" * 32)]
+        await archive.insert(first)
+        await archive.mark_removed(["0x" + "a1" * 32])
+        await archive.insert(other)
+        await archive.mark_removed(["0x" + "b2" * 32])
+        assert await archive.insert(first[:2]) == 0  # stored before: not new
+        block9 = {
+            (x.block_hash[2:4], x.log_index): x.removed for x in await archive.find_by_block(9)
+        }
+        assert block9 == {("a1", 0): False, ("a1", 1): False, ("a1", 2): True, ("b2", 0): True}
+        assert await archive.insert(other) == 0
+        assert await archive.count({"removed": True}) == 1
+
+    async def test_between_lists_a_block_range_removed_logs_too(self, archive: LogArchive) -> None:
+        await archive.insert([_log(b, i) for b in (20, 21, 22, 23) for i in range(2)])
+        await archive.insert([_log(22, 0, OTHER, block_hash="0x" + "ef" * 32)])
+        await archive.mark_removed(["0x" + "ef" * 32])
+        got = await archive.between(21, 22)
+        assert [(x.block_number, x.log_index) for x in got] == [
+            (21, 0),
+            (21, 1),
+            (22, 0),
+            (22, 0),
+            (22, 1),
+        ]
+        assert sorted((x.block_number, x.log_index, x.removed) for x in got)[2:4] == [
+            (22, 0, False),
+            (22, 0, True),
+        ]
+        assert await archive.between(24, 30) == []

@@ -1,0 +1,58 @@
+"""The archiver over the in-process bus and archive: what the topics say, the archive keeps."""
+
+from __future__ import annotations
+
+import asyncio
+
+from block_sync_service.application.archiver import Archiver
+from common import events
+from common.inprocess import InMemoryEventBus, InMemoryLogArchive
+from tests import envelopes
+from tests.chain_helpers import wait_for
+
+TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+class Offsets:
+    def __init__(self) -> None:
+        self.saved: dict[str, dict[int, int]] = {}
+
+    async def load(self, topic: str) -> dict[int, int]:
+        return dict(self.saved.get(topic, {}))
+
+    async def save(self, topic: str, positions: dict[int, int], block: int = 0) -> None:
+        self.saved.setdefault(topic, {}).update(positions)
+
+
+def _orphaning(envelope: events.EventEnvelope) -> events.EventEnvelope:
+    e = envelope.event
+    return events.EventEnvelope(
+        version=events.ENVELOPE_VERSION,
+        chain_id=31337,
+        revert=events.RevertMarker(to_block=e.block_number - 1, orphaned_hashes=[e.block_hash]),
+    )
+
+
+async def test_a_block_the_chain_returns_to_is_live_again_in_the_archive() -> None:
+    """A -> B -> A at block 5: the sync publishes A's log, orphans it, publishes B's, orphans
+    that, and publishes A's again. The archive keeps both forks' logs, and only A's is live."""
+    a = envelopes.event(TOKEN, "Transfer", 5, 0, value=1)
+    b = envelopes.event(TOKEN, "Transfer", 5, 0, value=2)
+    b.event.block_hash = "0x" + "bb" * 32
+    sequence = [a, _orphaning(a), b, _orphaning(b), a]
+    bus, archive, offsets = InMemoryEventBus(), InMemoryLogArchive(), Offsets()
+    await bus.create_topic("t")
+    await bus.publish("t", [(b"k", x.SerializeToString()) for x in sequence])
+    stop = asyncio.Event()
+    running = asyncio.create_task(Archiver(bus, archive, offsets, ["t"]).run(stop))
+    try:
+
+        async def archived() -> bool:
+            return offsets.saved.get("t") == {0: len(sequence)}
+
+        await wait_for(archived, "every record archived", 10)
+    finally:
+        stop.set()
+        await running
+    stored = {(x.block_hash, x.removed) for x in await archive.find_by_block(5)}
+    assert stored == {(a.event.block_hash, False), (b.event.block_hash, True)}
