@@ -219,8 +219,8 @@ class InMemoryLogArchive:
                 self._logs[log.key] = log
                 self._by_block_hash[log.block_hash].append(log.key)
                 new += 1
-            elif stored.removed:  # its block is canonical again
-                self._logs[log.key] = replace(stored, removed=False)
+            elif stored.removed and stored.generation < log.generation:  # canonical again
+                self._logs[log.key] = replace(stored, removed=False, generation=log.generation)
         if self._max_logs is not None:
             while len(self._logs) > self._max_logs:
                 oldest = self._logs.pop(next(iter(self._logs)))
@@ -230,13 +230,13 @@ class InMemoryLogArchive:
                     del self._by_block_hash[oldest.block_hash]
         return new
 
-    async def mark_removed(self, block_hashes: Sequence[str]) -> int:
+    async def mark_removed(self, block_hashes: Sequence[str], generation: int) -> int:
         changed = 0
         for block_hash in block_hashes:
             for key in self._by_block_hash.get(block_hash, ()):
                 log = self._logs[key]
-                if not log.removed:
-                    self._logs[key] = _replace_removed(log)
+                if not log.removed and log.generation < generation:
+                    self._logs[key] = replace(log, removed=True, generation=generation)
                     changed += 1
         return changed
 
@@ -264,10 +264,6 @@ class InMemoryLogArchive:
 
     async def close(self) -> None:
         return None
-
-
-def _replace_removed(log: ArchivedLog) -> ArchivedLog:
-    return replace(log, removed=True)
 
 
 def _sorted(logs: Iterable[ArchivedLog]) -> list[ArchivedLog]:

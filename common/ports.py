@@ -131,6 +131,10 @@ class ArchivedLog:
     tx_index: int
     log_index: int
     removed: bool = False
+    # the fork generation of the record that last set ``removed``: its event's when stored or
+    # live again, its revert marker's when marked removed (a replayed older record changes
+    # nothing)
+    generation: int = 0
 
     @property
     def key(self) -> str:
@@ -142,11 +146,12 @@ class LogArchive(Protocol):
 
     async def insert(self, logs: Sequence[ArchivedLog]) -> int:
         """Store logs; an already stored identity keeps what it holds, except that one marked
-        ``removed`` is live again (the chain went back to its block, and the sync publishes only
-        canonical logs). Returns how many were new."""
+        ``removed`` at an older generation than the new record's is live again (the chain went
+        back to its block: the sync publishes only canonical logs). Returns how many were new."""
 
-    async def mark_removed(self, block_hashes: Sequence[str]) -> int:
-        """Mark every log of these (orphaned) blocks ``removed``. Returns how many changed."""
+    async def mark_removed(self, block_hashes: Sequence[str], generation: int) -> int:
+        """Mark the live logs of these (orphaned) blocks ``removed``, those stored at an older
+        generation than the revert marker's (``generation``). Returns how many changed."""
 
     async def find_by_block(self, block_number: int) -> list[ArchivedLog]: ...
 

@@ -108,6 +108,7 @@ class Archiver:
                         tx_hash=e.tx_hash,
                         tx_index=e.tx_index,
                         log_index=e.log_index,
+                        generation=env.generation,
                     )
                 )
             elif env.WhichOneof("body") == "revert":
@@ -115,7 +116,7 @@ class Archiver:
                     self.archived += await self.archive.insert(pending)
                     pending = []
                 self.marked_removed += await self.archive.mark_removed(
-                    list(env.revert.orphaned_hashes)
+                    list(env.revert.orphaned_hashes), env.generation
                 )
         if pending:
             self.archived += await self.archive.insert(pending)

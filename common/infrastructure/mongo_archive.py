@@ -47,27 +47,37 @@ class MongoLogArchive:
             if any(e.get("code") != _DUPLICATE_KEY for e in errors):
                 raise PortError(f"mongo insert failed: {errors[:3]}") from exc
             # stored before: redelivered, or its block orphaned and now canonical again
-            await self._revive([docs[e["index"]]["_id"] for e in errors])
+            await self._revive([docs[e["index"]] for e in errors])
             return int(exc.details.get("nInserted", len(docs) - len(errors)))
         except PyMongoError as exc:
             raise PortError(f"mongo insert failed: {exc}") from exc
 
-    async def _revive(self, ids: Sequence[str]) -> None:
-        """Those of ``ids`` marked removed are live again (a redelivered one matches none)."""
+    async def _revive(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Those of ``docs`` stored marked removed at an older generation are live again (a
+        redelivered or replayed record matches none)."""
+        by_generation: dict[int, list[str]] = {}
+        for doc in docs:
+            by_generation.setdefault(doc["generation"], []).append(doc["_id"])
         try:
-            await self._coll.update_many(
-                {"_id": {"$in": list(ids)}, "removed": True}, {"$set": {"removed": False}}
-            )
+            for generation, ids in by_generation.items():
+                await self._coll.update_many(
+                    {"_id": {"$in": ids}, "removed": True, **_older_than(generation)},
+                    {"$set": {"removed": False, "generation": generation}},
+                )
         except PyMongoError as exc:
             raise PortError(f"mongo update failed: {exc}") from exc
 
-    async def mark_removed(self, block_hashes: Sequence[str]) -> int:
+    async def mark_removed(self, block_hashes: Sequence[str], generation: int) -> int:
         if not block_hashes:
             return 0
         try:
             result = await self._coll.update_many(
-                {"block_hash": {"$in": list(block_hashes)}, "removed": False},
-                {"$set": {"removed": True}},
+                {
+                    "block_hash": {"$in": list(block_hashes)},
+                    "removed": False,
+                    **_older_than(generation),
+                },
+                {"$set": {"removed": True, "generation": generation}},
             )
         except PyMongoError as exc:
             raise PortError(f"mongo update failed: {exc}") from exc
@@ -122,7 +132,14 @@ def _to_doc(log: ArchivedLog) -> dict[str, Any]:
         "tx_index": log.tx_index,
         "log_index": log.log_index,
         "removed": log.removed,
+        "generation": log.generation,
     }
+
+
+def _older_than(generation: int) -> dict[str, Any]:
+    """Documents written at an older fork generation; those archived before generations were
+    kept have none, and count as the oldest."""
+    return {"generation": {"$not": {"$gte": generation}}}
 
 
 def _from_doc(doc: Mapping[str, Any]) -> ArchivedLog:
@@ -136,4 +153,5 @@ def _from_doc(doc: Mapping[str, Any]) -> ArchivedLog:
         tx_index=int(doc["tx_index"]),
         log_index=int(doc["log_index"]),
         removed=bool(doc["removed"]),
+        generation=int(doc.get("generation", 0)),
     )

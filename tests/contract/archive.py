@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from common.ports import ArchivedLog, LogArchive
@@ -68,8 +70,8 @@ class LogArchiveContract:
         canonical = [_log(7, i) for i in range(2)]
         orphan = [_log(8, i, block_hash="0x" + "ab" * 32) for i in range(3)]
         await archive.insert(canonical + orphan)
-        assert await archive.mark_removed(["0x" + "ab" * 32]) == 3
-        assert await archive.mark_removed(["0x" + "ab" * 32]) == 0
+        assert await archive.mark_removed(["0x" + "ab" * 32], 1) == 3
+        assert await archive.mark_removed(["0x" + "ab" * 32], 1) == 0
         block8 = await archive.find_by_block(8)
         assert len(block8) == 3
         assert all(x.removed for x in block8)
@@ -83,25 +85,30 @@ class LogArchiveContract:
         self, archive: LogArchive
     ) -> None:
         """A -> B -> A: the chain went back to a block it had left; the sync publishes its
-        logs again, and the archive must not keep them marked removed."""
-        first = [_log(9, i, block_hash="0x" + "a1" * 32) for i in range(3)]
-        other = [_log(9, 0, block_hash="0x" + "b2" * 32)]
-        await archive.insert(first)
-        await archive.mark_removed(["0x" + "a1" * 32])
+        logs again (a newer fork generation), and the archive must not keep them marked
+        removed. Records replayed from older generations change nothing."""
+        a1, b2 = "0x" + "a1" * 32, "0x" + "b2" * 32
+        first = [_log(9, i, block_hash=a1) for i in range(3)]
+        other = [replace(_log(9, 0, block_hash=b2), generation=1)]
+        await archive.insert(first)  # generation 0
+        assert await archive.mark_removed([a1], 1) == 3
+        assert await archive.insert(first) == 0  # a replay of generation 0: still removed
+        assert await archive.count({"removed": True}) == 3
         await archive.insert(other)
-        await archive.mark_removed(["0x" + "b2" * 32])
-        assert await archive.insert(first[:2]) == 0  # stored before: not new
-        block9 = {
-            (x.block_hash[2:4], x.log_index): x.removed for x in await archive.find_by_block(9)
-        }
-        assert block9 == {("a1", 0): False, ("a1", 1): False, ("a1", 2): True, ("b2", 0): True}
-        assert await archive.insert(other) == 0
-        assert await archive.count({"removed": True}) == 1
+        assert await archive.mark_removed([b2], 2) == 1
+        again = [replace(x, generation=2) for x in first[:2]]
+        assert await archive.insert(again) == 0  # stored before: not new, but live again
+        block9 = {(x.block_hash, x.log_index): x.removed for x in await archive.find_by_block(9)}
+        assert block9 == {(a1, 0): False, (a1, 1): False, (a1, 2): True, (b2, 0): True}
+        # the revert marker that orphaned A, replayed: A's logs stay live
+        assert await archive.mark_removed([a1], 1) == 0
+        assert await archive.insert(other) == 0  # B replayed: still removed
+        assert await archive.count({"removed": True}) == 2
 
     async def test_between_lists_a_block_range_removed_logs_too(self, archive: LogArchive) -> None:
         await archive.insert([_log(b, i) for b in (20, 21, 22, 23) for i in range(2)])
         await archive.insert([_log(22, 0, OTHER, block_hash="0x" + "ef" * 32)])
-        await archive.mark_removed(["0x" + "ef" * 32])
+        await archive.mark_removed(["0x" + "ef" * 32], 1)
         got = await archive.between(21, 22)
         assert [(x.block_number, x.log_index) for x in got] == [
             (21, 0),

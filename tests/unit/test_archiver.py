@@ -24,22 +24,30 @@ class Offsets:
         self.saved.setdefault(topic, {}).update(positions)
 
 
-def _orphaning(envelope: events.EventEnvelope) -> events.EventEnvelope:
+def _at(envelope: events.EventEnvelope, generation: int) -> events.EventEnvelope:
+    copy = events.EventEnvelope()
+    copy.CopyFrom(envelope)
+    copy.generation = generation
+    return copy
+
+
+def _orphaning(envelope: events.EventEnvelope, generation: int) -> events.EventEnvelope:
     e = envelope.event
+    marker = events.RevertMarker(to_block=e.block_number - 1, orphaned_hashes=[e.block_hash])
     return events.EventEnvelope(
-        version=events.ENVELOPE_VERSION,
-        chain_id=31337,
-        revert=events.RevertMarker(to_block=e.block_number - 1, orphaned_hashes=[e.block_hash]),
+        version=events.ENVELOPE_VERSION, chain_id=31337, revert=marker, generation=generation
     )
 
 
 async def test_a_block_the_chain_returns_to_is_live_again_in_the_archive() -> None:
-    """A -> B -> A at block 5: the sync publishes A's log, orphans it, publishes B's, orphans
-    that, and publishes A's again. The archive keeps both forks' logs, and only A's is live."""
+    """A -> B -> A at block 5: the sync publishes A's log, orphans it (generation 1),
+    publishes B's, orphans that (2), and publishes A's again (2). Then A's first record and
+    the marker that orphaned it are replayed (duplicate delivery). The archive keeps both
+    forks' logs, and only A's is live."""
     a = envelopes.event(TOKEN, "Transfer", 5, 0, value=1)
-    b = envelopes.event(TOKEN, "Transfer", 5, 0, value=2)
+    b = _at(envelopes.event(TOKEN, "Transfer", 5, 0, value=2), 1)
     b.event.block_hash = "0x" + "bb" * 32
-    sequence = [a, _orphaning(a), b, _orphaning(b), a]
+    sequence = [a, _orphaning(a, 1), b, _orphaning(b, 2), _at(a, 2), a, _orphaning(a, 1)]
     bus, archive, offsets = InMemoryEventBus(), InMemoryLogArchive(), Offsets()
     await bus.create_topic("t")
     await bus.publish("t", [(b"k", x.SerializeToString()) for x in sequence])

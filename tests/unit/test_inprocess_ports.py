@@ -85,7 +85,7 @@ async def test_a_bounded_archive_keeps_the_latest_logs() -> None:
     assert [x.log_index for x in await archive.find_by_block(2)] == [1, 2]
     assert len(await archive.find_by_block(3)) == 3
     block3 = (await archive.find_by_block(3))[0].block_hash
-    assert await archive.mark_removed([block3]) == 3
+    assert await archive.mark_removed([block3], 1) == 3
 
 
 class TestInMemoryCache(CacheContract):
