@@ -223,26 +223,12 @@ def verify_sync_cmd(
     """Every stored log of the tracked contracts (what GetLogs serves) vs eth_getLogs, by
     position and content, every stored transaction vs eth_getTransactionByHash, and every
     stored block's hash vs the chain's."""
-    import sys
-    import time
-
-    from block_sync_service.bootstrap import ConfigError, resolve_contracts
     from block_sync_service.infrastructure.store import SqlAlchemySyncStore
     from block_sync_service.infrastructure.verify import verify_sync
-    from block_sync_service.settings import BlockSyncSettings
     from common.db import create_engine
     from common.jsonrpc import JsonRpcClient
 
-    overrides: dict[str, Any] = {"manifest": manifest} if manifest else {}
-    settings = load_settings(lambda: BlockSyncSettings(**overrides))
-    with exit_on_config_errors(ConfigError):
-        tracked = resolve_contracts(settings)
-    shown = [time.monotonic()]
-
-    def progress(done: int, last: int) -> None:  # a line every 5 s on long checks
-        if time.monotonic() - shown[0] >= 5:
-            shown[0] = time.monotonic()
-            print(f"compared logs through block {done:,} of {last:,}", file=sys.stderr)
+    settings, tracked = _sync_settings(manifest)
 
     async def check() -> Any:
         engine = create_engine(settings.database_url)
@@ -256,13 +242,97 @@ def verify_sync_cmd(
                 tracked.start_block,
                 block,
                 span,
-                progress,
+                _progress("logs"),
             )
         finally:
             await rpc.close()
             await engine.dispose()
 
     _report(check)
+
+
+@verify_app.command("archive")
+def verify_archive_cmd(
+    block: Annotated[
+        int | None,
+        typer.Option(min=0, help="Block to compare up to (default: the last synced block)."),
+    ] = None,
+    manifest: ManifestOpt = None,
+    span: Annotated[int, typer.Option(min=1, help="Blocks per eth_getLogs.")] = 2000,
+) -> None:
+    """The raw log archive (MongoDB, NOVA_MONGO_URL) vs eth_getLogs: every tracked log of the
+    chain archived and live, with its content, and every live archived log the chain's (an
+    orphaned one is marked removed). The archiver may lag the sync: one behind the block
+    compared shows the chain's latest logs as not archived."""
+    from block_sync_service.infrastructure.store import SqlAlchemySyncStore
+    from block_sync_service.infrastructure.verify import verify_archive
+    from common.db import create_engine
+    from common.infrastructure.mongo_archive import MongoLogArchive
+    from common.jsonrpc import JsonRpcClient
+    from common.ports import PortError
+
+    settings, tracked = _sync_settings(manifest)
+    if not settings.mongo_url:
+        typer.echo("error: NOVA_MONGO_URL is not set: there is no archive to compare", err=True)
+        raise typer.Exit(2)
+
+    async def check() -> Any:
+        rpc = JsonRpcClient(settings.rpc_urls.split(",")[0])
+        archive = MongoLogArchive(settings.mongo_url or "", settings.mongo_database)
+        try:
+            at = block
+            if at is None:
+                engine = create_engine(settings.database_url)
+                try:
+                    chain_id = tracked.chain_id or int(await rpc.call("eth_chainId"), 16)
+                    state = await SqlAlchemySyncStore(engine, chain_id).state()
+                finally:
+                    await engine.dispose()
+                if state is None:
+                    raise ValueError("nothing is synced yet: pass --block")
+                at = state.synced_block
+            return await verify_archive(
+                archive,
+                rpc,
+                list(tracked.addresses.values()),
+                tracked.start_block,
+                at,
+                span,
+                _progress("archived logs"),
+            )
+        finally:
+            await archive.close()
+            await rpc.close()
+
+    _report(check, PortError)
+
+
+def _sync_settings(manifest: Path | None) -> tuple[Any, Any]:
+    """The block sync's settings (``manifest`` overriding NOVA_MANIFEST) and tracked contracts,
+    or exit 2 naming what is wrong."""
+    from block_sync_service.bootstrap import ConfigError, resolve_contracts
+    from block_sync_service.settings import BlockSyncSettings
+
+    overrides: dict[str, Any] = {"manifest": manifest} if manifest else {}
+    settings = load_settings(lambda: BlockSyncSettings(**overrides))
+    with exit_on_config_errors(ConfigError):
+        tracked = resolve_contracts(settings)
+    return settings, tracked
+
+
+def _progress(what: str) -> Callable[[int, int], None]:
+    """A progress callback that prints a line every 5 s on long checks."""
+    import sys
+    import time
+
+    shown = [time.monotonic()]
+
+    def progress(done: int, last: int) -> None:
+        if time.monotonic() - shown[0] >= 5:
+            shown[0] = time.monotonic()
+            print(f"compared {what} through block {done:,} of {last:,}", file=sys.stderr)
+
+    return progress
 
 
 @serve_app.command("gateway")
@@ -340,10 +410,10 @@ def dev_cmd(
         asyncio.run(main())
 
 
-def _report(check: Callable[[], Awaitable[Any]]) -> None:
+def _report(check: Callable[[], Awaitable[Any]], *unavailable: type[Exception]) -> None:
     """Run a verifier and print its lines: exit 1 when it found drift, 2 when it refused its
     input (a ValueError, e.g. a block not indexed yet), the unavailable code when a server is
-    down."""
+    down (also on the ``unavailable`` errors)."""
 
     async def main() -> bool:
         try:
@@ -355,7 +425,7 @@ def _report(check: Callable[[], Awaitable[Any]]) -> None:
             typer.echo(line)
         return bool(drift.ok)
 
-    with exit_on_unavailable():
+    with exit_on_unavailable(*unavailable):
         ok = asyncio.run(main())
     if not ok:
         raise typer.Exit(1)

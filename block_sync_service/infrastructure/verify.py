@@ -2,7 +2,8 @@
 GetTransaction serve (and the archive and the consumers were fed from). Every tracked log from
 the start block to one block, by position and content (block hash, address, topics, data,
 transaction); the transactions that carry them, field by field; and the hash of every stored
-block."""
+block. And the raw log archive: its live logs are the chain's, and none of the chain's is
+marked removed."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from common.drift import DriftReport
 
 if TYPE_CHECKING:  # only for annotations
     from common.jsonrpc import JsonRpcClient
+    from common.ports import ArchivedLog, LogArchive
 
 FIELDS = ("block hash", "address", "topics", "data", "transaction hash", "transaction index")
+ARCHIVE_FIELDS = FIELDS[1:]  # the archive's key holds the block hash
 TX_FIELDS = ("block", "block hash", "index", "from", "to", "value", "gas", "gas price", "input")
 
 
@@ -28,6 +31,15 @@ class SyncDrift(DriftReport):
 
     def compared(self) -> str:
         return f"{self.logs} logs, {self.transactions} transactions and {self.blocks} blocks"
+
+
+@dataclass
+class ArchiveDrift(DriftReport):
+    logs: int = 0  # the chain's tracked logs compared
+    removed: int = 0  # archived logs marked removed (of orphaned blocks)
+
+    def compared(self) -> str:
+        return f"{self.logs} logs and {self.removed} logs marked removed"
 
 
 def _chain_log(x: dict[str, Any]) -> tuple[Any, ...]:
@@ -104,6 +116,81 @@ def _differences(
     return out
 
 
+async def _chain_logs(
+    rpc: JsonRpcClient, addresses: Sequence[str], low: int, high: int
+) -> list[dict[str, Any]] | None:
+    """The node's tracked logs of ``low..high``; None when it refuses the range (too many)."""
+    from common.jsonrpc import RpcError
+
+    try:
+        found: list[dict[str, Any]] = await rpc.call(
+            "eth_getLogs", {"address": list(addresses), "fromBlock": hex(low), "toBlock": hex(high)}
+        )
+    except RpcError:
+        if low == high:
+            raise
+        return None
+    return found
+
+
+async def verify_archive(
+    archive: LogArchive,
+    rpc: JsonRpcClient,
+    addresses: Sequence[str],
+    first: int,
+    block: int,
+    span: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> ArchiveDrift:
+    """Drift between the raw log archive and the chain from ``first`` to ``block``: every
+    tracked log of the chain is archived and live, with its content; every live archived log
+    is the chain's (an orphaned one is marked removed). An archiver behind ``block`` shows as
+    the chain's latest logs not archived. ``span`` and ``progress`` as for :func:`verify_sync`."""
+    drift = ArchiveDrift(block)
+    low = first
+    while low <= block:
+        high = min(block, low + span - 1)
+        found = await _chain_logs(rpc, addresses, low, high)
+        if found is None:
+            span = max(1, span // 2)
+            continue
+        chain = {
+            (int(x["blockNumber"], 16), int(x["logIndex"], 16), x["blockHash"].lower()): (
+                _chain_log(x)[1:]
+            )
+            for x in found
+        }
+        live: dict[Any, tuple[Any, ...]] = {}
+        for x in await archive.between(low, high):
+            key = (x.block_number, x.log_index, x.block_hash.lower())
+            if not x.removed:
+                live[key] = _archived_log(x)
+                continue
+            drift.removed += 1
+            if key in chain:  # reported here, not again as missing
+                drift.drifts.append(
+                    f"archived log {':'.join(map(str, key))} is marked removed; its block is"
+                    " canonical"
+                )
+                live[key] = _archived_log(x)
+        drift.logs += len(chain)
+        drift.drifts += _differences("archived log", chain, live, ARCHIVE_FIELDS)
+        if progress is not None:
+            progress(high, block)
+        low = high + 1
+    return drift
+
+
+def _archived_log(x: ArchivedLog) -> tuple[Any, ...]:
+    return (
+        x.address.lower(),
+        tuple(t.lower() for t in x.topics),
+        x.data.lower(),
+        x.tx_hash.lower(),
+        x.tx_index,
+    )
+
+
 async def verify_sync(
     store: SqlAlchemySyncStore,
     rpc: JsonRpcClient,
@@ -116,8 +203,6 @@ async def verify_sync(
     """Drift between the stored logs and blocks and the chain's, from ``first`` to ``block``
     (default: the synced block). ``span`` blocks per eth_getLogs, halved when the node refuses
     a range (too many results); ``progress(done_through, last)`` after each."""
-    from common.jsonrpc import RpcError
-
     state = await store.state()
     synced = state.synced_block if state is not None else first - 1
     at = synced if block is None else block
@@ -127,14 +212,8 @@ async def verify_sync(
     low = first
     while low <= at:
         high = min(at, low + span - 1)
-        try:
-            found = await rpc.call(
-                "eth_getLogs",
-                {"address": list(addresses), "fromBlock": hex(low), "toBlock": hex(high)},
-            )
-        except RpcError:
-            if span == 1:
-                raise
+        found = await _chain_logs(rpc, addresses, low, high)
+        if found is None:
             span = max(1, span // 2)
             continue
         chain = {(int(x["blockNumber"], 16), int(x["logIndex"], 16)): _chain_log(x) for x in found}

@@ -149,6 +149,27 @@ async def test_every_service_as_its_own_process(
             )
             assert verify.returncode == 0, (domain, verify.stdout[-2000:], verify.stderr[-2000:])
             assert "OK: no drift" in verify.stdout
+        # the archive too, once the archiver (a consumer of its own, which may lag) caught up
+        last: list[subprocess.CompletedProcess[str]] = []
+
+        async def archive_verified() -> bool:
+            last.append(
+                await asyncio.to_thread(
+                    subprocess.run,
+                    [sys.executable, "-m", "nova.cli", "verify", "archive"],
+                    env={**os.environ, **env},
+                    cwd=stack.REPO_ROOT,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+            )
+            return last[-1].returncode == 0 and "OK: no drift" in last[-1].stdout
+
+        try:
+            await wait_for(archive_verified, "nova verify archive: no drift", 60, every_s=0.5)
+        except AssertionError:
+            raise AssertionError((last[-1].stdout[-2000:], last[-1].stderr[-2000:])) from None
 
         for name, proc in procs.items():  # graceful shutdown
             proc.send_signal(signal.SIGTERM)
@@ -256,6 +277,16 @@ def test_unreachable_database_or_node_is_an_error_line_not_a_traceback(tmp_path)
         last_line = result.stderr.strip().splitlines()[-1]
         assert last_line.startswith("error: http://127.0.0.1:1: "), (domain, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_verify_archive_without_an_archive_says_so(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"contracts": TOKEN, "chain_id": 31337, "start_block": 1}))
+    result = nova("verify", "archive", NOVA_MANIFEST=str(manifest), NOVA_MONGO_URL="")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip() == (
+        "error: NOVA_MONGO_URL is not set: there is no archive to compare"
+    )
 
 
 def test_a_port_in_use_or_out_of_range_is_an_error_line(tmp_path):

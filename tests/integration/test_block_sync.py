@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import sqlalchemy as sa
+from pymongo import AsyncMongoClient
 
 from block_sync_service.bootstrap import BlockSyncApp, ConfigError, bootstrap
 from block_sync_service.infrastructure.store import blocks as blocks_t
 from block_sync_service.infrastructure.store import logs as logs_t
 from block_sync_service.infrastructure.store import transactions as txs_t
-from block_sync_service.infrastructure.verify import verify_sync
+from block_sync_service.infrastructure.verify import ArchiveDrift, verify_archive, verify_sync
 from block_sync_service.settings import BlockSyncSettings
 from common.db import migrate
 from common.infrastructure.kafka_bus import KafkaEventBus
@@ -117,6 +119,46 @@ async def test_backfill_publishes_exactly_the_chain_logs_in_order(devnet, endpoi
         finally:
             stop.set()
             await archiving
+        await _archive_drift_is_named(app, devnet, head)
+
+
+async def _archive_drift_is_named(app: BlockSyncApp, net: Devnet, head: int) -> None:
+    """``verify_archive`` finds the archive equal to the chain, then names each damage: a log
+    deleted, a log's data changed, a canonical block's logs marked removed, and a live log of
+    a block the chain does not have."""
+    assert isinstance(app.archive, MongoLogArchive)
+    tracked = list(app.tracked.addresses.values())
+    start = app.tracked.start_block
+    clean = await verify_archive(app.archive, net.rpc, tracked, start, head, span=11)
+    assert clean.ok and clean.logs == await app.archive.count() > 0, clean.lines()
+    gone, changed = (await app.archive.between(start, head))[:2]
+    last = await app.archive.find_by_block(
+        max(x.block_number for x in await app.archive.between(start, head))
+    )
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(app.settings.mongo_url)
+    try:
+        coll = client[app.settings.mongo_database]["logs"]
+        await coll.delete_one({"_id": gone.key})
+        await coll.update_one({"_id": changed.key}, {"$set": {"data": "0x" + "ee" * 32}})
+    finally:
+        await client.close()
+    await app.archive.mark_removed([last[0].block_hash], 99)
+    ghost = replace(last[0], block_hash="0x" + "ab" * 32, generation=99)
+    await app.archive.insert([ghost])
+    drift = await verify_archive(app.archive, net.rpc, tracked, start, head)
+    assert drift.removed == len(last)
+    assert len(drift.drifts) == 3 + len(last), drift.lines()
+    text = "\n".join(drift.drifts)
+    position = f"{last[0].block_number}:{last[0].log_index}"
+    for line in (
+        f"archived log {gone.block_number}:{gone.log_index}:{gone.block_hash} is on the chain,"
+        " not stored",
+        f"archived log {changed.block_number}:{changed.log_index}:{changed.block_hash}: data"
+        f" stored 0x{'ee' * 32}",
+        f"archived log {position}:{last[0].block_hash} is marked removed; its block is canonical",
+        f"archived log {position}:0x{'ab' * 32} is stored, not on the chain",
+    ):
+        assert line in text, (line, text)
 
 
 async def _has(reader: TopicReader, n: int) -> bool:
@@ -255,6 +297,20 @@ async def test_reorgs_are_reverted_and_the_new_fork_published(devnet, endpoints,
             await wait_for(orphan_logs, f"archive marks reorg {depth}", 60)
         assert app.syncer.status.reorgs_total >= 3
         assert app.syncer.status.last_reorg_depth >= 1
+        # the archive: the new forks' logs live, every orphaned one marked removed
+        tracked = list(app.tracked.addresses.values())
+        checks: list[ArchiveDrift] = []
+
+        async def archive_equals_chain() -> bool:
+            checks.append(
+                await verify_archive(
+                    app.archive, devnet.rpc, tracked, app.tracked.start_block, new_head
+                )
+            )
+            return checks[-1].ok
+
+        await wait_for(archive_equals_chain, "the archive to equal the chain", 60)
+        assert checks[-1].removed > 0
 
 
 async def _reorg_seen(app: BlockSyncApp, head: int) -> bool:
