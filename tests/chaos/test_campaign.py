@@ -400,10 +400,12 @@ class Checker:
         return True
 
     async def settle(self, what: str, timeout_s: float = 180) -> None:
+        started = time.monotonic()
         try:
             await wait_for(self.settled, what, timeout_s)
         except AssertionError as exc:
             raise AssertionError(f"{exc}; last check: {self.last}") from None
+        print(f"settled {what} in {time.monotonic() - started:.1f} s", flush=True)
 
 
 @pytest.fixture
@@ -496,6 +498,7 @@ async def system(anvil_url, endpoints, mongo_database, tmp_path):
         broker.stop()
 
 
+@pytest.mark.timeout(600 + 120 * SCALE)  # the full campaign (10) took 9-11 min on a slow VM
 async def test_fault_campaign(system):
     system, checker, proxy = system
     net = system.net
