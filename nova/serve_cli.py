@@ -33,6 +33,11 @@ BlockOpt = Annotated[
     typer.Option(min=0, help="Block to compare at (default: the last indexed block)."),
 ]
 ManifestOpt = Annotated[Path | None, typer.Option(help="Devnet manifest.")]
+UpToBlockOpt = Annotated[
+    int | None,
+    typer.Option(min=0, help="Block to compare up to (default: the last synced block)."),
+]
+SpanOpt = Annotated[int, typer.Option(min=1, help="Blocks per eth_getLogs.")]
 
 
 def _serve_consumer(
@@ -213,12 +218,7 @@ def verify_governance_cmd(
 
 @verify_app.command("sync")
 def verify_sync_cmd(
-    block: Annotated[
-        int | None,
-        typer.Option(min=0, help="Block to compare up to (default: the last synced block)."),
-    ] = None,
-    manifest: ManifestOpt = None,
-    span: Annotated[int, typer.Option(min=1, help="Blocks per eth_getLogs.")] = 2000,
+    block: UpToBlockOpt = None, manifest: ManifestOpt = None, span: SpanOpt = 2000
 ) -> None:
     """Every stored log of the tracked contracts (what GetLogs serves) vs eth_getLogs, by
     position and content, every stored transaction vs eth_getTransactionByHash, and every
@@ -253,12 +253,7 @@ def verify_sync_cmd(
 
 @verify_app.command("archive")
 def verify_archive_cmd(
-    block: Annotated[
-        int | None,
-        typer.Option(min=0, help="Block to compare up to (default: the last synced block)."),
-    ] = None,
-    manifest: ManifestOpt = None,
-    span: Annotated[int, typer.Option(min=1, help="Blocks per eth_getLogs.")] = 2000,
+    block: UpToBlockOpt = None, manifest: ManifestOpt = None, span: SpanOpt = 2000
 ) -> None:
     """The raw log archive (MongoDB, NOVA_MONGO_URL) vs eth_getLogs: every tracked log of the
     chain archived and live, with its content, and every live archived log the chain's (an

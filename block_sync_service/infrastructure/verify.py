@@ -7,7 +7,7 @@ marked removed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -116,21 +116,26 @@ def _differences(
     return out
 
 
-async def _chain_logs(
-    rpc: JsonRpcClient, addresses: Sequence[str], low: int, high: int
-) -> list[dict[str, Any]] | None:
-    """The node's tracked logs of ``low..high``; None when it refuses the range (too many)."""
+async def _chain_spans(
+    rpc: JsonRpcClient, addresses: Sequence[str], first: int, last: int, span: int
+) -> AsyncIterator[tuple[int, int, list[dict[str, Any]]]]:
+    """(low, high, the node's tracked logs of low..high) over ``first..last``, ``span`` blocks
+    at a time, halved when the node refuses a range (too many results)."""
     from common.jsonrpc import RpcError
 
-    try:
-        found: list[dict[str, Any]] = await rpc.call(
-            "eth_getLogs", {"address": list(addresses), "fromBlock": hex(low), "toBlock": hex(high)}
-        )
-    except RpcError:
-        if low == high:
-            raise
-        return None
-    return found
+    low = first
+    while low <= last:
+        high = min(last, low + span - 1)
+        params = {"address": list(addresses), "fromBlock": hex(low), "toBlock": hex(high)}
+        try:
+            found: list[dict[str, Any]] = await rpc.call("eth_getLogs", params)
+        except RpcError:
+            if low == high:
+                raise
+            span = max(1, span // 2)
+            continue
+        yield low, high, found
+        low = high + 1
 
 
 async def verify_archive(
@@ -147,13 +152,7 @@ async def verify_archive(
     is the chain's (an orphaned one is marked removed). An archiver behind ``block`` shows as
     the chain's latest logs not archived. ``span`` and ``progress`` as for :func:`verify_sync`."""
     drift = ArchiveDrift(block)
-    low = first
-    while low <= block:
-        high = min(block, low + span - 1)
-        found = await _chain_logs(rpc, addresses, low, high)
-        if found is None:
-            span = max(1, span // 2)
-            continue
+    async for low, high, found in _chain_spans(rpc, addresses, first, block, span):
         chain = {
             (int(x["blockNumber"], 16), int(x["logIndex"], 16), x["blockHash"].lower()): (
                 _chain_log(x)[1:]
@@ -177,7 +176,6 @@ async def verify_archive(
         drift.drifts += _differences("archived log", chain, live, ARCHIVE_FIELDS)
         if progress is not None:
             progress(high, block)
-        low = high + 1
     return drift
 
 
@@ -209,13 +207,7 @@ async def verify_sync(
     if at > synced:
         raise ValueError(f"block {at} is above the last synced block {synced}")
     drift = SyncDrift(at)
-    low = first
-    while low <= at:
-        high = min(at, low + span - 1)
-        found = await _chain_logs(rpc, addresses, low, high)
-        if found is None:
-            span = max(1, span // 2)
-            continue
+    async for low, high, found in _chain_spans(rpc, addresses, first, at, span):
         chain = {(int(x["blockNumber"], 16), int(x["logIndex"], 16)): _chain_log(x) for x in found}
         rows = (await store.get_logs([], low, high, limit=2**31 - 1)).rows
         stored = {(r["block_number"], r["log_index"]): _stored_log(r) for r in rows}
@@ -239,7 +231,6 @@ async def verify_sync(
         )
         if progress is not None:
             progress(high, at)
-        low = high + 1
     hashes = await store.block_hashes(first, at)
     numbers = sorted(hashes)
     for i in range(0, len(numbers), 500):
