@@ -34,6 +34,18 @@ class InvalidInput(ValueError):
         self.message = message
 
 
+class BadCursor(InvalidInput):
+    """A ``cursor`` that is not a ``next_cursor`` this list gave out."""
+
+    def __init__(self, cursor: str) -> None:
+        super().__init__("cursor", f"malformed cursor {cursor!r}")
+
+
+class OutOfRange(ValueError):
+    """A well-formed block outside what the index can answer for, e.g. above what it holds
+    yet (gRPC OUT_OF_RANGE; the verifiers' exit code 2)."""
+
+
 def address(value: str, field: str = "address") -> str:
     """0x + 40 hex; a mixed-case address must carry a valid EIP-55 checksum. Returns EIP-55."""
     if not isinstance(value, str) or not _ADDRESS.match(value):
@@ -73,13 +85,13 @@ def make_cursor(*fields: object) -> str:
 
 
 def cursor_fields(cursor: str, count: int) -> list[str]:
-    """The ``count`` fields of a :func:`make_cursor` cursor; ValueError when it is not one."""
+    """The ``count`` fields of a :func:`make_cursor` cursor; BadCursor when it is not one."""
     try:
         fields = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
     except ValueError as exc:  # bad base64 or not UTF-8
-        raise ValueError(f"malformed cursor {cursor!r}") from exc
+        raise BadCursor(cursor) from exc
     if len(fields) != count:
-        raise ValueError(f"malformed cursor {cursor!r}")
+        raise BadCursor(cursor)
     return fields
 
 
@@ -93,10 +105,10 @@ class Page(Generic[T]):
 
 
 def position_cursor(cursor: str) -> tuple[int, int]:
-    """A (block number, log index) cursor's position; ValueError when it is not one."""
+    """A (block number, log index) cursor's position; BadCursor when it is not one."""
     block, log_index = cursor_fields(cursor, 2)
     if not (is_bigint(block) and is_bigint(log_index)):
-        raise ValueError(f"malformed cursor {cursor!r}")
+        raise BadCursor(cursor)
     return int(block), int(log_index)
 
 

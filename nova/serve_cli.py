@@ -265,6 +265,7 @@ def verify_archive_cmd(
     from common.infrastructure.mongo_archive import MongoLogArchive
     from common.jsonrpc import JsonRpcClient
     from common.ports import PortError
+    from common.validation import OutOfRange
 
     settings, tracked = _sync_settings(manifest)
     if not settings.mongo_url:
@@ -284,7 +285,7 @@ def verify_archive_cmd(
                 finally:
                     await engine.dispose()
                 if state is None:
-                    raise ValueError("nothing is synced yet: pass --block")
+                    raise OutOfRange("nothing is synced yet: pass --block")
                 at = state.synced_block
             return await verify_archive(
                 archive,
@@ -407,13 +408,15 @@ def dev_cmd(
 
 def _report(check: Callable[[], Awaitable[Any]], *unavailable: type[Exception]) -> None:
     """Run a verifier and print its lines: exit 1 when it found drift, 2 when it refused its
-    input (a ValueError, e.g. a block not indexed yet), the unavailable code when a server is
+    input (OutOfRange, e.g. a block not indexed yet), the unavailable code when a server is
     down (also on the ``unavailable`` errors)."""
+
+    from common.validation import OutOfRange
 
     async def main() -> bool:
         try:
             drift = await check()
-        except ValueError as exc:
+        except OutOfRange as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
         for line in drift.lines():

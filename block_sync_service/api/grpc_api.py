@@ -149,10 +149,8 @@ class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
                     "offset", "not with a topic filter: page with next_cursor"
                 )
             after = validation.position_cursor(request.cursor) if request.cursor else None
-        except validation.InvalidInput as exc:
+        except validation.InvalidInput as exc:  # also a malformed cursor
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except ValueError as exc:  # a malformed cursor
-            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"cursor: {exc}")
         found = await self.store.get_logs(
             addresses,
             request.from_block,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from block_sync_service.infrastructure.store import SqlAlchemySyncStore
 from common.drift import DriftReport
+from common.validation import OutOfRange
 
 if TYPE_CHECKING:  # only for annotations
     from common.jsonrpc import JsonRpcClient
@@ -205,7 +206,7 @@ async def verify_sync(
     synced = state.synced_block if state is not None else first - 1
     at = synced if block is None else block
     if at > synced:
-        raise ValueError(f"block {at} is above the last synced block {synced}")
+        raise OutOfRange(f"block {at} is above the last synced block {synced}")
     drift = SyncDrift(at)
     async for low, high, found in _chain_spans(rpc, addresses, first, at, span):
         chain = {(int(x["blockNumber"], 16), int(x["logIndex"], 16)): _chain_log(x) for x in found}

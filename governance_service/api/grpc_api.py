@@ -105,8 +105,8 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
             await not_found(context, f"proposal {pid} is not indexed")
         try:
             page = await self.views.votes(pid, limit, offset, request.cursor or None)
-        except ValueError as exc:  # malformed cursor
-            await invalid(context, f"cursor: {exc}")
+        except validation.InvalidInput as exc:  # a malformed cursor
+            await invalid(context, str(exc))
         return pb.GetVotesResponse(
             votes=[_vote(v) for v in page.items], total=page.total, next_cursor=page.next_cursor
         )
@@ -119,8 +119,8 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
             await invalid(context, str(exc))
         try:
             page = await self.views.voter(voter, limit, offset, request.cursor or None)
-        except ValueError as exc:  # malformed cursor
-            await invalid(context, f"cursor: {exc}")
+        except validation.InvalidInput as exc:  # a malformed cursor
+            await invalid(context, str(exc))
         return pb.GetVoterResponse(
             votes=[_vote(v) for v in page.items], total=page.total, next_cursor=page.next_cursor
         )
@@ -135,7 +135,7 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
             await invalid(context, str(exc))
         try:
             d = await self.views.delegate(address, at)
-        except ValueError as exc:
+        except validation.OutOfRange as exc:
             await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"at_block: {exc}")
         return pb.GetDelegateResponse(
             address=d.address,

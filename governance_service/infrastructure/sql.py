@@ -15,7 +15,7 @@ from common.consumer import read_mark
 from common.db import insert_rows
 from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
-from common.validation import Page, make_cursor, position_cursor
+from common.validation import OutOfRange, Page, make_cursor, position_cursor
 from governance_service.domain.governance import (
     Checkpoints,
     GovernanceRuleError,
@@ -538,7 +538,7 @@ class GovernanceViews:
             head = await self.head(conn)
             at = head if at_block is None else at_block
             if at > head:
-                raise ValueError(f"block {at} is above the indexed head {head}")
+                raise OutOfRange(f"block {at} is above the indexed head {head}")
             where = vote_cp_t.c.delegate == address
             votes = await _checkpoint(conn, vote_cp_t, "votes", None, where)
             past = await _checkpoint(conn, vote_cp_t, "votes", at, where)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from common.abi import ContractABI
 from common.drift import DriftReport
 from common.jsonrpc import JsonRpcClient, RpcError
+from common.validation import OutOfRange
 from governance_service.domain.governance import ProposalState
 from governance_service.infrastructure.sql import GovernanceViews
 
@@ -35,7 +36,7 @@ async def verify_governance(
     head = await views.head()
     at = head if block is None else block
     if at > head:
-        raise ValueError(f"block {at} is above the indexed head {head}")
+        raise OutOfRange(f"block {at} is above the indexed head {head}")
     drift = GovernanceDrift(block=at)
     tag = hex(at)
     chain_head = int(await rpc.call("eth_blockNumber"), 16)

@@ -73,8 +73,8 @@ class StakingServicer(pb_grpc.StakingServiceServicer):
             await invalid(context, str(exc))
         try:
             page = await self.views.active_stakes(user, limit, offset, request.cursor or None)
-        except ValueError as exc:  # malformed cursor
-            await invalid(context, f"cursor: {exc}")
+        except validation.InvalidInput as exc:  # a malformed cursor
+            await invalid(context, str(exc))
         at = (await self.views.stats()).last_timestamp
         return pb.GetActiveStakesResponse(
             stakes=[self._pb(s, at) for s in page.items],
@@ -92,8 +92,8 @@ class StakingServicer(pb_grpc.StakingServiceServicer):
             await invalid(context, str(exc))
         try:
             page = await self.views.claims(user, limit, offset, request.cursor or None)
-        except ValueError as exc:  # malformed cursor
-            await invalid(context, f"cursor: {exc}")
+        except validation.InvalidInput as exc:  # a malformed cursor
+            await invalid(context, str(exc))
         return pb.GetRewardClaimsResponse(
             claims=[
                 pb.RewardClaim(

@@ -13,7 +13,15 @@ from common.db import insert_rows
 from common.offsets import upsert
 from common.read_replica import Reads
 from common.sqltypes import Amount
-from common.validation import InvalidInput, Page, cursor_fields, is_bigint, make_cursor, tx_hash
+from common.validation import (
+    BadCursor,
+    InvalidInput,
+    Page,
+    cursor_fields,
+    is_bigint,
+    make_cursor,
+    tx_hash,
+)
 from staking_service.domain.staking import ACTIVE, RewardClaim, Stake, claimed_through
 
 metadata = sa.MetaData()
@@ -364,7 +372,7 @@ class StakingViews:
         if cursor:
             (after,) = cursor_fields(cursor, 1)
             if not is_bigint(after):
-                raise ValueError(f"malformed cursor {cursor!r}")
+                raise BadCursor(cursor)
             where.append(stakes_t.c.id > int(after))
             offset = 0
         async with self.engine.connect() as conn:
@@ -420,11 +428,11 @@ class StakingViews:
         if cursor:
             block, tx, index = cursor_fields(cursor, 3)  # the id is "<tx hash>:<log index>"
             if not (is_bigint(block) and is_bigint(index)):
-                raise ValueError(f"malformed cursor {cursor!r}")
+                raise BadCursor(cursor)
             try:
                 claim_id = f"{tx_hash(tx)}:{int(index)}"
             except InvalidInput as exc:
-                raise ValueError(f"malformed cursor {cursor!r}") from exc
+                raise BadCursor(cursor) from exc
             where.append(
                 sa.or_(
                     c.block_number < int(block),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from common.abi import ContractABI
 from common.drift import DriftReport
 from common.jsonrpc import JsonRpcClient
+from common.validation import OutOfRange
 from staking_service.domain.staking import rewards_owed
 from staking_service.infrastructure.sql import StakingViews
 
@@ -33,7 +34,7 @@ async def verify_staking(
     stats = await views.stats()
     at = stats.last_block if block is None else block
     if at < stats.last_block:
-        raise ValueError(
+        raise OutOfRange(
             f"block {at} is below the last indexed staking event ({stats.last_block})"
             "; the index holds the state after it"
         )

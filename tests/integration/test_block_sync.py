@@ -23,6 +23,7 @@ from common.db import migrate
 from common.infrastructure.kafka_bus import KafkaEventBus
 from common.infrastructure.mongo_archive import MongoLogArchive
 from common.metrics import isolated_registry
+from common.validation import OutOfRange
 from nova import stack
 from nova.devnet import artifacts
 from nova.devnet.reorg import force_reorg
@@ -439,7 +440,7 @@ async def test_verify_sync_finds_every_stored_row_that_is_not_the_chain(
         assert clean.ok and clean.block == head, clean.lines()
         assert clean.logs == await app.store.count("logs") > 0 and clean.blocks > 0
         assert seen[-1] == head and seen == sorted(seen)  # progress, span by span
-        with pytest.raises(ValueError, match="above the last synced block"):
+        with pytest.raises(OutOfRange, match="above the last synced block"):
             await verify_sync(app.store, devnet.rpc, tracked, start, head + 1)
         # one of each kind of damage, each named
         rows = (await app.store.get_logs([], 0, head, limit=3)).rows

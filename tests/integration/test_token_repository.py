@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from common import validation
 from common.db import create_engine, migrate
 from tests.envelopes import revert
 from tests.unit.test_token_ledger import HOLDERS, build, envelope
@@ -161,7 +162,7 @@ async def test_transfer_totals_are_the_counts_kept_with_the_rows(
                 cursor = got.next_cursor
             assert listed == holders, size
         for bad in ("x", sql.encode_holders_cursor(10, "0x12")[:-2], "MTA6MTA="):  # "10:10"
-            with pytest.raises(ValueError, match="malformed cursor"):
+            with pytest.raises(validation.BadCursor, match="malformed cursor"):
                 await views.holders(2, 0, bad)
     finally:
         await engine.dispose()

@@ -52,7 +52,7 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
             )
         try:
             drift = await self.verifier(request.block or None)
-        except ValueError as exc:  # a block above what is indexed
+        except validation.OutOfRange as exc:  # a block above what is indexed
             await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"block: {exc}")
         except Exception as exc:  # noqa: BLE001 - the chain is a dependency: 503
             await abort(context, grpc.StatusCode.UNAVAILABLE, f"chain unreachable: {exc}")
@@ -108,10 +108,8 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
                 request.cursor or None,
                 request.oldest_first,
             )
-        except validation.InvalidInput as exc:
+        except validation.InvalidInput as exc:  # also a malformed cursor
             await invalid(context, str(exc))
-        except ValueError as exc:  # malformed cursor
-            await invalid(context, f"cursor: {exc}")
         return pb.GetTransfersResponse(
             transfers=[
                 pb.Transfer(
@@ -177,8 +175,8 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
             await invalid(context, str(exc))
         try:
             page = await self.views.holders(limit, offset, request.cursor or None)
-        except ValueError as exc:
-            await invalid(context, f"cursor: {exc}")
+        except validation.InvalidInput as exc:  # a malformed cursor
+            await invalid(context, str(exc))
         return pb.GetHoldersResponse(
             holders=[pb.Holder(address=a, balance=str(b)) for a, b in page.holders],
             total=page.total,

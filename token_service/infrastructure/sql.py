@@ -15,7 +15,7 @@ from common.db import insert_rows
 from common.offsets import upsert
 from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
-from common.validation import cursor_fields, is_bigint, is_decimal, make_cursor
+from common.validation import BadCursor, cursor_fields, is_bigint, is_decimal, make_cursor
 from token_service.domain.ledger import ZERO_ADDRESS, Approval, Stats, SupplyEvent, Transfer
 
 metadata = sa.MetaData()
@@ -297,7 +297,7 @@ def encode_cursor(block: int, log_index: int, tx_hash: str) -> str:
 def decode_cursor(cursor: str) -> tuple[int, int, str]:
     block, log_index, tx_hash = cursor_fields(cursor, 3)
     if not (is_bigint(block) and is_bigint(log_index)):
-        raise ValueError(f"malformed cursor {cursor!r}")
+        raise BadCursor(cursor)
     return int(block), int(log_index), tx_hash
 
 
@@ -313,7 +313,7 @@ def decode_holders_cursor(cursor: str) -> tuple[int, str]:
         and len(address) == 42
         and address.startswith("0x")
     ):
-        raise ValueError(f"malformed cursor {cursor!r}")
+        raise BadCursor(cursor)
     return int(balance), address
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from common.validation import OutOfRange
 from token_service.infrastructure.sql import TokenViews
 
 if TYPE_CHECKING:  # only for annotations: a consumer that never verifies does not load them
@@ -50,7 +51,7 @@ async def verify_token(
     stats = await views.stats()
     at = stats.last_block if block is None else block
     if at > stats.last_block:
-        raise ValueError(f"block {at} is above the last indexed block {stats.last_block}")
+        raise OutOfRange(f"block {at} is above the last indexed block {stats.last_block}")
     indexed = await views.balances_at(at)
     later_supply = await _supply_at(views, at)
     addresses = sorted(indexed)
