@@ -49,15 +49,15 @@ class Views:
 
 
 def token(views: Views) -> Any:
-    return TokenServicer(views, None, {})  # type: ignore[arg-type]
+    return TokenServicer(views, None, {})
 
 
 def staking(views: Views) -> Any:
-    return StakingServicer(views, None, 1)  # type: ignore[arg-type]
+    return StakingServicer(views, None, 1)
 
 
 def governance(views: Views) -> Any:
-    return GovernanceServicer(views)  # type: ignore[arg-type]
+    return GovernanceServicer(views)
 
 
 CALLS = [
