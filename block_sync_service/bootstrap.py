@@ -111,7 +111,10 @@ class _MetricsObserver(SyncObserver):
         self.synced = m.gauge("synced_block", "Last block whose events are published")
         self.lag = m.gauge("lag_blocks", "head - synced")
         self.final = m.gauge("final_block", "The block followed: head - confirmations, or tagged")
-        self.published = m.counter("events_published_total", "Events published")
+        self.published = m.counter(
+            "events_published_total",
+            "Records published: events (once per topic), progress and revert markers",
+        )
         self.reorgs = m.counter("reorgs_total", "Reorgs handled")
         self.reorg_depth = m.gauge("last_reorg_depth_blocks", "Depth of the last reorg")
         self.range_size = m.gauge("range_size_blocks", "Current eth_getLogs range")

@@ -8,7 +8,9 @@ the stored offsets. Effects are therefore exactly-once although delivery is at-l
 - events re-published by the syncer (it died between publish and checkpoint) sit at or below
   the mark and are dropped;
 - a revert marker lowers the mark to its block, so the new fork's events apply;
-- a progress marker raises it to the end of its block (nothing of it is left to come);
+- a progress marker raises it to the end of its block (nothing of it is left to come), and
+  goes to the handler too (the domain's head moves with the chain: a handler that keeps one
+  moves it; the events' handlers skip it);
 - every record carries the syncer's fork generation (reorgs reverted so far), so a replayed
   old record, a revert marker among them, is dropped instead of rewinding the state;
 - the mark moves by compare-and-set first thing in the transaction, so a second consumer of
@@ -266,7 +268,7 @@ class SqlConsumer:
         revert (applied, or orphaned), a revert marker of a generation the mark has reached is
         applied already, and within a generation the chain position decides."""
         fresh = []
-        reverts = 0
+        reverts = progressed = 0
         for env in envelopes:
             body = env.WhichOneof("body")
             gen = env.generation
@@ -283,7 +285,11 @@ class SqlConsumer:
                 self._duplicate()
                 continue
             if body == "progress":  # everything up to its block is published: applied through
-                mark = max(mark, (gen, env.progress.block_number, MAX_LOG_INDEX))
+                through = (gen, env.progress.block_number, MAX_LOG_INDEX)
+                if through > mark:
+                    mark = through
+                    fresh.append(env)
+                    progressed += 1
                 continue
             position = (gen, env.event.block_number, env.event.log_index)
             if position <= mark:
@@ -291,7 +297,7 @@ class SqlConsumer:
                 continue
             mark = position
             fresh.append(env)
-        applied = len(fresh) - reverts
+        applied = len(fresh) - reverts - progressed
         self.status.applied += applied
         if self._m_applied is not None and applied:
             self._m_applied.inc(applied)  # once per batch: a locked call per event cost ~1.5%
@@ -328,9 +334,13 @@ class SqlConsumer:
 
 
 def _historical(value: bytes) -> bool:
-    """Whether a record is a contract event the block sync marked historical (backfill)."""
+    """Whether a record is a contract event or a progress marker the block sync marked
+    historical (backfill)."""
     try:
         env = events.parse(value)
     except Exception:  # noqa: BLE001 - undecodable records are reported where they are applied
         return False
-    return env.WhichOneof("body") == "event" and env.event.historical
+    body = env.WhichOneof("body")
+    if body == "progress":
+        return env.progress.historical
+    return body == "event" and env.event.historical

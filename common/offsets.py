@@ -65,6 +65,17 @@ class SqlOffsetStore:
             )
             return {int(p): int(o) for p, o in rows}
 
+    async def through(self) -> dict[str, int]:
+        """Per topic, the block the group saved with its offsets (its lowest partition's)."""
+        c = consumer_offsets.c
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(c.topic, sa.func.min(c.updated_block))
+                .where(c.consumer_group == self.group)
+                .group_by(c.topic)
+            )
+            return {str(t): int(b) for t, b in rows}
+
     async def save(self, topic: str, positions: Mapping[int, int], block: int = 0) -> None:
         async with self.engine.begin() as conn:
             await self.save_in(conn, topic, positions, block)

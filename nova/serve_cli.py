@@ -257,13 +257,17 @@ def verify_archive_cmd(
 ) -> None:
     """The raw log archive (MongoDB, NOVA_MONGO_URL) vs eth_getLogs: every tracked log of the
     chain archived and live, with its content, and every live archived log the chain's (an
-    orphaned one is marked removed). The archiver may lag the sync: one behind the block
-    compared shows the chain's latest logs as not archived."""
+    orphaned one is marked removed). By default up to the block both the sync and the
+    archiver (which may lag) have passed; a --block beyond the archiver's shows the logs it
+    has not reached yet as not archived."""
+    from block_sync_service.application.archiver import ARCHIVER_GROUP
     from block_sync_service.infrastructure.store import SqlAlchemySyncStore
     from block_sync_service.infrastructure.verify import verify_archive
+    from common import events
     from common.db import create_engine
     from common.infrastructure.mongo_archive import MongoLogArchive
     from common.jsonrpc import JsonRpcClient
+    from common.offsets import SqlOffsetStore
     from common.ports import PortError
     from common.validation import OutOfRange
 
@@ -282,11 +286,22 @@ def verify_archive_cmd(
                 try:
                     chain_id = tracked.chain_id or int(await rpc.call("eth_chainId"), 16)
                     state = await SqlAlchemySyncStore(engine, chain_id).state()
+                    saved = await SqlOffsetStore(engine, ARCHIVER_GROUP).through()
                 finally:
                     await engine.dispose()
                 if state is None:
                     raise OutOfRange("nothing is synced yet: pass --block")
-                at = state.synced_block
+                topics = [events.topic_name(settings.kafka_topic_prefix, d) for d in events.DOMAINS]
+                archived = min(saved.get(t, -1) for t in topics)
+                if archived < 0:
+                    raise OutOfRange("the archiver has not passed a block yet: pass --block")
+                at = min(state.synced_block, archived)
+                if at < state.synced_block:
+                    typer.echo(
+                        f"the archiver is through block {archived}, the sync through "
+                        f"{state.synced_block}: comparing through {at}",
+                        err=True,
+                    )
             return await verify_archive(
                 archive,
                 rpc,

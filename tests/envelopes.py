@@ -31,3 +31,16 @@ def revert(block: int) -> events.EventEnvelope:
     return events.EventEnvelope(
         version=events.ENVELOPE_VERSION, chain_id=31337, revert=events.RevertMarker(to_block=block)
     )
+
+
+def progress(block: int, generation: int = 0) -> events.EventEnvelope:
+    """A progress marker: every event through ``block`` is published (its timestamp as
+    :func:`event` gives the block's)."""
+    return events.EventEnvelope(
+        version=events.ENVELOPE_VERSION,
+        chain_id=31337,
+        generation=generation,
+        progress=events.Progress(
+            block_number=block, block_hash=f"0x{block:064x}", block_timestamp=1_000 + block
+        ),
+    )

@@ -3,7 +3,9 @@
 Every event's raw log goes to the archive (identity (block_hash, log_index), so redelivery
 stores it once); a revert marker marks the orphaned blocks' logs ``removed``. Offsets are saved
 after the archive writes: at-least-once delivery, idempotent effects. It may lag behind sync,
-never throttle it.
+never throttle it: how far it got is saved with each topic's offsets, the block of the last
+progress marker it passed ("archived through", lowered by a revert marker), which ``nova
+verify archive`` compares up to.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class OffsetStore(Protocol):
     async def load(self, topic: str) -> dict[int, int]: ...
 
     async def save(self, topic: str, positions: dict[int, int], block: int = 0) -> None: ...
+
+    async def through(self) -> dict[str, int]: ...
 
 
 ARCHIVER_GROUP = "archiver"  # its offsets' name (and its group on the bus)
@@ -46,6 +50,9 @@ class Archiver:
         self.batch_size = batch_size
         self.archived = 0
         self.marked_removed = 0
+        # per topic, (fork generation, block) of the last progress marker passed: a replayed
+        # marker of an older generation (an orphaned fork's) does not move it
+        self.through: dict[str, tuple[int, int]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.archive.ensure_indexes()
@@ -70,13 +77,14 @@ class Archiver:
         try:
             for partition, offset in (await self.offsets.load(topic)).items():
                 await consumer.seek(partition, offset)
+            self.through[topic] = (0, (await self.offsets.through()).get(topic, -1))
             while not stop.is_set():
                 records = await consumer.fetch(self.batch_size, timeout_s=0.5)
                 if not records:
                     continue
                 while True:
                     try:
-                        await self._apply(records)
+                        await self._apply(topic, records)
                         break
                     except PortError as exc:
                         log.warning("archive write failed; retrying", error=str(exc)[:200])
@@ -87,16 +95,21 @@ class Archiver:
                 positions: dict[int, int] = {}
                 for r in records:
                     positions[r.partition] = r.offset + 1
-                await self.offsets.save(topic, positions)
+                await self.offsets.save(topic, positions, max(0, self.through[topic][1]))
                 await consumer.committed(positions)
         finally:
             await consumer.close()
 
-    async def _apply(self, records: Sequence[BusRecord]) -> None:
+    async def _apply(self, topic: str, records: Sequence[BusRecord]) -> None:
         pending: list[ArchivedLog] = []
         for record in records:
             env = events.parse(record.value)
-            if env.WhichOneof("body") == "event":
+            body = env.WhichOneof("body")
+            if body == "progress":
+                self.through[topic] = max(
+                    self.through[topic], (env.generation, env.progress.block_number)
+                )
+            elif body == "event":
                 e = env.event
                 pending.append(
                     ArchivedLog(
@@ -111,12 +124,15 @@ class Archiver:
                         generation=env.generation,
                     )
                 )
-            elif env.WhichOneof("body") == "revert":
+            elif body == "revert":
                 if pending:  # keep the order: insert what came before the marker first
                     self.archived += await self.archive.insert(pending)
                     pending = []
                 self.marked_removed += await self.archive.mark_removed(
                     list(env.revert.orphaned_hashes), env.generation
                 )
+                gen, block = self.through[topic]
+                if env.generation > gen:
+                    self.through[topic] = (env.generation, min(block, env.revert.to_block))
         if pending:
             self.archived += await self.archive.insert(pending)

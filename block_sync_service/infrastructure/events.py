@@ -132,9 +132,9 @@ class EventRouter:
         )
 
     def progress_record(
-        self, header: BlockHeader, generation: int = 0
-    ) -> tuple[str, tuple[bytes, bytes]]:
-        """ "Published through ``header``" for the governance topic (see events.proto)."""
+        self, header: BlockHeader, historical: bool, generation: int = 0
+    ) -> tuple[bytes, bytes]:
+        """ "Published through ``header``", for every topic (see events.proto)."""
         env = events.EventEnvelope(
             version=events.ENVELOPE_VERSION,
             chain_id=self.chain_id,
@@ -143,9 +143,10 @@ class EventRouter:
                 block_number=header.number,
                 block_hash=header.hash,
                 block_timestamp=header.timestamp,
+                historical=historical,
             ),
         )
-        return self.topics["governance"], (b"progress", env.SerializeToString())
+        return b"progress", env.SerializeToString()
 
     def revert_records(
         self, reorg: Reorg, generation: int = 0
@@ -192,8 +193,11 @@ class BusEventSink:
                 logs[i : i + ROUTE_SLICE], batch.headers, historical, generation
             ).items():
                 records[t].extend(r)
-        topic, record = self.router.progress_record(batch.last_header, generation)
-        records[topic].append(record)
+        # after the unit's events on every topic: its consumers are applied through the unit
+        # even when none of its events is theirs
+        record = self.router.progress_record(batch.last_header, historical, generation)
+        for topic in self.router.topics.values():
+            records[topic].append(record)
         return await self._publish(records)
 
     async def publish_revert(self, reorg: Reorg, generation: int) -> None:

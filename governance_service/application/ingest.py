@@ -53,7 +53,10 @@ async def apply_batch(
     """Apply events in order. Governance reads are not cached: no keys to invalidate."""
     supply: int | None = None
     for env in envelopes:
-        if env.WhichOneof("body") == "revert":
+        body = env.WhichOneof("body")
+        if body == "progress":  # the head is the consumer's mark (GovernanceViews.head)
+            continue
+        if body == "revert":
             await repo.revert_above(env.revert.to_block)
             supply = None
             continue

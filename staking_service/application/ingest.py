@@ -43,7 +43,8 @@ class StakingRepository(Protocol):
 async def apply_batch(
     repo: StakingRepository, envelopes: Sequence[events.EventEnvelope]
 ) -> set[str]:
-    """Apply events in order; returns the cache keys whose values changed."""
+    """Apply events in order (a progress marker moves the index's head and time to its
+    block's); returns the cache keys whose values changed."""
     users: set[str] = set()
     last_block = last_ts = -1
     # the stakes the batch unstakes, read in one statement (one per Unstaked was most of this
@@ -56,7 +57,11 @@ async def apply_batch(
         ]
     )
     for env in envelopes:
-        if env.WhichOneof("body") == "revert":
+        body = env.WhichOneof("body")
+        if body == "progress":  # the index's head, and the time rewards owed are served at
+            last_block, last_ts = env.progress.block_number, env.progress.block_timestamp
+            continue
+        if body == "revert":
             if users:
                 await repo.refresh_totals(users, last_block, last_ts)
             users |= await repo.revert_above(env.revert.to_block)

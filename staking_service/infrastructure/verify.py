@@ -35,8 +35,8 @@ async def verify_staking(
     at = stats.last_block if block is None else block
     if at < stats.last_block:
         raise OutOfRange(
-            f"block {at} is below the last indexed staking event ({stats.last_block})"
-            "; the index holds the state after it"
+            f"block {at} is below the indexed head ({stats.last_block})"
+            "; the index holds the state at the head"
         )
     header = await rpc.call("eth_getBlockByNumber", hex(at), False)
     ts = int(header["timestamp"], 16)

@@ -64,7 +64,7 @@ from nova.devnet import artifacts
 from nova.devnet.reorg import force_reorg
 from staking_service.infrastructure.sql import StakingViews
 from staking_service.infrastructure.verify import verify_staking
-from tests.chain_helpers import DELEGATION, Devnet, last_event_block, make_devnet, wait_for
+from tests.chain_helpers import Devnet, make_devnet, wait_for
 from tests.faults import (
     REPLICA_OPTIONS,
     SOURCE_OPTIONS,
@@ -269,25 +269,18 @@ class Checker:
             if not rows.ok:
                 self.last = "\n".join(rows.lines()[-5:])
                 return False
-            token_last = await last_event_block(
-                net.rpc, m.address("NovaToken"), m.start_block, head, skip=DELEGATION
-            )
-            # a consumer's last block is its last record's: an event's, or a revert's ancestor
-            # (which may lie above the fork's last event), so "behind" is only below that event;
-            # a consumer still to apply a revert is caught by the drift checks that follow
+            # each consumer's head is the block it applied through (the sync's progress markers
+            # move it with every unit, event of its own or not)
             stats = await self.token.stats()
-            if stats.last_block < token_last:
-                self.last = f"token consumer at {stats.last_block}, last token event {token_last}"
+            if stats.last_block != head:
+                self.last = f"token consumer at {stats.last_block}, the chain at {head}"
                 return False
-            drift = await verify_token(self.token, net.rpc, m.address("NovaToken"), TOK, token_last)
+            drift = await verify_token(self.token, net.rpc, m.address("NovaToken"), TOK, head)
             if not drift.ok:
                 self.last = "\n".join(drift.lines()[-5:])
                 return False
-            staking_last = await last_event_block(
-                net.rpc, m.address("NovaStaking"), m.start_block, head
-            )
-            if (await self.staking.stats()).last_block < staking_last:
-                self.last = "staking consumer behind"
+            if (staked_at := (await self.staking.stats()).last_block) != head:
+                self.last = f"staking consumer at {staked_at}, the chain at {head}"
                 return False
             rate = int(m.params.get("reward_rate", 0))
             s_drift = await verify_staking(
@@ -341,7 +334,7 @@ class Checker:
             if not archived.ok:
                 self.last = "\n".join(archived.lines()[-5:])
                 return False
-            return await self._rest_agrees(token_last)
+            return await self._rest_agrees(head)
         except (pymysql.err.Error, ValueError, OSError, httpx.TransportError) as exc:
             self.last = f"{type(exc).__name__}: {exc}"
             return False

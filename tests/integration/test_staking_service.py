@@ -165,6 +165,30 @@ async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, m
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await call(request)
             assert info.value.code() == code
+        await _rewards_follow_the_head(devnet, stub, sample, staking)
+
+
+async def _rewards_follow_the_head(net: Devnet, stub, sample: pb.Stake, staking: str) -> None:
+    """Blocks without a staking event still move the index's head (the sync's progress
+    markers): rewards owed are served at the head's time, as the contract's view says."""
+    before = await stub.CalculateRewards(pb.CalculateRewardsRequest(stake_id=sample.id))
+    later = int((await net.chain.block())["timestamp"], 16) + 3 * 3600 + 5
+    await net.chain.mine(later)
+    await net.chain.mine(later + 1)
+    head = await net.chain.block_number()
+
+    async def at_head() -> bool:
+        return (await stub.GetTotalStaked(pb.GetTotalStakedRequest())).block_number == head
+
+    await wait_for(at_head, "the staking index to follow the head", 60)
+    owed = STK.decode_result(
+        "pendingRewards",
+        await net.chain.call(staking, STK.encode_call("pendingRewards", int(sample.id)), head),
+    )
+    stake = (await stub.GetStake(pb.GetStakeRequest(id=sample.id))).stake
+    assert int(stake.rewards) == owed > int(before.rewards)
+    now = await stub.CalculateRewards(pb.CalculateRewardsRequest(stake_id=sample.id))
+    assert (now.at_timestamp, int(now.rewards)) == (later + 1, owed)
 
 
 async def _pages_by_cursor_equal_the_chain(stub, net: Devnet, active: list[pb.Stake]) -> None:

@@ -211,6 +211,22 @@ async def test_balances_supply_and_transfers_equal_the_chain(devnet, endpoints, 
                 await p.stub.GetTransfers(bad)
             assert info_.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
+        # an empty block moves the index's head (the sync's progress markers): a cached
+        # balance is answered at the new block, and the verifier's default block follows
+        holder = devnet.sim.holders[0]
+        cached = await p.stub.GetBalance(pb.GetBalanceRequest(address=holder))
+        await devnet.chain.mine()
+        head = await devnet.chain.block_number()
+        assert cached.block_number < head
+
+        async def at_head() -> bool:
+            reply = await p.stub.GetBalance(pb.GetBalanceRequest(address=holder))
+            return reply.block_number == head and reply.balance == cached.balance
+
+        await wait_for(at_head, "the balance answered at the new head", 30)  # TTL 60 s
+        assert (await p.stub.GetTotalSupply(pb.GetTotalSupplyRequest())).block_number == head
+        assert (await p.stub.Verify(pb.VerifyRequest())).block == head
+
 
 async def test_reorgs_during_traffic_leave_state_equal_to_the_chain(devnet, endpoints, mysql_url):
     async with pipeline(devnet, endpoints, mysql_url) as p:

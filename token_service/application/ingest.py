@@ -84,24 +84,31 @@ def decode(env: events.EventEnvelope) -> Transfer | Approval | SupplyEvent | Non
 
 
 async def apply_batch(repo: TokenRepository, envelopes: Sequence[events.EventEnvelope]) -> set[str]:
-    """Apply events in order; a revert marker undoes everything above its block first.
-    Returns the cache keys whose values changed."""
+    """Apply events in order; a revert marker undoes everything above its block first, a
+    progress marker moves the index's head (``last_block``) to its block. Returns the cache
+    keys whose values changed."""
     keys: set[str] = set()
     transfers: list[Transfer] = []
     approvals: list[Approval] = []
     supply: list[SupplyEvent] = []
-    last_block = -1
+    last_block = through = -1
 
     async def flush() -> None:
-        nonlocal transfers, approvals, supply
+        nonlocal transfers, approvals, supply, through
         if transfers or approvals or supply:
-            await _apply(repo, transfers, approvals, supply, last_block, keys)
-        transfers, approvals, supply = [], [], []
+            await _apply(repo, transfers, approvals, supply, last_block, through, keys)
+        elif through >= 0:
+            await _advance(repo, through, keys)
+        transfers, approvals, supply, through = [], [], [], -1
 
     for env in envelopes:
-        if env.WhichOneof("body") == "revert":
+        body = env.WhichOneof("body")
+        if body == "revert":
             await flush()
             await revert_to_block(repo, env.revert.to_block, keys)
+            continue
+        if body == "progress":
+            through = max(through, env.progress.block_number)
             continue
         item = decode(env)
         last_block = max(last_block, env.event.block_number)
@@ -121,13 +128,14 @@ async def _apply(
     approvals: list[Approval],
     supply: list[SupplyEvent],
     block: int,
+    through: int,
     keys: set[str],
 ) -> None:
     stats = await repo.stats()
     touched = sorted({t.from_address for t in transfers} | {t.to_address for t in transfers})
     current = await repo.balances(touched)
     new = apply_transfers(stats, current, transfers)
-    stats.last_block = max(stats.last_block, block)
+    stats.last_block = max(stats.last_block, block, through)
     await repo.add(transfers, approvals, supply)
     await repo.save_balances(new, block)
     await repo.save_stats(stats)
@@ -135,6 +143,15 @@ async def _apply(
     keys.add(LAST_BLOCK_KEY)
     if transfers:
         keys.update((SUPPLY_KEY, HOLDERS_KEY))
+
+
+async def _advance(repo: TokenRepository, block: int, keys: set[str]) -> None:
+    """Applied through ``block`` with no token event since the last batch."""
+    stats = await repo.stats()
+    if block > stats.last_block:
+        stats.last_block = block
+        await repo.save_stats(stats)
+        keys.add(LAST_BLOCK_KEY)
 
 
 async def revert_to_block(repo: TokenRepository, block: int, keys: set[str]) -> None:

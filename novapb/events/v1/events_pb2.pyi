@@ -76,14 +76,16 @@ class RevertMarker(_message.Message):
     def __init__(self, to_block: _Optional[int] = ..., orphaned_hashes: _Optional[_Iterable[str]] = ..., orphaned_from: _Optional[int] = ..., orphaned_to: _Optional[int] = ...) -> None: ...
 
 class Progress(_message.Message):
-    __slots__ = ("block_number", "block_hash", "block_timestamp")
+    __slots__ = ("block_number", "block_hash", "block_timestamp", "historical")
     BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
     BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
     BLOCK_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    HISTORICAL_FIELD_NUMBER: _ClassVar[int]
     block_number: int
     block_hash: str
     block_timestamp: int
-    def __init__(self, block_number: _Optional[int] = ..., block_hash: _Optional[str] = ..., block_timestamp: _Optional[int] = ...) -> None: ...
+    historical: bool
+    def __init__(self, block_number: _Optional[int] = ..., block_hash: _Optional[str] = ..., block_timestamp: _Optional[int] = ..., historical: _Optional[bool] = ...) -> None: ...
 
 class EventEnvelope(_message.Message):
     __slots__ = ("version", "chain_id", "generation", "event", "revert", "progress")
