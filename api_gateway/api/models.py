@@ -218,6 +218,10 @@ class ProposalModel(BaseModel):
     quorum: str = Uint
     created_block: int
     eta: int = Field(description="Queued: earliest execution time (unix seconds); else 0")
+    state_at_block: int = Field(
+        description="The indexed head (the block the index has applied through) that the state "
+        "and quorum were derived at"
+    )
 
 
 class ProposalsPage(BaseModel):

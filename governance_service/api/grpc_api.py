@@ -53,6 +53,7 @@ def _proposal(v: ProposalView) -> pb.Proposal:
         created_block=p.created_block,
         quorum=str(v.quorum),
         eta=p.eta,
+        state_at_block=v.at_block,
     )
 
 

@@ -377,6 +377,7 @@ class ProposalView:
     proposal: Proposal
     state: ProposalState
     quorum: int
+    at_block: int  # the indexed head the state and quorum were derived at
 
 
 @dataclass(frozen=True)
@@ -459,7 +460,7 @@ class GovernanceViews:
         out = []
         for p in proposals:
             q = quorums[min(p.vote_start, now)]
-            out.append(ProposalView(p, proposal_state(p, now, q), q))
+            out.append(ProposalView(p, proposal_state(p, now, q), q, now))
         return out
 
     async def proposals(

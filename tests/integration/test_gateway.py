@@ -366,9 +366,13 @@ async def test_governance_routes(system):
     async with httpx.AsyncClient(base_url=base) as http:
         page = (await http.get("/api/v1/governance/proposals", params={"limit": 1000})).json()
         assert page["total"] == len(page["proposals"]) > 0
-        for p in page["proposals"]:
+        for p in page["proposals"]:  # the governor's state at the block the answer names
+            assert p["state_at_block"] >= p["created_block"] > 0
             state = GOV.decode_result(
-                "state", await net.chain.call(governor, GOV.encode_call("state", int(p["id"])))
+                "state",
+                await net.chain.call(
+                    governor, GOV.encode_call("state", int(p["id"])), p["state_at_block"]
+                ),
             )
             assert p["state"] == STATES[state], p
         voted = next(p for p in page["proposals"] if int(p["for_votes"]) > 0)

@@ -106,6 +106,9 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
         head = await devnet.chain.block_number()
         p = next(p for p in listed.proposals if p.state == "Executed")
         got = (await stub.GetProposal(pb.GetProposalRequest(id=p.id))).proposal
+        # states are derived at the indexed head, which the answer names (settled: the chain's)
+        assert got.state_at_block == head == await app.views.head()
+        assert {x.state_at_block for x in listed.proposals} == {head}
         chain_votes = GOV.decode_result(
             "proposalVotes",
             await devnet.chain.call(governor, GOV.encode_call("proposalVotes", int(p.id))),

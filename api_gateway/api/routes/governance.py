@@ -46,6 +46,7 @@ def proposal_model(p: Any) -> ProposalModel:
         quorum=p.quorum,
         created_block=p.created_block,
         eta=p.eta,
+        state_at_block=p.state_at_block,
     )
 
 
