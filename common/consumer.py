@@ -121,7 +121,9 @@ class SqlConsumer:
             self._m_errors = self.metrics.counter(
                 "consumer_errors_total", "Consumer failures", ("kind",)
             )
-            self._m_block = self.metrics.gauge("applied_block", "Block of the last applied event")
+            self._m_block = self.metrics.gauge(
+                "applied_block", "Block the consumer has applied every event through"
+            )
 
     async def mark(self) -> Mark:
         async with self.engine.connect() as conn:

@@ -108,9 +108,19 @@ class ConsumerApp(Generic[SettingsT]):
         return self.reads
 
     async def _serve(self, register: Callable[[aio.Server], None], port: int | None) -> int:
+        """The service's servicer, and IndexStatusService beside it (the consumer's status)."""
+        from common import index_status
+
+        assert self.consumer is not None
+        status = index_status.register(index_status.IndexStatusServicer(self.domain, self.consumer))
+
+        def both(server: aio.Server) -> None:
+            register(server)
+            status(server)
+
         self.grpc = await serve(
-            register,
-            [self.service_name],
+            both,
+            [self.service_name, index_status.SERVICE_NAME],
             self.settings.grpc_port if port is None else port,
             host=self.settings.grpc_host,
         )

@@ -55,6 +55,18 @@ class LogsPage(BaseModel):
     next_cursor: str | None = Field(description="Null when this page holds every match left")
 
 
+class IndexStatusModel(BaseModel):
+    available: bool = Field(description="The service answered (false: see `error`)")
+    applied_through: int | None = Field(
+        None,
+        description="The block the index has applied every event through (its head): what "
+        "its answers' block numbers say",
+    )
+    lag: int | None = Field(None, description="synced_block - applied_through")
+    running: bool | None = Field(None, description="Its consumer runs (false: see `error`)")
+    error: str = Field("", description="Why it stopped, or why it could not be reached")
+
+
 class SyncStatusModel(BaseModel):
     is_syncing: bool
     chain_id: int
@@ -70,6 +82,10 @@ class SyncStatusModel(BaseModel):
     last_reorg_at: int
     events_per_second: float
     alarm: str
+    indexes: dict[str, IndexStatusModel] = Field(
+        default_factory=dict,
+        description="Each consumer service's index (token, staking, governance) behind the sync",
+    )
 
 
 class BalanceModel(BaseModel):

@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from api_gateway.api.errors import from_grpc
 from novapb.block_sync.v1 import block_sync_pb2_grpc
 from novapb.governance.v1 import governance_pb2_grpc
+from novapb.index.v1 import index_pb2, index_pb2_grpc
 from novapb.staking.v1 import staking_pb2_grpc
 from novapb.token.v1 import token_pb2_grpc
 from novapb.verification.v1 import verification_pb2_grpc
@@ -23,6 +24,10 @@ class Downstream:
     channel: grpc.aio.Channel
     stub: Any
     health: health_pb2_grpc.HealthStub
+    index: Any  # IndexStatusService, on the consumer services' ports
+
+
+INDEXED = ("token", "staking", "governance")  # the services that keep an index
 
 
 class Clients:
@@ -49,6 +54,9 @@ class Clients:
                 channel,
                 stubs[name](channel),  # type: ignore[no-untyped-call]
                 health_pb2_grpc.HealthStub(channel),
+                index_pb2_grpc.IndexStatusServiceStub(channel)  # type: ignore[no-untyped-call]
+                if name in INDEXED
+                else None,
             )
 
     async def call(self, service: str, method: str, request: Any) -> Any:
@@ -69,6 +77,17 @@ class Clients:
             return
         self.token_address = r.address or None
         self.token_info = {"name": r.name, "symbol": r.symbol, "decimals": r.decimals}
+
+    async def index_status(self, service: str) -> tuple[Any | None, str]:
+        """A consumer service's account of its index, or None and the gRPC status name when
+        it cannot be reached (best effort: a status page still answers)."""
+        try:
+            reply = await self.services[service].index.GetIndexStatus(
+                index_pb2.GetIndexStatusRequest(), timeout=min(1.0, self.deadline_s)
+            )
+        except grpc.aio.AioRpcError as exc:
+            return None, exc.code().name
+        return reply, ""
 
     async def healthy(self, service: str) -> tuple[bool, str]:
         try:

@@ -242,6 +242,17 @@ async def test_routes_answer_what_the_chain_says(system):
         )
         status = (await http.get("/api/v1/sync/status")).json()
         assert status["synced_block"] == status["final_block"] == await net.chain.block_number()
+        assert set(status["indexes"]) == {"token", "staking", "governance"}
+
+        async def indexed_through_the_sync() -> bool:
+            now = (await http.get("/api/v1/sync/status")).json()
+            return all(
+                (i["available"], i["running"], i["applied_through"], i["lag"], i["error"])
+                == (True, True, now["synced_block"], 0, "")
+                for i in now["indexes"].values()
+            )
+
+        await wait_for(indexed_through_the_sync, "every index through the synced block", 30)
         old = await http.get(f"/api/v1/blocks/{logs['logs'][0]['block_number']}")
         assert "immutable" in old.headers["cache-control"]  # 32+ blocks below the synced head
         recent = await http.get(f"/api/v1/blocks/{status['synced_block']}")
@@ -880,5 +891,17 @@ async def test_a_stopped_service_answers_503_fast_and_others_keep_working(system
             assert ready.status_code == 503
             assert not ready.json()["services"]["staking"]["ok"]
             assert ready.json()["services"]["token"]["ok"]
+            # the status page still answers, naming the index it cannot reach
+            status = await http.get("/api/v1/sync/status")
+            assert status.status_code == 200
+            indexes = status.json()["indexes"]
+            assert indexes["staking"] == {
+                "available": False,
+                "applied_through": None,
+                "lag": None,
+                "running": None,
+                "error": "UNAVAILABLE",
+            }
+            assert indexes["token"]["available"] and indexes["governance"]["available"]
     finally:
         staking.grpc = None  # stopped for good in this module (last test)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -9,11 +10,13 @@ from fastapi import APIRouter, Path, Query, Response
 from api_gateway.api.deps import MAX_BLOCK, ClientsDep, Cursor, parse_block_or_latest
 from api_gateway.api.models import (
     BlockModel,
+    IndexStatusModel,
     LogModel,
     LogsPage,
     SyncStatusModel,
     TransactionModel,
 )
+from api_gateway.infrastructure.clients import INDEXED
 from common import validation
 from novapb.block_sync.v1 import block_sync_pb2 as pb
 
@@ -153,7 +156,25 @@ async def get_logs(
 
 @router.get("/sync/status", response_model=SyncStatusModel)
 async def sync_status(clients: ClientsDep, response: Response) -> SyncStatusModel:
-    s = await clients.call("block_sync", "GetSyncStatus", pb.GetSyncStatusRequest())
+    """The block sync's position, and each index's behind it (an index that cannot be reached
+    is reported as such; the block sync's own answer is required)."""
+    indexed = [n for n in INDEXED if n in clients.services]
+    s, *replies = await asyncio.gather(
+        clients.call("block_sync", "GetSyncStatus", pb.GetSyncStatusRequest()),
+        *(clients.index_status(n) for n in indexed),
+    )
+    indexes = {}
+    for name, (reply, unreachable) in zip(indexed, replies, strict=True):
+        if reply is None:
+            indexes[name] = IndexStatusModel(available=False, error=unreachable)
+            continue
+        indexes[name] = IndexStatusModel(
+            available=True,
+            applied_through=reply.applied_through,
+            lag=max(0, s.synced_block - reply.applied_through),
+            running=reply.running,
+            error=reply.error,
+        )
     response.headers["Cache-Control"] = "no-store"
     return SyncStatusModel(
         is_syncing=s.is_syncing,
@@ -167,4 +188,5 @@ async def sync_status(clients: ClientsDep, response: Response) -> SyncStatusMode
         last_reorg_at=s.last_reorg_at,
         events_per_second=s.events_per_second,
         alarm=s.alarm,
+        indexes=indexes,
     )
