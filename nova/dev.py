@@ -4,9 +4,13 @@ A local anvil with the contracts deployed and live traffic; block sync, token, s
 governance and the gateway in this process
  over SQLite (the same SQLAlchemy models and migrations), the in-process
 bus, in-memory cache and in-memory archive; gRPC still on loopback ports. Running it again resumes
-from its database: the block sync continues from its checkpoint, and since the in-process bus
-starts empty, the consumers' offsets are reset while their position marks (block, log index)
-keep every event counted once.
+from its database. The in-process bus starts empty, so what the last run published and a
+consumer had not applied yet (it was behind the sync when the run stopped or died) is gone:
+the consumers' offsets are reset and the block sync goes back to the lowest block every
+consumer has applied through, as a reorg to it would (a revert marker, then everything above
+republished), so each consumer undoes what it applied above that block and applies it again.
+A consumer that had not applied a revert marker of the sync's (an older fork generation) makes
+it go back to the start: a full re-index.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import asyncio
 import contextlib
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +29,9 @@ import sqlalchemy as sa
 from api_gateway.main import create_app
 from api_gateway.settings import GatewaySettings
 from block_sync_service.bootstrap import bootstrap as sync_bootstrap
+from block_sync_service.domain.model import Checkpoint
 from block_sync_service.settings import BlockSyncSettings
+from common.consumer import Mark, read_mark
 from common.db import create_engine, migrate
 from common.inprocess import InMemoryCache, InMemoryEventBus, InMemoryLogArchive
 from common.jsonrpc import JsonRpcClient
@@ -126,6 +133,7 @@ async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
         for app in (sync, token, staking, gov):
             started.push_async_callback(app.close)
             await app.start()
+        await _republish_what_consumers_missed(sync, (token, staking, gov))
         ports["block_sync"] = await sync.serve_grpc(ports["block_sync"])
         ports["token"] = await token.serve_grpc(ports["token"])
         ports["staking"] = await staking.serve_grpc(ports["staking"])
@@ -184,6 +192,31 @@ async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(t, 15)
     print("\nstopped cleanly", file=sys.stderr)
+
+
+def replay_point(marks: Sequence[Mark], checkpoint: Checkpoint, start_block: int) -> int:
+    """The block to republish above: the lowest block every consumer has applied through, or
+    the start when one has not applied the sync's latest revert (an older generation)."""
+    target = checkpoint.number
+    for generation, block, _ in marks:
+        target = start_block - 1 if generation < checkpoint.generation else min(target, block)
+    return max(start_block - 1, target)
+
+
+async def _republish_what_consumers_missed(sync: Any, consumers: Sequence[Any]) -> None:
+    """See the module docstring."""
+    syncer = sync.syncer
+    await syncer.open()
+    async with sync.engine.connect() as conn:
+        marks = [await read_mark(conn, c.domain, c.topic) for c in consumers]
+    target = replay_point(marks, syncer.checkpoint, syncer.cfg.start_block)
+    if target < syncer.checkpoint.number:
+        print(
+            f"republishing blocks {target + 1}-{syncer.checkpoint.number}: a consumer had not "
+            "applied them when the last run stopped",
+            file=sys.stderr,
+        )
+        await syncer.rewind(target)
 
 
 async def _reset_offsets(db_url: str) -> None:

@@ -49,9 +49,11 @@ class SyncStore(Protocol):
         may be written before it completes, but the checkpoint moves (and the transaction
         commits) only once it has; if it fails, nothing of this batch is stored."""
 
-    async def revert(self, reorg: Reorg, epoch: int, now: int, generation: int) -> Checkpoint:
+    async def revert(
+        self, reorg: Reorg, epoch: int, now: int, generation: int, *, as_reorg: bool = True
+    ) -> Checkpoint:
         """Delete what is above the ancestor; the checkpoint goes back to it, in
-        ``generation``."""
+        ``generation``; recorded as the last reorg unless ``as_reorg`` is false (a rewind)."""
 
     async def set_alarm(self, alarm: str | None) -> None: ...
 

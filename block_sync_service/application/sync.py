@@ -450,6 +450,31 @@ class Syncer:
             orphaned=",".join(h for _, h in reorg.orphaned[:4]),
         )
 
+    async def rewind(self, to_block: int) -> None:
+        """Go back to ``to_block`` as a reorg to it would, whatever the chain says: a revert
+        marker of a new fork generation on every topic, the rows above it deleted, and
+        everything above read and published again. For a bus that lost records its consumers
+        had not read yet (the embedded mode's bus starts empty on every run): they undo what
+        they applied above the block and apply the republished records."""
+        if self._epoch == 0:
+            await self.open()
+        if to_block >= self._checkpoint.number:
+            return
+        stored = await self.store.window(to_block + 1)
+        orphaned = tuple(sorted((n, h) for n, h in stored.items() if n <= self._checkpoint.number))
+        generation = self._checkpoint.generation + 1
+        await self.sink.publish_revert(Reorg(to_block, orphaned), generation)
+        self._checkpoint = await self.store.revert(
+            Reorg(to_block, orphaned), self._epoch, int(self.clock()), generation, as_reorg=False
+        )
+        self.status.synced = self._checkpoint.number
+        self.status.synced_hash = self._checkpoint.hash
+        log.warning("sync rewound: republishing", to_block=to_block, generation=generation)
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return self._checkpoint
+
     async def _canonical_hashes(self, numbers: Sequence[int]) -> dict[int, str]:
         if not numbers:
             return {}

@@ -224,7 +224,9 @@ class SqlAlchemySyncStore:
         if result.rowcount != 1:
             raise Fenced(f"sync epoch {epoch} is no longer current: another syncer took over")
 
-    async def revert(self, reorg: Reorg, epoch: int, now: int, generation: int) -> Checkpoint:
+    async def revert(
+        self, reorg: Reorg, epoch: int, now: int, generation: int, *, as_reorg: bool = True
+    ) -> Checkpoint:
         """Delete every stored row above the ancestor; the checkpoint goes back to it."""
         async with _db_errors("revert"), self.engine.begin() as conn:
             ancestor_hash = (
@@ -238,15 +240,16 @@ class SqlAlchemySyncStore:
             )
             await conn.execute(sa.delete(blocks).where(blocks.c.number > reorg.ancestor))
             checkpoint = Checkpoint(reorg.ancestor, ancestor_hash or "", generation)
-            await self._move(
-                conn,
-                epoch,
-                checkpoint,
-                generation=generation,
-                last_reorg_block=reorg.ancestor + 1,
-                last_reorg_depth=reorg.depth,
-                last_reorg_at=now,
+            last_reorg = (
+                {
+                    "last_reorg_block": reorg.ancestor + 1,
+                    "last_reorg_depth": reorg.depth,
+                    "last_reorg_at": now,
+                }
+                if as_reorg
+                else {}
             )
+            await self._move(conn, epoch, checkpoint, generation=generation, **last_reorg)
             return checkpoint
 
     async def set_alarm(self, alarm: str | None) -> None:

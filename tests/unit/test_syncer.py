@@ -117,7 +117,9 @@ class FakeStore:
         self.blocks.update({n: h.hash for n, h in batch.headers.items()})
         self.checkpoint = checkpoint
 
-    async def revert(self, reorg: Reorg, epoch: int, now: int, generation: int) -> Checkpoint:
+    async def revert(
+        self, reorg: Reorg, epoch: int, now: int, generation: int, *, as_reorg: bool = True
+    ) -> Checkpoint:
         self.blocks = {n: h for n, h in self.blocks.items() if n <= reorg.ancestor}
         self.checkpoint = Checkpoint(
             reorg.ancestor, self.blocks.get(reorg.ancestor, ""), generation
