@@ -37,7 +37,15 @@ from common import events
 from common.logging import get_logger
 from common.metrics import Metrics
 from common.offsets import SqlOffsetStore
-from common.ports import Cache, CacheUnavailable, EventBus, PortError
+from common.ports import (
+    BusConsumer,
+    BusRecord,
+    Cache,
+    CacheUnavailable,
+    EventBus,
+    PortError,
+    RecordsGone,
+)
 
 log = get_logger(__name__)
 MAX_LOG_INDEX = 2**62
@@ -168,7 +176,7 @@ class SqlConsumer:
             mark = self.committed = await self.mark()
             await self._clear_cache()
             while not stop.is_set():
-                records = await consumer.fetch(self.batch_size, timeout_s=self.poll_s)
+                records = await self._fetch(consumer, self.batch_size, self.poll_s)
                 if not records:
                     self.status.caught_up_at = time.monotonic()
                     continue
@@ -181,8 +189,8 @@ class SqlConsumer:
                 patient = _historical(records[-1].value)
                 while len(records) < self.batch_size and time.monotonic() < gather_until:
                     wait = gather_until - time.monotonic() if patient else 0.005
-                    more = await consumer.fetch(
-                        self.batch_size - len(records), timeout_s=max(0.001, wait)
+                    more = await self._fetch(
+                        consumer, self.batch_size - len(records), max(0.001, wait)
                     )
                     if not more:
                         break
@@ -226,6 +234,16 @@ class SqlConsumer:
                     self._m_block.set(mark[1])
         finally:
             await consumer.close()
+
+    async def _fetch(self, consumer: BusConsumer, n: int, timeout_s: float) -> list[BusRecord]:
+        try:
+            return await consumer.fetch(n, timeout_s=timeout_s)
+        except RecordsGone as exc:  # not transient: waiting will not bring them back
+            raise ConsumerStopped(
+                f"{exc}. The {self.group} index cannot be completed from the topic: the "
+                "block sync has to republish from this consumer's position (README: "
+                '"Records gone from the broker")'
+            ) from exc
 
     async def _move_mark(self, conn: AsyncConnection, prev: Mark, mark: Mark) -> None:
         """Compare and set: the stored mark must still be the one this consumer last read or

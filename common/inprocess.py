@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from common.ports import ArchivedLog, BusRecord, Invalidation, PortError, key_domains
+from common.ports import ArchivedLog, BusRecord, Invalidation, PortError, RecordsGone, key_domains
 
 
 class InMemoryEventBus:
@@ -66,7 +66,7 @@ class InMemoryEventBus:
     def _records(self, topic: str, offset: int, limit: int) -> list[BusRecord]:
         base = self._base[topic]
         if offset < base:
-            raise PortError(
+            raise RecordsGone(
                 f"{topic!r} offset {offset} was dropped (committed by every consumer); "
                 f"it holds {base} onwards"
             )

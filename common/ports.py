@@ -16,6 +16,12 @@ class PortError(Exception):
     """A backend behind a port failed; the message says which and why."""
 
 
+class RecordsGone(PortError):
+    """Records a consumer has not read are no longer on the bus: deleted by the broker's
+    retention, or lost with its log. Skipping to what is left would lose events silently, so
+    the consumer stops; the chain has to be republished from the consumer's position."""
+
+
 class CacheUnavailable(PortError):
     """The cache could not answer in time. Callers fall through to the database."""
 
@@ -41,7 +47,8 @@ class BusConsumer(Protocol):
         """Next fetch from ``partition`` starts at ``offset`` (0 = the beginning)."""
 
     async def fetch(self, max_records: int, timeout_s: float) -> list[BusRecord]:
-        """Up to ``max_records`` records, in offset order per partition; [] after the timeout."""
+        """Up to ``max_records`` records, in offset order per partition; [] after the timeout.
+        RecordsGone when the position is no longer on the bus (never a silent skip)."""
 
     async def end_offsets(self) -> dict[int, int]:
         """Per partition, the offset the next published record will get.

@@ -12,12 +12,16 @@ from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 from aiokafka.partitioner import murmur2
 
-from common.ports import BusRecord, PortError
+from common.ports import BusRecord, PortError, RecordsGone
 
 _TOPIC_ALREADY_EXISTS = 36
+# The topics are the replay log the indexes are built from (a new database reads its topic
+# from offset 0), so they keep every record: a topic this creates has no time or size limit.
+# (An existing topic keeps its own settings: see README "Records gone from the broker".)
+TOPIC_CONFIGS = {"retention.ms": "-1", "retention.bytes": "-1"}
 
 
 class KafkaEventBus:
@@ -76,7 +80,14 @@ class KafkaEventBus:
         try:
             await admin.start()
             resp = await admin.create_topics(
-                [NewTopic(name=topic, num_partitions=partitions, replication_factor=1)]
+                [
+                    NewTopic(
+                        name=topic,
+                        num_partitions=partitions,
+                        replication_factor=1,
+                        topic_configs=TOPIC_CONFIGS,
+                    )
+                ]
             )
         except KafkaError as exc:
             raise PortError(f"cannot create topic {topic!r} at {self._servers}: {exc}") from exc
@@ -138,7 +149,9 @@ class KafkaEventBus:
             client_id=f"{self._client_id}-consumer",
             group_id=None,
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            # a position the broker no longer holds is an error, never a jump to what is left
+            # ("earliest" skipped records deleted by retention without a word)
+            auto_offset_reset="none",
             max_partition_fetch_bytes=4 << 20,
             fetch_max_bytes=16 << 20,
             fetch_max_wait_ms=self._fetch_max_wait_ms,
@@ -187,6 +200,8 @@ class KafkaBusConsumer:
             batches = await self._consumer.getmany(
                 timeout_ms=int(timeout_s * 1000), max_records=max_records
             )
+        except OffsetOutOfRangeError as exc:
+            raise await self._gone(exc) from exc
         except KafkaError as exc:
             raise PortError(f"fetch from {self._topic!r} failed: {exc}") from exc
         out: list[BusRecord] = []
@@ -195,6 +210,21 @@ class KafkaBusConsumer:
                 BusRecord(tp.topic, tp.partition, m.offset, m.key, m.value or b"") for m in msgs
             )
         return out
+
+    async def _gone(self, exc: OffsetOutOfRangeError) -> RecordsGone:
+        """What the broker no longer holds, and what it does (best effort)."""
+        positions = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+        wanted = ", ".join(f"partition {tp.partition} at {o}" for tp, o in positions.items())
+        try:
+            first = await self._consumer.beginning_offsets(self._tps)
+            end = await self._consumer.end_offsets(self._tps)
+            held = ", ".join(f"{tp.partition}: {first[tp]}..{end[tp]}" for tp in self._tps)
+        except KafkaError:
+            held = "unknown"
+        return RecordsGone(
+            f"{self._topic!r}: {wanted or 'a position'} is no longer on the broker (it holds "
+            f"{held}): deleted by retention, or lost with the broker's log"
+        )
 
     async def end_offsets(self) -> dict[int, int]:
         ends = await self._consumer.end_offsets(self._tps)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from common import events
-from common.consumer import SqlConsumer
+from common.consumer import ConsumerStopped, SqlConsumer
 from common.db import create_engine, migrate
 from common.inprocess import InMemoryCache, InMemoryEventBus
 from common.ports import Invalidation
@@ -103,4 +105,36 @@ async def test_a_starting_consumer_clears_its_cache_domain(sqlite_url: str) -> N
         stop.set()
         await task
         await feed.aclose()
+        await engine.dispose()
+
+
+async def test_records_gone_from_the_bus_stop_the_consumer_instead_of_skipping(
+    sqlite_url: str, monkeypatch
+) -> None:
+    """A new consumer (a fresh database) whose topic no longer holds its first records (the
+    in-process bus dropped what another group committed; on Kafka: retention) stops, naming
+    the position, and applies nothing: jumping to what is left would lose events silently."""
+    monkeypatch.setattr(InMemoryEventBus, "TRIM_AT", 2)
+    migrate(sqlite_url)
+    engine = create_engine(sqlite_url)
+    bus = InMemoryEventBus()
+    await bus.create_topic(TOPIC)
+    await bus.publish(TOPIC, _records(range(1, 6), historical=True))
+    other = await bus.consumer(TOPIC, group="other")
+    await other.committed({0: 5})
+    assert bus.retained(TOPIC) == (5, 5)
+    applied: list[int] = []
+
+    async def handle(conn: Any, envelopes: Any) -> set[str]:
+        applied.append(len(envelopes))
+        return set()
+
+    consumer = SqlConsumer(bus, engine, "fresh", TOPIC, handle, poll_s=0.05)
+    try:
+        with pytest.raises(ConsumerStopped, match="offset 0 was dropped") as stopped:
+            await asyncio.wait_for(consumer.run(asyncio.Event()), 10)
+        assert "cannot be completed from the topic" in str(stopped.value)
+        assert consumer.status.error == str(stopped.value) and not consumer.status.running
+        assert applied == []
+    finally:
         await engine.dispose()

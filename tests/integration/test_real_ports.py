@@ -50,6 +50,29 @@ class TestKafkaEventBus(EventBusContract):
             await consumer.close()
 
 
+async def test_created_topics_keep_every_record(endpoints: stack.Endpoints) -> None:
+    """The topics are the replay log a new index is built from: no retention by time or size
+    (as the broker itself describes the topic)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    topic = f"{topic_prefix()}kept"
+    bus = KafkaEventBus(endpoints.kafka_bootstrap, client_id="nova-test")
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
+    try:
+        await bus.create_topic(topic)
+        await admin.start()
+        (described,) = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)]
+        )
+        (resource,) = described.resources
+        configs = {entry[0]: entry[1] for entry in resource[4]}
+        assert configs["retention.ms"] == configs["retention.bytes"] == "-1"
+    finally:
+        await admin.close()
+        await bus.close()
+
+
 class TestRedisCache(CacheContract):
     @pytest.fixture
     async def cache(self, endpoints: stack.Endpoints):

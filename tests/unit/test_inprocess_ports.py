@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.inprocess import InMemoryCache, InMemoryEventBus, InMemoryLogArchive
-from common.ports import PortError
+from common.ports import PortError, RecordsGone
 from tests.contract.archive import LogArchiveContract
 from tests.contract.bus import EventBusContract
 from tests.contract.cache import CacheContract
@@ -45,7 +45,7 @@ async def test_the_bus_drops_what_every_consumer_committed(monkeypatch) -> None:
     assert (await slow.end_offsets()) == {0: 51}
     late = await bus.consumer("t")
     await late.seek(0, 3)
-    with pytest.raises(PortError, match="offset 3 was dropped"):
+    with pytest.raises(RecordsGone, match="offset 3 was dropped"):
         await late.fetch(10, 0.01)
     await late.close()
     await slow.close()  # a closed consumer without a group no longer holds records back
