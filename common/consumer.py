@@ -240,9 +240,8 @@ class SqlConsumer:
             return await consumer.fetch(n, timeout_s=timeout_s)
         except RecordsGone as exc:  # not transient: waiting will not bring them back
             raise ConsumerStopped(
-                f"{exc}. The {self.group} index cannot be completed from the topic: the "
-                "block sync has to republish from this consumer's position (README: "
-                '"Records gone from the broker")'
+                f"{exc}. The {self.group} index cannot be completed from the topic: "
+                're-index from the chain (README: "Records gone from the broker")'
             ) from exc
 
     async def _move_mark(self, conn: AsyncConnection, prev: Mark, mark: Mark) -> None:
