@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from common import events
 from common.cache_aside import CacheAside
-from common.consumer import Handler, SqlConsumer
+from common.consumer import ConsumerStopped, Handler, SqlConsumer
 from common.db import create_engine
 from common.grpc_server import RunningServer, serve
 from common.logging import get_logger
@@ -128,8 +128,20 @@ class ConsumerApp(Generic[SettingsT]):
         return self.grpc.port
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop``. A consumer that stops on a record it cannot apply (logged
+        as CONSUMER STOPPED) leaves the index as it is, consistent but no longer moving: the
+        service goes on answering from it, its health says NOT_SERVING and IndexStatus says
+        why, until ``stop`` (an exit would only restart into the same record)."""
         assert self.consumer is not None
-        await self.consumer.run(stop)
+        try:
+            await self.consumer.run(stop)
+        except ConsumerStopped:
+            if self.grpc is not None:
+                from grpc_health.v1 import health_pb2
+
+                for name in ("", self.service_name):
+                    await self.grpc.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+            await stop.wait()
 
     async def close(self) -> None:
         if self.grpc is not None:
