@@ -16,6 +16,7 @@ def make_bus(settings: CommonSettings, client_id: str) -> EventBus:
             client_id=client_id,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             enable_idempotence=settings.kafka_idempotence,
+            replication_factor=settings.kafka_replication_factor,
         )
 
     return InMemoryEventBus()

@@ -47,6 +47,14 @@ class CommonSettings(BaseSettings):
     kafka_idempotence: bool = Field(
         False, description="Idempotent Kafka producer (needs a broker that supports it)."
     )
+    kafka_replication_factor: int = Field(
+        1,
+        ge=1,
+        le=32,
+        description="Replicas of each topic the services create (1 for a single broker). "
+        "Above 1, min.insync.replicas is 2, so an acknowledged record is on two brokers. An "
+        "existing topic keeps its own settings.",
+    )
 
     redis_url: str | None = Field(
         None, description="Redis URL for the cache (redis://host:6379/0). Unset = in-memory cache."

@@ -18,10 +18,17 @@ from aiokafka.partitioner import murmur2
 from common.ports import BusRecord, PortError, RecordsGone
 
 _TOPIC_ALREADY_EXISTS = 36
-# The topics are the replay log the indexes are built from (a new database reads its topic
-# from offset 0), so they keep every record: a topic this creates has no time or size limit.
-# (An existing topic keeps its own settings: see README "Records gone from the broker".)
-TOPIC_CONFIGS = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+def topic_configs(replication_factor: int) -> dict[str, str]:
+    """The topics are the replay log the indexes are built from (a new database reads its
+    topic from offset 0), so they keep every record: no time or size limit. Replicated, an
+    acknowledged record (the producer waits for every in-sync replica) is on two brokers at
+    least. (An existing topic keeps its own settings: README "Records gone from the broker".)"""
+    configs = {"retention.ms": "-1", "retention.bytes": "-1"}
+    if replication_factor > 1:
+        configs["min.insync.replicas"] = "2"
+    return configs
 
 
 class KafkaEventBus:
@@ -35,6 +42,7 @@ class KafkaEventBus:
         request_timeout_ms: int = 30_000,
         enable_idempotence: bool = False,
         fetch_max_wait_ms: int = 20,
+        replication_factor: int = 1,
     ) -> None:
         # fetch_max_wait_ms: how long an idle fetch may wait on the broker. With aiokafka's
         # default (500 ms) the tip latency through tansu sat at a flat ~250 ms; 20 ms brought
@@ -42,6 +50,7 @@ class KafkaEventBus:
         # data arrives, so a short wait only costs idle fetch requests there.
 
         self._fetch_max_wait_ms = fetch_max_wait_ms
+        self._replication_factor = replication_factor
         self._servers = bootstrap_servers
         self._client_id = client_id
         self._linger_ms = linger_ms
@@ -84,8 +93,8 @@ class KafkaEventBus:
                     NewTopic(
                         name=topic,
                         num_partitions=partitions,
-                        replication_factor=1,
-                        topic_configs=TOPIC_CONFIGS,
+                        replication_factor=self._replication_factor,
+                        topic_configs=topic_configs(self._replication_factor),
                     )
                 ]
             )

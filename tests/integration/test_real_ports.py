@@ -50,14 +50,18 @@ class TestKafkaEventBus(EventBusContract):
             await consumer.close()
 
 
-async def test_created_topics_keep_every_record(endpoints: stack.Endpoints) -> None:
-    """The topics are the replay log a new index is built from: no retention by time or size
-    (as the broker itself describes the topic)."""
+@pytest.mark.parametrize("replicas", [1, 2])
+async def test_created_topics_keep_every_record(endpoints: stack.Endpoints, replicas: int) -> None:
+    """The topics are the replay log a new index is built from: no retention by time or size,
+    and replicated (NOVA_KAFKA_REPLICATION_FACTOR), an acknowledged record on two brokers (as
+    the broker itself describes the topic; tansu keeps what it is given)."""
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     topic = f"{topic_prefix()}kept"
-    bus = KafkaEventBus(endpoints.kafka_bootstrap, client_id="nova-test")
+    bus = KafkaEventBus(
+        endpoints.kafka_bootstrap, client_id="nova-test", replication_factor=replicas
+    )
     admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
     try:
         await bus.create_topic(topic)
@@ -68,6 +72,7 @@ async def test_created_topics_keep_every_record(endpoints: stack.Endpoints) -> N
         (resource,) = described.resources
         configs = {entry[0]: entry[1] for entry in resource[4]}
         assert configs["retention.ms"] == configs["retention.bytes"] == "-1"
+        assert configs.get("min.insync.replicas") == (None if replicas == 1 else "2")
     finally:
         await admin.close()
         await bus.close()
