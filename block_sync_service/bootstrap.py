@@ -157,6 +157,7 @@ class BlockSyncApp:
     heads: WebSocketHeads | None = None
     grpc: RunningServer | None = None
     verifier: TxVerifier | None = None
+    archiving: Archiver | None = None  # the archiver of the running sync (for its status)
     chain_id: int = 0
 
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -230,7 +231,11 @@ class BlockSyncApp:
         assert self.syncer is not None
         syncer = self.syncer
         servicer = BlockSyncServicer(
-            self.store, lambda: syncer.status, self.chain_id, self.settings.logs_scan_budget
+            self.store,
+            lambda: syncer.status,
+            self.chain_id,
+            self.settings.logs_scan_budget,
+            lambda: self.archiving.archived_through() if self.archiving is not None else -1,
         )
         self.verifier = TxVerifier(
             self.chain, self.tracked.addresses["NovaToken"], self.settings.reorg_window
@@ -273,7 +278,8 @@ class BlockSyncApp:
         archiver_stop = asyncio.Event()
         try:
             if self.settings.archive:
-                archiver_task = asyncio.create_task(self.archiver().run(archiver_stop))
+                self.archiving = self.archiver()
+                archiver_task = asyncio.create_task(self.archiving.run(archiver_stop))
             await self.syncer.run(stop, until)
         finally:
             archiver_stop.set()

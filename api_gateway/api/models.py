@@ -82,6 +82,11 @@ class SyncStatusModel(BaseModel):
     last_reorg_at: int
     events_per_second: float
     alarm: str
+    archived_block: int | None = Field(
+        None,
+        description="The block the raw log archive holds every log through (its archiver may "
+        "lag the sync); null without an archive or before it has passed one",
+    )
     indexes: dict[str, IndexStatusModel] = Field(
         default_factory=dict,
         description="Each consumer service's index (token, staking, governance) behind the sync",

@@ -63,9 +63,11 @@ class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
         status: Callable[[], SyncStatus],
         chain_id: int,
         logs_scan_budget: int,
+        archived: Callable[[], int] = lambda: -1,
     ) -> None:
         self.store = store
         self.status = status
+        self.archived = archived
         self.chain_id = chain_id
         self.logs_scan_budget = logs_scan_budget
 
@@ -182,6 +184,7 @@ class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
             alarm=s.alarm,
             chain_id=self.chain_id,
             final_block=max(0, s.final),
+            archived_block=self.archived(),
         )
 
 

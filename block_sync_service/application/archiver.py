@@ -54,6 +54,11 @@ class Archiver:
         # marker of an older generation (an orphaned fork's) does not move it
         self.through: dict[str, tuple[int, int]] = {}
 
+    def archived_through(self) -> int:
+        """The block archived through on every topic; -1 before each has passed a marker."""
+        blocks = [self.through.get(t, (0, -1))[1] for t in self.topics]
+        return min(blocks, default=-1)
+
     async def run(self, stop: asyncio.Event) -> None:
         await self.archive.ensure_indexes()
         await asyncio.gather(*(self._run_topic(t, stop) for t in self.topics))

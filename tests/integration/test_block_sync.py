@@ -361,6 +361,23 @@ async def _paged_logs(stub: Any, limit: int, **query: Any) -> tuple[list[tuple[i
     raise AssertionError("GetLogs paged without end")
 
 
+async def test_status_says_how_far_the_archiver_got(devnet, endpoints, mysql_url):
+    """The archiver is a consumer of its own and may lag the sync: GetSyncStatus says the
+    block it has archived through on every topic, which reaches the head."""
+    head = await devnet.chain.block_number()
+    async with running(settings_for(devnet, endpoints, mysql_url)) as (app, _, _readers):
+        port = await app.serve_grpc(0)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.BlockSyncServiceStub(channel)
+
+            async def archived() -> bool:
+                reply = await stub.GetSyncStatus(pb.GetSyncStatusRequest())
+                return reply.synced_block == reply.archived_block == head
+
+            await wait_for(archived, "the archiver through the head", 60)
+    assert app.archiving is not None and app.archiving.archived_through() == head
+
+
 async def test_grpc_serves_blocks_transactions_logs_and_status(devnet, endpoints, mysql_url):
     head = await devnet.chain.block_number()
     # a small scan budget: topic-filtered pages are cut short here and continued by cursor

@@ -188,5 +188,6 @@ async def sync_status(clients: ClientsDep, response: Response) -> SyncStatusMode
         last_reorg_at=s.last_reorg_at,
         events_per_second=s.events_per_second,
         alarm=s.alarm,
+        archived_block=s.archived_block if s.archived_block >= 0 else None,
         indexes=indexes,
     )
