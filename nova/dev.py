@@ -174,7 +174,9 @@ async def run_dev(opts: DevOptions, stop: asyncio.Event) -> None:
             asyncio.create_task(token.run(stop), name="token"),
             asyncio.create_task(staking.run(stop), name="staking"),
             asyncio.create_task(gov.run(stop), name="governance"),
-            asyncio.create_task(_status_line(sync, token, stop), name="status"),
+            asyncio.create_task(
+                _status_line(sync, token, (token, staking, gov), stop), name="status"
+            ),
         ]
         if opts.simulate:
             traffic = _traffic(rpc_url, manifest, opts, stop)
@@ -240,7 +242,22 @@ async def _traffic(rpc_url: str, manifest: Manifest, opts: DevOptions, stop: asy
         await rpc.close()
 
 
-async def _status_line(sync: object, token: object, stop: asyncio.Event) -> None:
+def index_lags(synced: int, consumers: Sequence[Any]) -> str:
+    """Each index's blocks behind the sync, or STOPPED: "token 0 staking 0 governance 2"."""
+    parts = []
+    for app in consumers:
+        consumer = app.consumer
+        if consumer.status.error:
+            parts.append(f"{app.domain} STOPPED")
+            continue
+        applied = consumer.committed[1] if consumer.committed is not None else -1
+        parts.append(f"{app.domain} {max(0, synced - applied)}")
+    return " ".join(parts)
+
+
+async def _status_line(
+    sync: object, token: object, consumers: Sequence[Any], stop: asyncio.Event
+) -> None:
     tty = sys.stderr.isatty()
     last = 0.0
     while not stop.is_set():
@@ -250,7 +267,8 @@ async def _status_line(sync: object, token: object, stop: asyncio.Event) -> None
         stats = await token.views.stats()  # type: ignore[attr-defined]
         line = (
             f"head {s.head}  synced {s.synced}  lag {s.lag}  events/s "
-            f"{s.events_per_second:,.0f}  holders {stats.holders}  reorgs {s.reorgs_total}"
+            f"{s.events_per_second:,.0f}  holders {stats.holders}  reorgs {s.reorgs_total}  "
+            f"behind: {index_lags(s.synced, consumers)}"
         )
         if tty:
             print(f"\r{line}   ", end="", file=sys.stderr, flush=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from types import SimpleNamespace
 
 from block_sync_service.bootstrap import bootstrap as sync_bootstrap
 from block_sync_service.domain.model import Checkpoint
@@ -32,6 +33,20 @@ def test_the_replay_point_is_the_lowest_consumer_or_the_start() -> None:
     assert dev.replay_point([(2, 95, 0)], at_90, 10) == 90  # applied what was not committed
     assert dev.replay_point([(2, 80, 0), (1, 85, 0)], at_90, 10) == 9  # missed a revert
     assert dev.replay_point([NO_MARK], Checkpoint(90, "0x90"), 10) == 9  # applied nothing
+
+
+def test_the_status_line_says_how_far_each_index_is_behind() -> None:
+    def app(domain: str, committed: object, error: str = "") -> SimpleNamespace:
+        status = SimpleNamespace(error=error)
+        consumer = SimpleNamespace(committed=committed, status=status)
+        return SimpleNamespace(domain=domain, consumer=consumer)
+
+    consumers = [
+        app("token", (0, 90, 3)),
+        app("staking", None),  # not started yet: behind by everything
+        app("governance", (0, 80, 0), error="nova.governance[0]@7: cannot apply"),
+    ]
+    assert dev.index_lags(90, consumers) == "token 0 staking 91 governance STOPPED"
 
 
 class Run:
