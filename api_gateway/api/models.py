@@ -7,6 +7,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Uint = Field(pattern=r"^[0-9]+$", description="uint256 as a decimal string")
+HEAD = Field(
+    description="The indexed head: the block the index has applied every event through "
+    "(it follows the chain whether or not the block held an event of this domain)"
+)
 
 
 class LogModel(BaseModel):
@@ -96,7 +100,7 @@ class SyncStatusModel(BaseModel):
 class BalanceModel(BaseModel):
     address: str
     balance: str = Uint
-    block_number: int
+    block_number: int = HEAD
 
 
 class TransferModel(BaseModel):
@@ -159,7 +163,11 @@ class StakeModel(BaseModel):
     id: str
     user: str
     amount: str = Uint
-    rewards: str = Uint
+    rewards: str = Field(
+        pattern=r"^[0-9]+$",
+        description="Rewards owed at the indexed head's timestamp (the contract's "
+        "pendingRewards there), uint256 as a decimal string",
+    )
     start_time: int
     end_time: int
     block_number: int
