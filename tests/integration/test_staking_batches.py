@@ -15,7 +15,7 @@ from common.db import create_engine, migrate
 from staking_service.application.ingest import apply_batch
 from staking_service.domain.staking import StakingRuleError
 from staking_service.infrastructure.sql import SqlStakingRepository, StakingViews
-from tests.envelopes import event, revert
+from tests.envelopes import event, progress, revert
 
 STAKING = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 USERS = [f"0x{i:040x}" for i in range(1, 4)]
@@ -96,3 +96,20 @@ async def test_a_revert_inside_the_batch_is_seen_by_later_unstakes(engine: Async
     s1, s2 = await views.stake(1), await views.stake(2)
     assert s1 is not None and s1.unstaked_block == 12
     assert s2 is not None and s2.unstaked_block == 16
+
+
+async def test_progress_moves_the_head_and_its_time_a_revert_lowers_the_head(
+    engine: AsyncEngine,
+) -> None:
+    """A batch with only the sync's progress marker (blocks without a staking event) moves
+    the index's head and the time rewards owed are served at; a revert lowers the head."""
+    await _apply(engine, [_staked(1, 10), progress(12)])
+    views = StakingViews(engine)
+    stats = await views.stats()
+    assert (stats.last_block, stats.last_timestamp) == (12, 1_012)
+    await _apply(engine, [progress(40)])
+    stats = await views.stats()
+    assert (stats.last_block, stats.last_timestamp, stats.active_stakes) == (40, 1_040, 1)
+    await _apply(engine, [revert(20), progress(25)])  # a new fork's first unit
+    stats = await views.stats()
+    assert (stats.last_block, stats.last_timestamp) == (25, 1_025)

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common import events
-from tests.envelopes import event, revert
-from token_service.application.ingest import apply_batch
+from tests.envelopes import event, progress, revert
+from token_service.application.ingest import LAST_BLOCK_KEY, apply_batch
 from token_service.domain.ledger import (
     ZERO_ADDRESS,
     NegativeBalance,
@@ -171,3 +171,29 @@ def test_a_verify_report_names_every_kind_of_drift() -> None:
     ]
     both = TokenDrift(block=7, checked=3, balance_drift={HOLDERS[0]: (1, 2)}, supply=(5, 6))
     assert not both.ok and len(both.lines()) == 4 and "DRIFT supply" in both.lines()[2]
+
+
+async def test_progress_moves_the_head_without_touching_balances() -> None:
+    """The sync's progress marker: the head moves to its block (and its cache key goes), in
+    a batch of its own or after events; an older one changes nothing; a revert lowers it."""
+    repo = InMemoryTokenRepository()
+    holder = HOLDERS[0]
+    keys = await apply_batch(
+        repo, [envelope("Transfer", 5, 0, **{"from": ZERO_ADDRESS, "to": holder, "value": 9})]
+    )
+    assert (await repo.stats()).last_block == 5
+    assert await apply_batch(repo, [progress(8)]) == {LAST_BLOCK_KEY}
+    assert (await repo.stats()).last_block == 8 and repo.balance[holder] == 9
+    assert await apply_batch(repo, [progress(7)]) == set()
+    assert (await repo.stats()).last_block == 8
+    keys = await apply_batch(
+        repo,
+        [
+            envelope("Transfer", 9, 0, **{"from": holder, "to": HOLDERS[1], "value": 4}),
+            progress(12),
+        ],
+    )
+    assert LAST_BLOCK_KEY in keys and (await repo.stats()).last_block == 12
+    await apply_batch(repo, [progress(15), revert(10)])  # the marker, then a reorg below it
+    assert (await repo.stats()).last_block == 10
+    assert (repo.balance[holder], repo.balance[HOLDERS[1]]) == (5, 4)
