@@ -462,10 +462,11 @@ class Syncer:
             return
         stored = await self.store.window(to_block + 1)
         orphaned = tuple(sorted((n, h) for n, h in stored.items() if n <= self._checkpoint.number))
+        rewind = Reorg(to_block, orphaned)
         generation = self._checkpoint.generation + 1
-        await self.sink.publish_revert(Reorg(to_block, orphaned), generation)
+        await self.sink.publish_revert(rewind, generation)
         self._checkpoint = await self.store.revert(
-            Reorg(to_block, orphaned), self._epoch, int(self.clock()), generation, as_reorg=False
+            rewind, self._epoch, int(self.clock()), generation, as_reorg=False
         )
         self.status.synced = self._checkpoint.number
         self.status.synced_hash = self._checkpoint.hash
