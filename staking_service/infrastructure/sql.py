@@ -25,6 +25,8 @@ from common.validation import (
 from staking_service.domain.staking import ACTIVE, RewardClaim, Stake, claimed_through
 
 metadata = sa.MetaData()
+MAX_STAKE_ID = 2**63 - 1  # stakes.id is a signed BIGINT (the contract counts from 1)
+
 stakes_t = sa.Table(
     "stakes",
     metadata,
@@ -357,6 +359,8 @@ class StakingViews:
             return await _stats(conn)
 
     async def stake(self, stake_id: int) -> Stake | None:
+        if not 0 <= stake_id <= MAX_STAKE_ID:
+            return None  # no such row; SQLite cannot even bind an int above 64 bits
         async with self.engine.connect() as conn:
             row = (await conn.execute(_select_stakes(stakes_t.c.id == stake_id))).first()
         return _stake(row) if row else None

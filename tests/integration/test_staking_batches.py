@@ -113,3 +113,24 @@ async def test_progress_moves_the_head_and_its_time_a_revert_lowers_the_head(
     await _apply(engine, [revert(20), progress(25)])  # a new fork's first unit
     stats = await views.stats()
     assert (stats.last_block, stats.last_timestamp) == (25, 1_025)
+
+
+@pytest.fixture(params=["mysql", "sqlite"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+async def test_a_stake_id_beyond_the_column_is_not_found(db_url: str) -> None:
+    """Stake ids are uint256 on the wire; one above the signed BIGINT column is simply not
+    indexed (on SQLite binding it raised OverflowError: a 502 for GET /staking/stakes/2^63)."""
+    migrate(db_url)
+    engine = create_engine(db_url)
+    try:
+        await _apply(engine, [_staked(1, 10)])
+        views = StakingViews(engine)
+        stake = await views.stake(1)
+        assert stake is not None and stake.amount == 10**18 + 1
+        for missing in (2, 2**63 - 1, 2**63, 2**256 - 1):
+            assert await views.stake(missing) is None, missing
+    finally:
+        await engine.dispose()
