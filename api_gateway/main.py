@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_gateway.api import errors
+from api_gateway.api.deps import known_query
 from api_gateway.api.models import ErrorModel
 from api_gateway.api.response_cache import ROUTE, ResponseCache, follow
 from api_gateway.api.routes import chain, etherscan, governance, ops, staking, token, verify
@@ -242,7 +243,7 @@ def create_app(
             allow_headers=["*"],
         )
     for r in (chain.router, token.router, staking.router, governance.router, verify.router):
-        app.include_router(r, prefix="/api/v1")
+        app.include_router(r, prefix="/api/v1", dependencies=[Depends(known_query)])
     app.include_router(etherscan.router)
     app.include_router(ops.router)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 
@@ -10,6 +10,37 @@ from api_gateway.infrastructure.clients import Clients
 from common import validation
 
 MAX_BLOCK = 2**63 - 1
+
+
+_QUERY_NAMES = "nova_query_names"  # the route attribute that keeps what known_query allows
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def known_query(request: Request) -> None:
+    """Refuse a query parameter the route does not take: a misspelt ``to_blok`` or an
+    unsupported ``block`` would otherwise be ignored, and the answer would be to another
+    question (the latest balance for "the balance at block 3")."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    if route is None:
+        return
+    allowed: frozenset[str] | None = getattr(route, _QUERY_NAMES, None)
+    if allowed is None:  # once per route
+        allowed = frozenset(_query_names(route.dependant))
+        setattr(route, _QUERY_NAMES, allowed)
+    for name in request.query_params:
+        if name not in allowed:
+            takes = ", ".join(sorted(allowed)) if allowed else "no query parameters"
+            raise validation.InvalidInput(
+                name, f"unknown query parameter (this route takes {takes})"
+            )
 
 
 async def clients(request: Request) -> Clients:  # async: a sync one runs in a thread

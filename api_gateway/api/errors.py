@@ -80,13 +80,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        loc = [str(x) for x in first.get("loc", ()) if x not in ("query", "path", "body")]
-        field = ".".join(loc) or None
-        message = (
-            f"{field}: {first.get('msg', 'invalid input')}"
-            if field
-            else str(first.get("msg", "invalid input"))
-        )
+        field, message = _validation_message(first)
         return JSONResponse(error_body("invalid_argument", message, field), 422)
 
     @app.exception_handler(StarletteHTTPException)
@@ -106,3 +100,24 @@ def install(app: FastAPI) -> None:
             request_id=request.headers.get("x-request-id", ""),
         )
         return JSONResponse(error_body("internal", "internal error; see the gateway log"), 500)
+
+
+def _validation_message(error: Any) -> tuple[str | None, str]:
+    """The field and message of FastAPI's first validation error, in this API's words: the
+    body itself when it is missing, not JSON or not an object (pydantic names no field, or the
+    character where the JSON broke), and "unknown field" for a key a body does not take."""
+    raw = tuple(error.get("loc", ()))
+    kind = error.get("type", "")
+    msg = str(error.get("msg", "invalid input"))
+    if raw[:1] == ("body",):
+        if kind == "json_invalid":
+            at = f" at character {raw[1]}" if len(raw) > 1 else ""
+            reason = (error.get("ctx") or {}).get("error", msg)
+            return "body", f"body: not valid JSON{at}: {reason}"
+        if len(raw) == 1:
+            return "body", "body: a JSON object is required (Content-Type: application/json)"
+    loc = [str(x) for x in raw if x not in ("query", "path", "body")]
+    field = ".".join(loc) or None
+    if kind == "extra_forbidden":
+        msg = "unknown field"
+    return field, f"{field}: {msg}" if field else msg

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Uint = Field(pattern=r"^[0-9]+$", description="uint256 as a decimal string")
 HEAD = Field(
@@ -291,7 +291,14 @@ Address = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="0x + 40 hex; EIP-55
 Confirmations = Field(0, ge=0, le=1_000_000, description="Confirmations required (0 = 1)")
 
 
+# a request body refuses keys it does not take: a misspelt optional check (say `amount` for
+# `value`) would otherwise be skipped, and the transaction reported verified without it
+REQUEST_BODY = ConfigDict(extra="forbid")
+
+
 class VerifyTransferBody(BaseModel):
+    model_config = REQUEST_BODY
+
     tx_hash: str = Hash
     from_address: str | None = Field(None, alias="from", pattern=r"^0x[0-9a-fA-F]{40}$")
     to: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{40}$")
@@ -300,6 +307,8 @@ class VerifyTransferBody(BaseModel):
 
 
 class VerifyContractCallBody(BaseModel):
+    model_config = REQUEST_BODY
+
     tx_hash: str = Hash
     contract: str = Address
     method: str | None = Field(
@@ -311,12 +320,16 @@ class VerifyContractCallBody(BaseModel):
 
 
 class VerifySenderBody(BaseModel):
+    model_config = REQUEST_BODY
+
     tx_hash: str = Hash
     expected_address: str = Address
     min_confirmations: int = Confirmations
 
 
 class VerifySignatureBody(BaseModel):
+    model_config = REQUEST_BODY
+
     address: str = Address
     signature: str = Field(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=8194)
     message: str | None = Field(None, max_length=65536, description="EIP-191 personal_sign text")

@@ -307,6 +307,10 @@ async def test_routes_answer_what_the_chain_says(system):
             ("/api/v1/governance/proposals?state=Won", 422, "state"),
             ("/api/v1/governance/delegates/0x12", 400, "address"),
             (f"/api/v1/governance/delegates/{holder}?at_block=99999999", 400, "at_block"),
+            # a parameter the route does not take is refused, not ignored
+            (f"/api/v1/accounts/{holder}/balance?block=3", 400, "block"),
+            ("/api/v1/transfers?from_block=1&to_blok=5", 400, "to_blok"),
+            ("/api/v1/token?limit=1", 400, "limit"),
         ]:
             r = await http.get(path)
             assert r.status_code == status_code, (path, r.text)
@@ -450,10 +454,32 @@ async def test_verify_routes(system):
                 400,
                 "message",
             ),
+            # a key the body does not take is refused: `amount` is not `value`, and ignoring
+            # it would report the transfer verified without checking an amount
+            ("/api/v1/verify/transfer", {"tx_hash": t["tx_hash"], "amount": "1"}, 422, "amount"),
+            (
+                "/api/v1/verify/transfer",
+                {"tx_hash": t["tx_hash"], "from_address": holder},
+                422,
+                "from_address",
+            ),
         ]:
             r = await http.post(path, json=body)
             assert r.status_code == status_code, (path, r.text)
             assert r.json()["error"]["field"] == field, r.text
+        for content, words in [
+            (b"", "a JSON object is required"),
+            (b'{"tx_hash": ', "not valid JSON at character 12"),
+            (b"[]", "a JSON object is required"),
+        ]:
+            r = await http.post(
+                "/api/v1/verify/sender",
+                content=content,
+                headers={"content-type": "application/json"},
+            )
+            assert r.status_code == 422, r.text
+            error = r.json()["error"]
+            assert error["field"] == "body" and words in error["message"], r.text
 
 
 async def test_etherscan_subset(system):
