@@ -18,8 +18,8 @@ from block_sync_service.api.verification_api import register as register_verific
 from block_sync_service.application.archiver import ARCHIVER_GROUP, Archiver
 from block_sync_service.application.sync import SyncConfig, Syncer, SyncObserver, SyncStatus
 from block_sync_service.application.verification import TxVerifier
-from block_sync_service.domain.errors import ChainUnavailable
-from block_sync_service.domain.model import BlockBatch, Reorg
+from block_sync_service.domain.errors import ChainUnavailable, RewindRefused
+from block_sync_service.domain.model import BlockBatch, Checkpoint, Reorg
 from block_sync_service.domain.rules import RangeSizer
 from block_sync_service.infrastructure.chain import JsonRpcChainClient
 from block_sync_service.infrastructure.events import BusEventSink, EventRouter, TrackedContract
@@ -264,14 +264,31 @@ class BlockSyncApp:
             list(self.sink.router.topics.values()),
         )
 
+    def lock(self) -> MySqlLock | NoLock:
+        """The single-writer lock of this index (a chain in one database)."""
+        if self.engine.dialect.name == "mysql":
+            return MySqlLock(self.engine, sync_lock_name(self.engine.url.database, self.chain_id))
+        return NoLock()
+
+    async def rewind(self, to_block: int) -> Checkpoint:
+        """``nova rewind``: :meth:`Syncer.rewind_checked` while holding the lock, which it
+        does not wait for (a running sync must be stopped first). Returns the checkpoint it
+        rewound from."""
+        assert self.syncer is not None
+        lock = self.lock()
+        if not await lock.acquire(wait=False):
+            raise RewindRefused(
+                "a sync of this index is running (it holds the sync lock): stop it first"
+            )
+        try:
+            return await self.syncer.rewind_checked(to_block)
+        finally:
+            await lock.release()
+
     async def run(self, stop: asyncio.Event, until: int | None = None) -> None:
         """Hold the single-writer lock, then follow the chain (and archive) until stop."""
         assert self.syncer is not None
-        lock = (
-            MySqlLock(self.engine, sync_lock_name(self.engine.url.database, self.chain_id))
-            if (self.engine.dialect.name == "mysql")
-            else NoLock()
-        )
+        lock = self.lock()
         if not await lock.acquire(stop):
             return
         archiver_task = None

@@ -22,6 +22,7 @@ app.add_typer(devnet_app, name="devnet")
 app.command("migrate")(sync_cli.migrate_cmd)
 app.command("sync")(sync_cli.sync_cmd)
 app.command("backfill")(sync_cli.backfill_cmd)
+app.command("rewind")(sync_cli.rewind_cmd)
 app.add_typer(serve_cli.serve_app, name="serve")
 app.command("dev")(serve_cli.dev_cmd)
 

@@ -12,6 +12,7 @@ import typer
 from common.settings import CommonSettings
 from nova.runtime import (
     exit_on_config_errors,
+    exit_on_unavailable,
     load_settings,
     migrate_or_exit,
     run_service,
@@ -101,6 +102,63 @@ def backfill_cmd(
                 print(file=sys.stderr)
                 synced = app.syncer.status.synced
                 typer.echo(f"backfilled to block {synced}: {progress.events} events")
+            finally:
+                await app.close()
+
+    asyncio.run(main())
+
+
+def rewind_cmd(
+    to_block: Annotated[
+        int,
+        typer.Option(
+            "--to",
+            help="Keep blocks up to this one: a stored block the chain still has, or the block "
+            "before the start block (a full re-index).",
+        ),
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    manifest: ManifestOpt = None,
+    rpc_url: RpcOpt = None,
+) -> None:
+    """Revert everything above a block on every topic and read it again: the way back after
+    a reorg deeper than NOVA_REORG_WINDOW stopped the sync. Run it with the sync stopped,
+    then start `nova sync`; the consumers undo what they applied above the block and apply
+    the blocks above it as they are read again."""
+    from block_sync_service.bootstrap import ConfigError, bootstrap
+    from block_sync_service.domain.errors import ChainUnavailable, RewindRefused
+
+    settings = _settings(manifest, rpc_url)
+    if not settings.kafka_bootstrap_servers:
+        typer.echo(
+            "error: NOVA_KAFKA_BOOTSTRAP_SERVERS is not set: a rewind publishes its revert "
+            "marker to the consumers' topics (`nova dev` goes back by itself on start)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    migrate_or_exit(settings.database_url)
+    if not yes and not typer.confirm(
+        f"Revert every index above block {to_block} and read the blocks above it again?"
+    ):
+        raise typer.Exit(1)
+
+    async def main() -> None:
+        with exit_on_config_errors(ConfigError), exit_on_unavailable(ChainUnavailable):
+            app = bootstrap(settings)
+            try:
+                await app.start()
+                try:
+                    before = await app.rewind(to_block)
+                except RewindRefused as exc:
+                    typer.echo(f"error: {exc}", err=True)
+                    raise typer.Exit(1) from exc
+                assert app.syncer is not None
+                generation = app.syncer.checkpoint.generation
+                typer.echo(
+                    f"rewound from block {before.number} to {to_block}: a revert marker "
+                    f"(fork generation {generation}) is on every topic; start `nova sync` to "
+                    "read the blocks above it again"
+                )
             finally:
                 await app.close()
 

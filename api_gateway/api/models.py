@@ -72,7 +72,10 @@ class IndexStatusModel(BaseModel):
 
 
 class SyncStatusModel(BaseModel):
-    is_syncing: bool
+    is_syncing: bool = Field(
+        description="The sync runs and follows the chain (also when caught up: see `lag`); "
+        "false when it stopped (see `alarm`)"
+    )
     chain_id: int
     latest_block: int
     synced_block: int

@@ -37,6 +37,10 @@ class SyncStore(Protocol):
 
     async def window(self, lowest: int) -> dict[int, str]: ...
 
+    async def stored_below(self, number: int, limit: int) -> list[tuple[int, str]]:
+        """Stored blocks (number, hash) at or below ``number``, highest first, at most
+        ``limit``."""
+
     async def commit(
         self,
         batch: BlockBatch,

@@ -28,6 +28,7 @@ from block_sync_service.domain.errors import (
     DecodeError,
     Fenced,
     RangeTooLarge,
+    RewindRefused,
     StoreUnavailable,
 )
 from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint, RawLog, Reorg
@@ -472,6 +473,55 @@ class Syncer:
         self.status.synced_hash = self._checkpoint.hash
         log.warning("sync rewound: republishing", to_block=to_block, generation=generation)
 
+    async def rewind_checked(self, to_block: int) -> Checkpoint:
+        """An operator's rewind (``nova rewind``), e.g. after a reorg deeper than the window
+        stopped the sync: everything above ``to_block`` is reverted on every topic and read
+        again. Only to a point whose history is still the chain's: ``start_block - 1`` (a full
+        re-index), or a stored block whose hash the chain still has (then every block below it
+        is the chain's too). Any other block could hide a fork below it whose new blocks carry
+        events never read. Refused with :class:`RewindRefused` (naming the highest safe block)
+        otherwise; returns the checkpoint it rewound from."""
+        if self._epoch == 0:
+            await self.open()
+        before = self._checkpoint
+        first = self.cfg.start_block - 1
+        if not first <= to_block < before.number:
+            raise RewindRefused(
+                f"--to {to_block} must be from {first} (the block before the start block: a "
+                f"full re-index) to below the synced block {before.number}"
+            )
+        if to_block > first:
+            stored = await self.store.stored_below(to_block, 1)
+            if not stored or stored[0][0] != to_block:
+                safe = await self._highest_canonical(to_block)
+                raise RewindRefused(
+                    f"block {to_block} is not stored (it carried no tracked event), so whether "
+                    f"it is still the chain's cannot be checked; {_rewind_hint(safe, first)}"
+                )
+            (header,) = (await self.chain.headers([to_block])).values()
+            if header.hash != stored[0][1]:
+                safe = await self._highest_canonical(to_block)
+                raise RewindRefused(
+                    f"block {to_block} is not on the chain any more (stored {stored[0][1]}, "
+                    f"the chain has {header.hash}); {_rewind_hint(safe, first)}"
+                )
+        await self.rewind(to_block)
+        return before
+
+    async def _highest_canonical(self, below: int, page: int = 200, pages: int = 20) -> int | None:
+        """The highest stored block at or below ``below`` that the chain still has (looked
+        for in pages of stored blocks, each checked in one batch), or None."""
+        while pages > 0:
+            stored = await self.store.stored_below(below, page)
+            if not stored:
+                return None
+            canonical = await self._canonical_hashes([n for n, _ in stored])
+            for n, h in stored:
+                if canonical.get(n) == h:
+                    return n
+            below, pages = stored[-1][0] - 1, pages - 1
+        return None
+
     @property
     def checkpoint(self) -> Checkpoint:
         return self._checkpoint
@@ -483,6 +533,12 @@ class Syncer:
         present = [n for n in numbers if n <= head]
         headers: dict[int, BlockHeader] = await self.chain.headers(present) if present else {}
         return {n: h.hash for n, h in headers.items()}
+
+
+def _rewind_hint(safe: int | None, first: int) -> str:
+    if safe is None:
+        return f"no stored block below it is the chain's: rewind to {first} (a full re-index)"
+    return f"the highest stored block below it that is still the chain's is {safe}: rewind to it"
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -29,3 +29,8 @@ class DecodeError(Exception):
 
 class StoreUnavailable(Exception):
     """The database could not be reached or failed mid-transaction: retry the unit."""
+
+
+class RewindRefused(Exception):
+    """An operator's rewind that would not be safe or does nothing: the message says why and
+    where to rewind instead."""

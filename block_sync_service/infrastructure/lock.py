@@ -20,7 +20,7 @@ log = get_logger(__name__)
 
 
 class NoLock:
-    async def acquire(self, stop: asyncio.Event | None = None) -> bool:
+    async def acquire(self, stop: asyncio.Event | None = None, *, wait: bool = True) -> bool:
         return True
 
     async def release(self) -> None:
@@ -50,8 +50,8 @@ class MySqlLock:
         self._conn: AsyncConnection | None = None
         self.attempts = 0
 
-    async def acquire(self, stop: asyncio.Event | None = None) -> bool:
-        """Wait for the lock (until ``stop``); True once held."""
+    async def acquire(self, stop: asyncio.Event | None = None, *, wait: bool = True) -> bool:
+        """Wait for the lock (until ``stop``; without ``wait``, one try); True once held."""
         waited = False
         while stop is None or not stop.is_set():
             self.attempts += 1
@@ -64,6 +64,8 @@ class MySqlLock:
                 log.info("sync lock acquired", lock=self.name)
                 return True
             await conn.close()
+            if not wait:
+                return False
             if not waited:
                 log.info("another syncer holds the lock; waiting", lock=self.name)
                 waited = True

@@ -175,6 +175,16 @@ class SqlAlchemySyncStore:
             )
             return {int(n): str(h) for n, h in rows}
 
+    async def stored_below(self, number: int, limit: int) -> list[tuple[int, str]]:
+        async with _db_errors("read stored blocks"), self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(blocks.c.number, blocks.c.hash)
+                .where(blocks.c.number <= number)
+                .order_by(blocks.c.number.desc())
+                .limit(limit)
+            )
+            return [(int(n), str(h)) for n, h in rows]
+
     async def commit(
         self,
         batch: BlockBatch,

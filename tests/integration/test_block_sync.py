@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from pymongo import AsyncMongoClient
 
 from block_sync_service.bootstrap import BlockSyncApp, ConfigError, bootstrap
+from block_sync_service.domain.rules import DeepReorgError
 from block_sync_service.infrastructure.store import blocks as blocks_t
 from block_sync_service.infrastructure.store import logs as logs_t
 from block_sync_service.infrastructure.store import transactions as txs_t
@@ -34,6 +37,7 @@ from tests.faults import DroppableWebSocket, FaultyRpc
 from tests.names import archive_database, topic_prefix
 
 DOMAINS = ("token", "staking", "governance")
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -626,3 +630,65 @@ async def test_single_writer_lock_and_fencing(mysql_url):
     finally:
         stop.set()
         await engine.dispose()
+
+
+async def _nova(settings: BlockSyncSettings, *args: str) -> tuple[int, str]:
+    """Run ``nova <args>`` as a process with the settings' database, broker, topics and node."""
+    env = {
+        **os.environ,
+        "NOVA_DATABASE_URL": settings.database_url,
+        "NOVA_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "NOVA_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+        "NOVA_MANIFEST": str(settings.manifest),
+        "NOVA_RPC_URLS": settings.rpc_urls,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "nova.cli",
+        *args,
+        env=env,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode()
+
+
+async def test_after_a_deep_reorg_nova_rewind_brings_every_topic_back_to_the_chain(
+    devnet, endpoints, mysql_url
+):
+    """A reorg deeper than the window stops the sync with an alarm; `nova rewind` refuses
+    while the sync runs and refuses a block of the orphaned fork (naming the block to use),
+    then reverts every topic to that block, and the restarted sync republishes the chain."""
+    settings = settings_for(devnet, endpoints, mysql_url, reorg_window=4)
+    async with running(settings) as (app, task, _readers):
+        await devnet.sim.resync()
+        await devnet.sim.run(blocks=12)
+        head = await devnet.chain.block_number()
+        await wait_for(lambda: synced_to(app, head), "sync before the reorg", 60)
+        code, out = await _nova(settings, "rewind", "--to", str(head - 1), "--yes")
+        assert code == 1 and "a sync of this index is running" in out, out
+        result = await force_reorg(devnet.rpc, devnet.manifest, 8, seed=77)
+        await devnet.sim.resync()
+        await devnet.sim.run(blocks=2)
+        with pytest.raises(DeepReorgError):
+            await asyncio.wait_for(task, 60)
+        assert "deep reorg" in app.syncer.status.alarm
+        ((safe, _),) = await app.store.stored_below(result.first_orphaned - 1, 1)
+        inside = min(await app.store.window(result.first_orphaned))  # orphaned, stored
+    code, out = await _nova(settings, "rewind", "--to", str(inside), "--yes")
+    assert code == 1 and f"still the chain's is {safe}: rewind to it" in out, out
+    code, out = await _nova(settings, "rewind", "--to", str(safe), "--yes")
+    assert code == 0 and f"to {safe}: a revert marker" in out, out
+
+    new_head = await devnet.chain.block_number()
+    truth = await ground_truth(devnet.rpc, devnet.manifest, new_head)
+    async with running(settings) as (app, _task, readers):
+        await wait_for(lambda: synced_to(app, new_head), "sync after the rewind", 60)
+        assert app.syncer.status.alarm == ""
+        for domain in DOMAINS:
+            r = readers[domain]
+            await wait_for(lambda r=r, d=domain: _replays_to(r, truth[d]), f"{domain} stream", 30)
+            assert r.reverts()[-1].to_block == safe

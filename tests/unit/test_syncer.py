@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Sequence
 import pytest
 
 from block_sync_service.application.sync import SyncConfig, Syncer
-from block_sync_service.domain.errors import ChainMismatch, Fenced
+from block_sync_service.domain.errors import ChainMismatch, Fenced, RewindRefused
 from block_sync_service.domain.model import (
     BlockBatch,
     BlockHeader,
@@ -101,6 +101,9 @@ class FakeStore:
 
     async def window(self, lowest: int) -> dict[int, str]:
         return {n: h for n, h in self.blocks.items() if n >= lowest}
+
+    async def stored_below(self, number: int, limit: int) -> list[tuple[int, str]]:
+        return sorted(((n, h) for n, h in self.blocks.items() if n <= number), reverse=True)[:limit]
 
     async def commit(
         self,
@@ -239,6 +242,45 @@ async def test_a_reorg_deeper_than_the_window_stops_with_an_alarm() -> None:
     assert store.alarm is not None
     assert "deep reorg" in store.alarm
     assert syncer.status.alarm == store.alarm
+
+
+async def test_after_a_deep_reorg_an_operator_rewinds_below_the_fork_and_the_stream_heals() -> None:
+    chain = FakeChain(60)
+    syncer, _store, sink = make(chain, window=4)
+    await syncer.open()
+    await sync_all(syncer)
+    chain.fork(30, grow=3)  # blocks 30.. replaced: deeper than the window
+    with pytest.raises(DeepReorgError):
+        await asyncio.wait_for(syncer.run(asyncio.Event()), 10)
+    # a block of the orphaned fork: refused, naming the highest stored block still canonical
+    with pytest.raises(RewindRefused, match=r"not on the chain any more.* is 29: rewind to it"):
+        await syncer.rewind_checked(45)
+    for bad in (59, 60, -1):  # not below the synced block; below the start
+        with pytest.raises(RewindRefused, match="must be from 0"):
+            await syncer.rewind_checked(bad)
+    assert syncer.checkpoint.number == 59 and ("revert", 29) not in sink.stream
+    before = await syncer.rewind_checked(29)
+    assert before.number == 59 and syncer.checkpoint == Checkpoint(29, chain.blocks[29].hash, 1)
+    await sync_all(syncer)
+    assert sink.stream.count(("revert", 29)) == 1
+    assert sink.replay() == truth(chain)
+    assert syncer.status.reorgs_total == 0  # a rewind, not a reorg
+
+
+async def test_a_rewind_only_goes_to_a_stored_block_or_the_start() -> None:
+    chain = FakeChain(40, logs_per_block=0)  # no events: only each range's last block is stored
+    syncer, store, _sink = make(chain, window=4)
+    await syncer.open()
+    await sync_all(syncer)
+    stored = sorted(store.blocks)
+    missing = next(n for n in range(stored[0], 35) if n not in store.blocks)
+    below = max(n for n in stored if n < missing)
+    with pytest.raises(RewindRefused, match=rf"not stored .* is {below}: rewind to it"):
+        await syncer.rewind_checked(missing)
+    await syncer.rewind_checked(0)  # the block before the start: a full re-index
+    assert syncer.checkpoint.number == 0 and store.blocks == {}
+    await sync_all(syncer)
+    assert syncer.checkpoint == Checkpoint(39, chain.blocks[39].hash, 1)
 
 
 async def test_a_fenced_syncer_stops() -> None:
