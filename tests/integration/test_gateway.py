@@ -191,6 +191,27 @@ async def test_routes_answer_what_the_chain_says(system):
                 "totalSupply", await net.chain.call(token, TOK.encode_call("totalSupply"))
             )
         )
+        # at a past block: what balanceOf / totalSupply said at that block
+        head = r.json()["block_number"]
+        for at in sorted({1, head // 3, head // 2, head - 1, head}):
+            for who in net.sim.holders[:4]:
+                past = await http.get(f"/api/v1/accounts/{who}/balance", params={"at_block": at})
+                assert past.status_code == 200, past.text
+                then = TOK.decode_result(
+                    "balanceOf", await net.chain.call(token, TOK.encode_call("balanceOf", who), at)
+                )
+                assert past.json() == {"address": who, "balance": str(then), "block_number": at}
+            past = (await http.get("/api/v1/token/supply", params={"at_block": at})).json()
+            then = TOK.decode_result(
+                "totalSupply", await net.chain.call(token, TOK.encode_call("totalSupply"), at)
+            )
+            assert past == {"total_supply": str(then), "block_number": at}
+        for path in (f"/api/v1/accounts/{holder}/balance", "/api/v1/token/supply"):
+            above = await http.get(path, params={"at_block": head + 1000})
+            assert above.status_code == 400 and above.json()["error"]["field"] == "at_block"
+            assert "above the indexed head" in above.json()["error"]["message"]
+            zero = await http.get(path, params={"at_block": 0})
+            assert zero.status_code == 422 and zero.json()["error"]["field"] == "at_block"
         page = (await http.get(f"/api/v1/accounts/{holder}/transfers", params={"limit": 3})).json()
         assert len(page["transfers"]) == 3
         nxt = (
@@ -507,6 +528,28 @@ async def test_etherscan_subset(system):
         assert bal == {"status": "1", "message": "OK", "result": str(chain)}
         supply = await api(module="stats", action="tokensupply", contractaddress=token)
         assert int(supply["result"]) > 0
+        # the PRO actions at a block: what the chain said then
+        at = (await http.get("/api/v1/token/supply")).json()["block_number"] // 2
+        then = await api(
+            module="account",
+            action="tokenbalancehistory",
+            contractaddress=token,
+            address=holder,
+            blockno=str(at),
+        )
+        chain = TOK.decode_result(
+            "balanceOf", await net.chain.call(token, TOK.encode_call("balanceOf", holder), at)
+        )
+        assert then == {"status": "1", "message": "OK", "result": str(chain)}
+        then = await api(module="stats", action="tokensupplyhistory", blockno=str(at))
+        chain = TOK.decode_result(
+            "totalSupply", await net.chain.call(token, TOK.encode_call("totalSupply"), at)
+        )
+        assert then["result"] == str(chain)
+        for blockno, words in (("", "Missing blockno"), ("x", "Invalid blockno"),
+                               ("99999999999", "above the indexed head")):  # fmt: skip
+            refused = await api(module="stats", action="tokensupplyhistory", blockno=blockno)
+            assert refused["status"] == "0" and words in refused["result"], refused
         asc = await api(
             module="account",
             action="tokentx",

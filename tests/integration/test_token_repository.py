@@ -166,3 +166,50 @@ async def test_transfer_totals_are_the_counts_kept_with_the_rows(
                 await views.holders(2, 0, bad)
     finally:
         await engine.dispose()
+
+
+async def test_balances_and_supply_at_a_block_are_the_history_up_to_it(db_url: str) -> None:
+    """balance_at / supply_at (GetBalance and GetTotalSupply with at_block): what the
+    transfers up to that block add up to, for every holder, the zero address and a stranger,
+    at every block; above the indexed head they refuse."""
+    migrate(db_url)
+    engine = create_engine(db_url)
+    views = TokenViews(engine)
+    envs = build(_history(seed=11, size=240))  # self-transfers, mints and burns among them
+    top = envs[-1].event.block_number
+    try:
+        for i in range(0, len(envs), 50):
+            async with engine.begin() as conn:
+                await apply_batch(SqlTokenRepository(conn), envs[i : i + 50])
+        balances: dict[str, int] = {}
+        supply = 0
+        by_block: dict[int, tuple[dict[str, int], int]] = {0: ({}, 0)}
+        for block in range(1, top + 1):
+            for e in (x.event for x in envs if x.event.block_number == block):
+                if e.event != "Transfer":
+                    continue
+                sender, to = e.args["from"].scalar, e.args["to"].scalar
+                value = int(e.args["value"].scalar)
+                if sender == ZERO_ADDRESS:
+                    supply += value
+                else:
+                    balances[sender] = balances.get(sender, 0) - value
+                if to == ZERO_ADDRESS:
+                    supply -= value
+                else:
+                    balances[to] = balances.get(to, 0) + value
+            by_block[block] = (dict(balances), supply)
+        assert supply > 0 and len(by_block) > 50
+        for block, (want, want_supply) in by_block.items():
+            for address in [*HOLDERS, ZERO_ADDRESS, "0x" + "42" * 20]:
+                got = await views.balance_at(address, block)
+                assert got == want.get(address, 0), (block, address)
+            assert await views.supply_at(block) == want_supply, block
+        assert await views.balance_at(HOLDERS[0], top) == await views.balance(HOLDERS[0])
+        for above in (top + 1, 2**63 - 1):
+            with pytest.raises(validation.OutOfRange, match=f"above the indexed head {top}"):
+                await views.balance_at(HOLDERS[0], above)
+            with pytest.raises(validation.OutOfRange):
+                await views.supply_at(above)
+    finally:
+        await engine.dispose()

@@ -75,8 +75,15 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
     ) -> pb.GetBalanceResponse:
         try:
             address = validation.address(request.address)
+            at = validation.block_number(request.at_block, "at_block")
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
+        if at:
+            try:
+                past = await self.views.balance_at(address, at)
+            except validation.OutOfRange as exc:
+                await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"at_block: {exc}")
+            return pb.GetBalanceResponse(balance=str(past), block_number=at)
         balance = await self.cache.get_int(
             BALANCE_KEY.format(address), lambda: self.views.balance(address)
         )
@@ -155,6 +162,16 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
     async def GetTotalSupply(
         self, request: pb.GetTotalSupplyRequest, context: Any
     ) -> pb.GetTotalSupplyResponse:
+        try:
+            at = validation.block_number(request.at_block, "at_block")
+        except validation.InvalidInput as exc:
+            await invalid(context, str(exc))
+        if at:
+            try:
+                past = await self.views.supply_at(at)
+            except validation.OutOfRange as exc:
+                await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"at_block: {exc}")
+            return pb.GetTotalSupplyResponse(total_supply=str(past), block_number=at)
         supply = await self.cache.get_int(SUPPLY_KEY, self._supply)
         return pb.GetTotalSupplyResponse(
             total_supply=str(supply), block_number=await self._last_block()

@@ -15,7 +15,14 @@ from common.db import insert_rows
 from common.offsets import upsert
 from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
-from common.validation import BadCursor, cursor_fields, is_bigint, is_decimal, make_cursor
+from common.validation import (
+    BadCursor,
+    OutOfRange,
+    cursor_fields,
+    is_bigint,
+    is_decimal,
+    make_cursor,
+)
 from token_service.domain.ledger import ZERO_ADDRESS, Approval, Stats, SupplyEvent, Transfer
 
 metadata = sa.MetaData()
@@ -324,6 +331,12 @@ class HoldersPage:
     next_cursor: str
 
 
+async def _not_above_head(conn: Any, block: int) -> None:
+    head = (await SqlTokenRepository(conn).stats()).last_block
+    if block > head:
+        raise OutOfRange(f"block {block} is above the indexed head {head}")
+
+
 class TokenViews:
     """Reads that need no rules: straight to SQL."""
 
@@ -342,6 +355,47 @@ class TokenViews:
     async def stats(self) -> Stats:
         async with self.engine.connect() as conn:
             return await SqlTokenRepository(conn).stats()
+
+    async def balance_at(self, address: str, block: int) -> int:
+        """``address``'s balance at the end of ``block``: its balance now minus what its
+        transfers above the block moved (both read in one transaction, each by its address
+        index). OutOfRange above the indexed head."""
+        t = transfers_t
+        async with self.engine.connect() as conn:
+            await _not_above_head(conn, block)
+            now = (
+                await conn.execute(
+                    sa.select(balances_t.c.balance).where(balances_t.c.address == address)
+                )
+            ).scalar_one_or_none()
+            if address == ZERO_ADDRESS:  # mints and burns move no balance of its own
+                return int(now or 0)
+            sent = await conn.execute(
+                sa.select(t.c.value).where(t.c.from_address == address, t.c.block_number > block)
+            )
+            received = await conn.execute(
+                sa.select(t.c.value).where(t.c.to_address == address, t.c.block_number > block)
+            )
+            # summed here, exact: SQLite keeps amounts as text (its SUM would be a float)
+            moved = sum(int(v) for (v,) in sent) - sum(int(v) for (v,) in received)
+            return int(now or 0) + moved
+
+    async def supply_at(self, block: int) -> int:
+        """The total supply at the end of ``block``: now minus the mints and plus the burns
+        above it. OutOfRange above the indexed head."""
+        t = transfers_t
+        async with self.engine.connect() as conn:
+            await _not_above_head(conn, block)
+            now = (await SqlTokenRepository(conn).stats()).total_supply
+            minted = await conn.execute(
+                sa.select(t.c.value).where(
+                    t.c.from_address == ZERO_ADDRESS, t.c.block_number > block
+                )
+            )
+            burned = await conn.execute(
+                sa.select(t.c.value).where(t.c.to_address == ZERO_ADDRESS, t.c.block_number > block)
+            )
+            return now - sum(int(v) for (v,) in minted) + sum(int(v) for (v,) in burned)
 
     async def allowance(self, owner: str, spender: str) -> tuple[int, int]:
         """(value of the last Approval, its block), (0, 0) when none."""

@@ -1,8 +1,9 @@
 """An Etherscan-compatible subset at ``/api`` (module/action query style, ``{status, message,
 result}``), so existing Etherscan clients work by changing their base URL.
 
-Supported: account/tokenbalance, stats/tokensupply, account/tokentx (page/offset/sort,
-startblock/endblock), logs/getLogs (address, fromBlock/toBlock, topic0..3 with topicX_Y_opr).
+Supported: account/tokenbalance, stats/tokensupply, account/tokenbalancehistory and
+stats/tokensupplyhistory (blockno), account/tokentx (page/offset/sort, startblock/endblock),
+logs/getLogs (address, fromBlock/toBlock, topic0..3 with topicX_Y_opr).
 Errors follow Etherscan: HTTP 200 with ``status "0"``, ``message "NOTOK"`` and the reason.
 """
 
@@ -73,6 +74,16 @@ async def etherscan(request: Request) -> dict[str, Any]:
             _check_contract(params, clients)
             r = await clients.call("token", "GetTotalSupply", tpb.GetTotalSupplyRequest())
             return ok(r.total_supply)
+        if (module, action) == ("account", "tokenbalancehistory"):
+            address = _address(params, "address")
+            _check_contract(params, clients)
+            at = _blockno(params)
+            req = tpb.GetBalanceRequest(address=address, at_block=at)
+            return ok((await clients.call("token", "GetBalance", req)).balance)
+        if (module, action) == ("stats", "tokensupplyhistory"):
+            _check_contract(params, clients)
+            req_supply = tpb.GetTotalSupplyRequest(at_block=_blockno(params))
+            return ok((await clients.call("token", "GetTotalSupply", req_supply)).total_supply)
         if (module, action) == ("account", "tokentx"):
             return await _tokentx(params, clients)
         if (module, action) == ("logs", "getLogs"):
@@ -84,6 +95,13 @@ async def etherscan(request: Request) -> dict[str, Any]:
         if exc.status >= 500:
             raise
         return notok(exc.message)
+
+
+def _blockno(params: dict[str, str]) -> int:
+    """The ``blockno`` of the *history actions (required, as on Etherscan)."""
+    if not params.get("blockno"):
+        raise EtherscanError("Missing blockno")
+    return _int(params, "blockno", 0, lo=1)
 
 
 def _check_contract(params: dict[str, str], clients: Clients) -> None:

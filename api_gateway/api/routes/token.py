@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api_gateway.api.deps import (
+    MAX_BLOCK,
     AddressPath,
     BlockQuery,
     ClientsDep,
@@ -38,9 +39,26 @@ OrderQuery = Annotated[
 ]
 
 
+AtBlock = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_BLOCK,
+        description="The value at the end of this block (at most the indexed head); "
+        "default: at the indexed head",
+    ),
+]
+
+
 @router.get("/accounts/{address}/balance", response_model=BalanceModel)
-async def balance(address: AddressPath, clients: ClientsDep, response: Response) -> BalanceModel:
-    reply = await clients.call("token", "GetBalance", pb.GetBalanceRequest(address=address))
+async def balance(
+    address: AddressPath, clients: ClientsDep, response: Response, at_block: AtBlock = None
+) -> BalanceModel:
+    """The balance at the indexed head, or at the end of `at_block` (`block_number` says
+    which)."""
+    reply = await clients.call(
+        "token", "GetBalance", pb.GetBalanceRequest(address=address, at_block=at_block or 0)
+    )
     response.headers["Cache-Control"] = SHORT
     return BalanceModel(address=address, balance=reply.balance, block_number=reply.block_number)
 
@@ -161,8 +179,11 @@ async def allowance(
 
 
 @router.get("/token/supply", response_model=SupplyModel)
-async def supply(clients: ClientsDep, response: Response) -> SupplyModel:
-    reply = await clients.call("token", "GetTotalSupply", pb.GetTotalSupplyRequest())
+async def supply(clients: ClientsDep, response: Response, at_block: AtBlock = None) -> SupplyModel:
+    """The total supply at the indexed head, or at the end of `at_block`."""
+    reply = await clients.call(
+        "token", "GetTotalSupply", pb.GetTotalSupplyRequest(at_block=at_block or 0)
+    )
     response.headers["Cache-Control"] = SHORT
     return SupplyModel(total_supply=reply.total_supply, block_number=reply.block_number)
 

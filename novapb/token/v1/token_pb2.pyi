@@ -35,10 +35,12 @@ class VerifyResponse(_message.Message):
     def __init__(self, block: _Optional[int] = ..., checked: _Optional[int] = ..., ok: _Optional[bool] = ..., drifts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetBalanceRequest(_message.Message):
-    __slots__ = ("address",)
+    __slots__ = ("address", "at_block")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    AT_BLOCK_FIELD_NUMBER: _ClassVar[int]
     address: str
-    def __init__(self, address: _Optional[str] = ...) -> None: ...
+    at_block: int
+    def __init__(self, address: _Optional[str] = ..., at_block: _Optional[int] = ...) -> None: ...
 
 class GetBalanceResponse(_message.Message):
     __slots__ = ("balance", "block_number")
@@ -121,8 +123,10 @@ class GetAllowanceResponse(_message.Message):
     def __init__(self, allowance: _Optional[str] = ..., block_number: _Optional[int] = ..., source: _Optional[str] = ...) -> None: ...
 
 class GetTotalSupplyRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("at_block",)
+    AT_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    at_block: int
+    def __init__(self, at_block: _Optional[int] = ...) -> None: ...
 
 class GetTotalSupplyResponse(_message.Message):
     __slots__ = ("total_supply", "block_number")
