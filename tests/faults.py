@@ -157,18 +157,25 @@ class PrivateMariaDB:
             assert install is not None, (
                 "mariadb-install-db is needed (apt-get install mariadb-server)"
             )
-            subprocess.run(
-                [
-                    install,
-                    "--no-defaults",
-                    "--user=root",
-                    f"--datadir={self.datadir}",
-                    "--auth-root-authentication-method=normal",
-                    "--skip-test-db",
-                ],
-                check=True,
-                capture_output=True,
-            )
+            command = [
+                install,
+                "--no-defaults",
+                "--user=root",
+                f"--datadir={self.datadir}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ]
+            # it failed once in a full run (exit 1, right after the same command had made the
+            # source's datadir) and not when run again: tried up to three times, on a clean
+            # directory, and a last failure says what the tool printed
+            for _ in range(3):
+                done = subprocess.run(command, capture_output=True, check=False)
+                if done.returncode == 0:
+                    break
+                shutil.rmtree(self.datadir, ignore_errors=True)
+            else:
+                output = (done.stdout + done.stderr).decode(errors="replace")[-3000:]
+                raise AssertionError(f"{install} exited {done.returncode}:\n{output}")
         exe = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
         with open(self.root / "mariadb.log", "ab") as log:
             self.proc = subprocess.Popen(

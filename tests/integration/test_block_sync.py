@@ -67,7 +67,7 @@ def settings_for(net: Devnet, endpoints: stack.Endpoints, db_url: str, **kw) -> 
 
 
 @contextlib.asynccontextmanager
-async def running(settings: BlockSyncSettings, until: int | None = None):
+async def running(settings: BlockSyncSettings, until: int | None = None, keep_archive=False):
     migrate(settings.database_url)
     app = bootstrap(settings, registry=isolated_registry())
     await app.start()
@@ -83,7 +83,8 @@ async def running(settings: BlockSyncSettings, until: int | None = None):
         for r in readers.values():
             await r.close()
         archive = MongoLogArchive(settings.mongo_url, settings.mongo_database)
-        await archive.drop()
+        if not keep_archive:
+            await archive.drop()
         await archive.close()
         await app.close()
 
@@ -663,7 +664,7 @@ async def test_after_a_deep_reorg_nova_rewind_brings_every_topic_back_to_the_cha
     while the sync runs and refuses a block of the orphaned fork (naming the block to use),
     then reverts every topic to that block, and the restarted sync republishes the chain."""
     settings = settings_for(devnet, endpoints, mysql_url, reorg_window=4)
-    async with running(settings) as (app, task, _readers):
+    async with running(settings, keep_archive=True) as (app, task, _readers):
         await devnet.sim.resync()
         await devnet.sim.run(blocks=12)
         head = await devnet.chain.block_number()
@@ -692,3 +693,12 @@ async def test_after_a_deep_reorg_nova_rewind_brings_every_topic_back_to_the_cha
             r = readers[domain]
             await wait_for(lambda r=r, d=domain: _replays_to(r, truth[d]), f"{domain} stream", 30)
             assert r.reverts()[-1].to_block == safe
+        # the archive: the orphaned fork's logs removed, the logs read again live again
+        tracked = list(app.tracked.addresses.values())
+        start = app.tracked.start_block
+
+        async def archive_equals_chain() -> bool:
+            drift = await verify_archive(app.archive, devnet.rpc, tracked, start, new_head)
+            return drift.ok
+
+        await wait_for(archive_equals_chain, "the archive to equal the chain", 60)
