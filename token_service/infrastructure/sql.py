@@ -331,12 +331,6 @@ class HoldersPage:
     next_cursor: str
 
 
-async def _not_above_head(conn: Any, block: int) -> None:
-    head = (await SqlTokenRepository(conn).stats()).last_block
-    if block > head:
-        raise OutOfRange(f"block {block} is above the indexed head {head}")
-
-
 class TokenViews:
     """Reads that need no rules: straight to SQL."""
 
@@ -358,44 +352,55 @@ class TokenViews:
 
     async def balance_at(self, address: str, block: int) -> int:
         """``address``'s balance at the end of ``block``: its balance now minus what its
-        transfers above the block moved (both read in one transaction, each by its address
-        index). OutOfRange above the indexed head."""
-        t = transfers_t
-        async with self.engine.connect() as conn:
-            await _not_above_head(conn, block)
-            now = (
-                await conn.execute(
-                    sa.select(balances_t.c.balance).where(balances_t.c.address == address)
-                )
-            ).scalar_one_or_none()
-            if address == ZERO_ADDRESS:  # mints and burns move no balance of its own
-                return int(now or 0)
-            sent = await conn.execute(
-                sa.select(t.c.value).where(t.c.from_address == address, t.c.block_number > block)
-            )
-            received = await conn.execute(
-                sa.select(t.c.value).where(t.c.to_address == address, t.c.block_number > block)
-            )
-            # summed here, exact: SQLite keeps amounts as text (its SUM would be a float)
-            moved = sum(int(v) for (v,) in sent) - sum(int(v) for (v,) in received)
-            return int(now or 0) + moved
+        transfers above the block moved (each by its address index). OutOfRange above the
+        indexed head."""
+        t, b = transfers_t, balances_t
+        now = (b.c.balance, b.c.address == address)
+        if address == ZERO_ADDRESS:  # mints and burns move no balance of its own
+            return (await self._at(block, now))[1]
+        _, now_, sent, received = await self._at(
+            block,
+            now,
+            (t.c.value, sa.and_(t.c.from_address == address, t.c.block_number > block)),
+            (t.c.value, sa.and_(t.c.to_address == address, t.c.block_number > block)),
+        )
+        return now_ + sent - received
 
     async def supply_at(self, block: int) -> int:
         """The total supply at the end of ``block``: now minus the mints and plus the burns
         above it. OutOfRange above the indexed head."""
         t = transfers_t
+        _, minted, burned, new, gone = await self._at(
+            block,
+            (stats_t.c.minted, stats_t.c.id == 1),
+            (stats_t.c.burned, stats_t.c.id == 1),
+            (t.c.value, sa.and_(t.c.from_address == ZERO_ADDRESS, t.c.block_number > block)),
+            (t.c.value, sa.and_(t.c.to_address == ZERO_ADDRESS, t.c.block_number > block)),
+        )
+        return (minted - new) - (burned - gone)
+
+    async def _at(self, block: int, *parts: tuple[Any, Any]) -> list[int]:
+        """The indexed head, then the sum of each (amount column, condition) of ``parts``,
+        read in ONE statement (SQLite runs each statement of a read-only connection in its
+        own snapshot, so separate reads could straddle a commit of the consumer) and summed
+        here, exactly (SQLite keeps amounts as text). OutOfRange when ``block`` is above the
+        head."""
+        union = sa.union_all(
+            sa.select(sa.literal(0).label("k"), stats_t.c.last_block.label("v")).where(
+                stats_t.c.id == 1
+            ),
+            *(
+                sa.select(sa.literal(i).label("k"), column.label("v")).where(where)
+                for i, (column, where) in enumerate(parts, start=1)
+            ),
+        )
+        sums = [0] * (len(parts) + 1)
         async with self.engine.connect() as conn:
-            await _not_above_head(conn, block)
-            now = (await SqlTokenRepository(conn).stats()).total_supply
-            minted = await conn.execute(
-                sa.select(t.c.value).where(
-                    t.c.from_address == ZERO_ADDRESS, t.c.block_number > block
-                )
-            )
-            burned = await conn.execute(
-                sa.select(t.c.value).where(t.c.to_address == ZERO_ADDRESS, t.c.block_number > block)
-            )
-            return now - sum(int(v) for (v,) in minted) + sum(int(v) for (v,) in burned)
+            for k, v in await conn.execute(union):
+                sums[int(k)] += int(v or 0)
+        if block > sums[0]:
+            raise OutOfRange(f"block {block} is above the indexed head {sums[0]}")
+        return sums
 
     async def allowance(self, owner: str, spender: str) -> tuple[int, int]:
         """(value of the last Approval, its block), (0, 0) when none."""
