@@ -25,14 +25,27 @@ from common.offsets import upsert
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``url`` with settings that suit each backend."""
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, read_only: bool = False
+) -> AsyncEngine:
+    """An async engine for ``url`` with settings that suit each backend.
+
+    ``read_only`` (SQLite; nothing changes on MySQL/MariaDB, whose transactions read one
+    snapshot already): an engine whose connections only read, each connection's transaction
+    a real one, begun with its first statement, so that all its statements read one
+    snapshot. pysqlite otherwise runs every SELECT outside any transaction, each in its own
+    snapshot, so a page and its total, or a value and the head it is served at, could straddle
+    a consumer's commit. Not for writers: a transaction that read first would then fail at
+    its first write, instead of waiting, if another writer had committed meanwhile."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
         _ensure_sqlite_dir(parsed)
         engine = create_async_engine(parsed, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if read_only:
+            event.listen(engine.sync_engine, "connect", _sqlite_no_implicit_transactions)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # pre-ping on every checkout costs a round trip (~0.15 ms of a ~0.75 ms indexed read,
     # measured 2026-12-01), but only ~4% of an uncached REST transfer page. Pinging only
@@ -112,6 +125,14 @@ def _alembic_config(url: str) -> Any:
 def _ensure_sqlite_dir(url: URL) -> None:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_no_implicit_transactions(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # the driver begins nothing by itself...
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")  # ...and every SQLAlchemy transaction is a SQLite one
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -59,6 +59,7 @@ class ConsumerApp(Generic[SettingsT]):
     engine: Any = None
     consumer: SqlConsumer | None = None
     reads: ReadSide | None = None  # what the views read through (a replica when fresh)
+    _read_engine: Any = None  # SQLite: the views' own engine, reading in one snapshot
     grpc: RunningServer | None = None
     _rpc: JsonRpcClient | None = None
 
@@ -97,8 +98,10 @@ class ConsumerApp(Generic[SettingsT]):
             batch_size=self.settings.consumer_batch,
         )
         replica_url = self.settings.database_read_url
+        if self.engine.dialect.name == "sqlite":  # reads in one snapshot (see create_engine)
+            self._read_engine = create_engine(self.settings.database_url, read_only=True)
         self.reads = ReadSide(
-            self.engine,
+            self._read_engine or self.engine,
             create_engine(replica_url) if replica_url else None,
             group=self.domain,
             topic=self.topic,
@@ -153,5 +156,7 @@ class ConsumerApp(Generic[SettingsT]):
             await self.cache.close()
         if self.reads is not None:
             await self.reads.close()
+        if self._read_engine is not None:
+            await self._read_engine.dispose()
         if self.engine is not None:
             await self.engine.dispose()

@@ -431,3 +431,26 @@ async def test_transfer_counts_are_filled_by_migration_0011(db_url: str) -> None
         await engine.dispose()
     downgrade(db_url, "0010")
     migrate(db_url)  # and up again
+
+
+async def test_a_read_only_engine_reads_one_snapshot_per_connection(db_url: str) -> None:
+    """Two reads of one connection straddling another connection's commit see the same data
+    (MariaDB's REPEATABLE READ; on SQLite only with ``read_only``, whose transactions are real
+    ones: pysqlite ran each SELECT on its own)."""
+    writer = create_engine(db_url)
+    reader = create_engine(db_url, read_only=True)
+    try:
+        async with writer.begin() as conn:
+            await conn.execute(text("CREATE TABLE snap (x INTEGER)"))
+            await conn.execute(text("INSERT INTO snap VALUES (1)"))
+        async with reader.connect() as conn:
+            count = text("SELECT COUNT(*) FROM snap")
+            assert (await conn.execute(count)).scalar_one() == 1
+            async with writer.begin() as other:
+                await other.execute(text("INSERT INTO snap VALUES (2)"))
+            assert (await conn.execute(count)).scalar_one() == 1  # the same snapshot
+        async with reader.connect() as conn:  # a new transaction sees the commit
+            assert (await conn.execute(text("SELECT COUNT(*) FROM snap"))).scalar_one() == 2
+    finally:
+        await reader.dispose()
+        await writer.dispose()
