@@ -53,14 +53,15 @@ def exit_on_config_errors(*kinds: type[Exception]) -> contextlib.AbstractContext
 
 
 def exit_on_unavailable(*kinds: type[Exception]) -> contextlib.AbstractContextManager[None]:
-    """A node or the database that cannot be reached or answers an error (or one of ``kinds``,
-    e.g. a port in use): "error: <what>" and exit 1, no traceback (for one-shot commands and
-    start-up; running services retry instead)."""
+    """A node, the database or the broker that cannot be reached or answers an error (or one
+    of ``kinds``, e.g. a port in use): "error: <what>" and exit 1, no traceback (for one-shot
+    commands and start-up; running services retry instead)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from common.jsonrpc import RpcError, RpcTransportError
+    from common.ports import PortError  # a broker, cache or archive that cannot be reached
 
-    return _error_exit((RpcError, RpcTransportError, SQLAlchemyError, *kinds), 1)
+    return _error_exit((RpcError, RpcTransportError, SQLAlchemyError, PortError, *kinds), 1)
 
 
 @contextlib.contextmanager

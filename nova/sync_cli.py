@@ -80,6 +80,7 @@ def backfill_cmd(
         typer.echo(f"error: need 0 <= --from <= --to, got {from_block}..{to_block}", err=True)
         raise typer.Exit(2)
     from block_sync_service.bootstrap import ConfigError, bootstrap
+    from block_sync_service.domain.errors import StoreUnavailable
     from nova.progress import BackfillProgress
 
     settings = _settings(manifest, rpc_url, start_block=from_block)
@@ -88,7 +89,7 @@ def backfill_cmd(
 
     async def main() -> None:
         stop = stop_on_signals()
-        with exit_on_config_errors(ConfigError):
+        with exit_on_config_errors(ConfigError), exit_on_unavailable(StoreUnavailable):
             app = bootstrap(settings)
             try:
                 await app.start()
@@ -126,7 +127,11 @@ def rewind_cmd(
     then start `nova sync`; the consumers undo what they applied above the block and apply
     the blocks above it as they are read again."""
     from block_sync_service.bootstrap import ConfigError, bootstrap
-    from block_sync_service.domain.errors import ChainUnavailable, RewindRefused
+    from block_sync_service.domain.errors import (
+        ChainUnavailable,
+        RewindRefused,
+        StoreUnavailable,
+    )
 
     settings = _settings(manifest, rpc_url)
     if not settings.kafka_bootstrap_servers:
@@ -143,7 +148,10 @@ def rewind_cmd(
         raise typer.Exit(1)
 
     async def main() -> None:
-        with exit_on_config_errors(ConfigError), exit_on_unavailable(ChainUnavailable):
+        with (
+            exit_on_config_errors(ConfigError),
+            exit_on_unavailable(ChainUnavailable, StoreUnavailable),
+        ):
             app = bootstrap(settings)
             try:
                 await app.start()

@@ -283,6 +283,20 @@ def test_unreachable_database_or_node_is_an_error_line_not_a_traceback(tmp_path)
         last_line = result.stderr.strip().splitlines()[-1]
         assert last_line.startswith("error: http://127.0.0.1:1: "), (domain, result.stderr)
         assert "Traceback" not in result.stderr
+    # a broker that cannot be reached at start: one line naming it (it was a traceback)
+    for domain in ("token", "governance"):
+        result = nova(
+            "serve",
+            domain,
+            NOVA_DATABASE_URL=db,
+            NOVA_MANIFEST=str(manifest),
+            NOVA_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1",
+            NOVA_GRPC_PORT="0",
+        )
+        assert result.returncode == 1, (domain, result.stderr[-2000:])
+        last_line = result.stderr.strip().splitlines()[-1]
+        assert last_line.startswith("error: cannot create topic"), (domain, result.stderr)
+        assert "127.0.0.1:1" in last_line and "Traceback" not in result.stderr
 
 
 def test_verify_archive_without_an_archive_says_so(tmp_path):
