@@ -18,9 +18,9 @@ from block_sync_service.api.verification_api import register as register_verific
 from block_sync_service.application.archiver import ARCHIVER_GROUP, Archiver
 from block_sync_service.application.sync import SyncConfig, Syncer, SyncObserver, SyncStatus
 from block_sync_service.application.verification import TxVerifier
-from block_sync_service.domain.errors import ChainUnavailable, RewindRefused
+from block_sync_service.domain.errors import ChainUnavailable, DecodeError, RewindRefused
 from block_sync_service.domain.model import BlockBatch, Checkpoint, Reorg
-from block_sync_service.domain.rules import RangeSizer
+from block_sync_service.domain.rules import DeepReorgError, RangeSizer
 from block_sync_service.infrastructure.chain import JsonRpcChainClient
 from block_sync_service.infrastructure.events import BusEventSink, EventRouter, TrackedContract
 from block_sync_service.infrastructure.heads import WebSocketHeads
@@ -297,13 +297,32 @@ class BlockSyncApp:
             if self.settings.archive:
                 self.archiving = self.archiver()
                 archiver_task = asyncio.create_task(self.archiving.run(archiver_stop))
-            await self.syncer.run(stop, until)
+            try:
+                await self.syncer.run(stop, until)
+            except (DeepReorgError, DecodeError):
+                if until is not None:  # a backfill: its command reports the alarm
+                    raise
+                await self._stopped_with_alarm(stop)
         finally:
             archiver_stop.set()
             if archiver_task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await archiver_task
             await lock.release()
+
+    async def _stopped_with_alarm(self, stop: asyncio.Event) -> None:
+        """The sync stopped with an alarm (logged as SYNC STOPPED, kept in sync_state): the
+        service stays up until ``stop``, so that GetSyncStatus (and the gateway's
+        /sync/status) says why, the stored blocks and logs are still served and the archiver
+        finishes what was published; its health says NOT_SERVING. An exit would only restart
+        into the same alarm, and take the explanation with it. `nova rewind` or a larger
+        window, then a restart, go on."""
+        if self.grpc is not None:
+            from grpc_health.v1 import health_pb2
+
+            for name in ("", SERVICE_NAME):
+                await self.grpc.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await stop.wait()
 
     async def close(self) -> None:
         if self.grpc is not None:

@@ -270,6 +270,8 @@ async def _status_line(
             f"{s.events_per_second:,.0f}  holders {stats.holders}  reorgs {s.reorgs_total}  "
             f"behind: {index_lags(s.synced, consumers)}"
         )
+        if s.alarm:  # the sync stopped (a reorg deeper than the window): say why
+            line += f"  SYNC STOPPED: {s.alarm[:120]}"
         if tty:
             print(f"\r{line}   ", end="", file=sys.stderr, flush=True)
         elif time.monotonic() - last >= 10:

@@ -80,7 +80,8 @@ def backfill_cmd(
         typer.echo(f"error: need 0 <= --from <= --to, got {from_block}..{to_block}", err=True)
         raise typer.Exit(2)
     from block_sync_service.bootstrap import ConfigError, bootstrap
-    from block_sync_service.domain.errors import StoreUnavailable
+    from block_sync_service.domain.errors import DecodeError, StoreUnavailable
+    from block_sync_service.domain.rules import DeepReorgError
     from nova.progress import BackfillProgress
 
     settings = _settings(manifest, rpc_url, start_block=from_block)
@@ -89,7 +90,11 @@ def backfill_cmd(
 
     async def main() -> None:
         stop = stop_on_signals()
-        with exit_on_config_errors(ConfigError), exit_on_unavailable(StoreUnavailable):
+        # the alarms that stop a sync (logged as SYNC STOPPED above the line) end a backfill
+        with (
+            exit_on_config_errors(ConfigError),
+            exit_on_unavailable(StoreUnavailable, DeepReorgError, DecodeError),
+        ):
             app = bootstrap(settings)
             try:
                 await app.start()

@@ -14,10 +14,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pymysql
 import pytest
 
 from nova import stack
 from nova.devnet import artifacts
+from nova.devnet.reorg import force_reorg
 from tests.chain_helpers import Devnet, make_devnet, wait_for
 from tests.names import cache_prefix, topic_prefix
 
@@ -96,6 +98,7 @@ async def test_every_service_as_its_own_process(
         "NOVA_MANIFEST": str(net.manifest_path),
         "NOVA_RPC_URLS": anvil_url,
         "NOVA_POLL_INTERVAL_S": "0.2",
+        "NOVA_REORG_WINDOW": "4",  # so that a reorg of 8 is deeper than the window
     }
     migrate = await asyncio.to_thread(
         subprocess.run,
@@ -177,6 +180,37 @@ async def test_every_service_as_its_own_process(
         except AssertionError:
             raise AssertionError((last[-1].stdout[-2000:], last[-1].stderr[-2000:])) from None
 
+        # a reorg deeper than the window (4 here): the sync stops with an alarm but its
+        # process stays up to say why; `nova rewind` below the fork and a restart heal it
+        reorg = await force_reorg(net.rpc, net.manifest, 8, seed=5)
+        await net.sim.resync()
+        await net.sim.run(blocks=2)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['gateway']}") as http:
+
+            async def alarmed() -> bool:
+                status = (await http.get("/api/v1/sync/status")).json()
+                return "deep reorg" in status.get("alarm", "")
+
+            await wait_for(alarmed, "the deep reorg's alarm in /sync/status", 60)
+            ready = await http.get("/readyz")
+            assert ready.status_code == 503 and not ready.json()["services"]["block_sync"]["ok"]
+        assert procs["block-sync"].poll() is None, "the sync's process stays up with its alarm"
+        procs["block-sync"].send_signal(signal.SIGTERM)
+        assert procs["block-sync"].wait(30) == 0
+        safe = _stored_below(mysql_url, reorg.first_orphaned)
+        rewind = nova("rewind", "--to", str(safe), "--yes", **env)
+        assert rewind.returncode == 0, rewind.stderr[-2000:]
+        procs["block-sync"] = _spawn(
+            ["serve", "block-sync"],
+            {**env, "NOVA_GRPC_PORT": str(ports["block-sync"])},
+            logs["block-sync"],
+        )
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['gateway']}") as http:
+            await wait_for(lambda: _rest_equals_chain(net, http), "REST = chain, rewound", 120)
+        for domain in ("token", "staking", "governance"):
+            verify = nova("verify", domain, **env)
+            assert verify.returncode == 0, (domain, verify.stdout[-2000:], verify.stderr[-2000:])
+
         for name, proc in procs.items():  # graceful shutdown
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(30) == 0, f"{name}: {logs[name].read_text()[-2000:]}"
@@ -189,6 +223,19 @@ async def test_every_service_as_its_own_process(
     for name, log in logs.items():
         text = log.read_text()
         assert "Traceback" not in text and "CONSUMER STOPPED" not in text, (name, text[-2000:])
+
+
+def _stored_below(db_url: str, block: int) -> int:
+    """The highest block the sync stored below ``block``."""
+    name = db_url.rsplit("/", 1)[1]
+    conn = pymysql.connect(host="127.0.0.1", port=stack.Ports().mariadb, user="root", database=name)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT MAX(number) FROM blocks WHERE number < %s", (block,))
+            (number,) = cur.fetchone()
+            return int(number)
+    finally:
+        conn.close()
 
 
 def nova(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
