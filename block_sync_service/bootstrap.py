@@ -18,7 +18,12 @@ from block_sync_service.api.verification_api import register as register_verific
 from block_sync_service.application.archiver import ARCHIVER_GROUP, Archiver
 from block_sync_service.application.sync import SyncConfig, Syncer, SyncObserver, SyncStatus
 from block_sync_service.application.verification import TxVerifier
-from block_sync_service.domain.errors import ChainUnavailable, DecodeError, RewindRefused
+from block_sync_service.domain.errors import (
+    ChainUnavailable,
+    DecodeError,
+    Fenced,
+    RewindRefused,
+)
 from block_sync_service.domain.model import BlockBatch, Checkpoint, Reorg
 from block_sync_service.domain.rules import DeepReorgError, RangeSizer
 from block_sync_service.infrastructure.chain import JsonRpcChainClient
@@ -286,14 +291,28 @@ class BlockSyncApp:
             await lock.release()
 
     async def run(self, stop: asyncio.Event, until: int | None = None) -> None:
-        """Hold the single-writer lock, then follow the chain (and archive) until stop."""
+        """Hold the single-writer lock, then follow the chain (and archive) until stop.
+
+        Fenced (another syncer took a newer epoch: this one had lost its lock, e.g. its
+        connection to the database dropped, and a standby took over), the service goes back
+        to waiting for the lock as a standby, and when it gets it, opens a new epoch from the
+        stored checkpoint and goes on. (It exited with a traceback before 2026-12-01.)"""
+        assert self.syncer is not None
+        fenced = False
+        while not await self._run_holding_lock(stop, until, reopen=fenced):
+            fenced = True
+
+    async def _run_holding_lock(self, stop: asyncio.Event, until: int | None, reopen: bool) -> bool:
+        """One term as the writer; False when it ended fenced."""
         assert self.syncer is not None
         lock = self.lock()
         if not await lock.acquire(stop):
-            return
+            return True
         archiver_task = None
         archiver_stop = asyncio.Event()
         try:
+            if reopen:
+                await self.syncer.open()
             if self.settings.archive:
                 self.archiving = self.archiver()
                 archiver_task = asyncio.create_task(self.archiving.run(archiver_stop))
@@ -303,6 +322,12 @@ class BlockSyncApp:
                 if until is not None:  # a backfill: its command reports the alarm
                     raise
                 await self._stopped_with_alarm(stop)
+            except Fenced as exc:
+                if until is not None:
+                    raise
+                log.warning("sync fenced: waiting for the lock again", reason=str(exc))
+                return False
+            return True
         finally:
             archiver_stop.set()
             if archiver_task is not None:

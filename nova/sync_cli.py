@@ -80,7 +80,7 @@ def backfill_cmd(
         typer.echo(f"error: need 0 <= --from <= --to, got {from_block}..{to_block}", err=True)
         raise typer.Exit(2)
     from block_sync_service.bootstrap import ConfigError, bootstrap
-    from block_sync_service.domain.errors import DecodeError, StoreUnavailable
+    from block_sync_service.domain.errors import DecodeError, Fenced, StoreUnavailable
     from block_sync_service.domain.rules import DeepReorgError
     from nova.progress import BackfillProgress
 
@@ -93,7 +93,7 @@ def backfill_cmd(
         # the alarms that stop a sync (logged as SYNC STOPPED above the line) end a backfill
         with (
             exit_on_config_errors(ConfigError),
-            exit_on_unavailable(StoreUnavailable, DeepReorgError, DecodeError),
+            exit_on_unavailable(StoreUnavailable, DeepReorgError, DecodeError, Fenced),
         ):
             app = bootstrap(settings)
             try:

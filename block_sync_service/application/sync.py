@@ -187,7 +187,8 @@ class Syncer:
             await self._alarm(f"undecodable log: {exc}")
             raise
         except Fenced as exc:
-            await self._alarm(str(exc))
+            # not an alarm: the sync_state row is the new syncer's now, and the index goes on
+            log.error("sync fenced: another syncer took over", error=str(exc))
             raise
         finally:
             self.status.running = False

@@ -632,6 +632,37 @@ async def test_single_writer_lock_and_fencing(mysql_url):
         await engine.dispose()
 
 
+async def test_a_fenced_sync_waits_for_the_lock_then_goes_on(devnet, endpoints, mysql_url):
+    """Another syncer takes a newer epoch (what a standby does once this one lost its lock):
+    this one's next commit is refused; it does not exit, it waits for the lock again, opens
+    a newer epoch from the stored checkpoint and follows the chain on, with no alarm."""
+    from block_sync_service.infrastructure.store import SqlAlchemySyncStore
+
+    settings = settings_for(devnet, endpoints, mysql_url)
+    async with running(settings) as (app, task, readers):
+        head = await devnet.chain.block_number()
+        await wait_for(lambda: synced_to(app, head), "sync to the head", 60)
+        epoch = app.syncer._epoch
+        _, taken = await SqlAlchemySyncStore(app.engine, app.chain_id).open(1)
+        await devnet.sim.resync()
+        await devnet.sim.run(blocks=3)
+        new_head = await devnet.chain.block_number()
+        await wait_for(lambda: synced_to(app, new_head), "sync on after the fence", 60)
+        assert not task.done() and app.syncer._epoch > taken > epoch
+        assert (await app.store.state()).alarm is None and app.syncer.status.alarm == ""
+        truth = await ground_truth(devnet.rpc, devnet.manifest, new_head)
+        for domain in DOMAINS:
+            r = readers[domain]
+            await wait_for(
+                lambda r=r, d=domain: _has_all(r, truth[d]), f"{domain} stream complete", 30
+            )
+
+
+async def _has_all(reader: TopicReader, truth: list[tuple[str, int]]) -> bool:
+    await reader.poll()
+    return list(dict.fromkeys(reader.replay())) == truth
+
+
 async def _nova(settings: BlockSyncSettings, *args: str) -> tuple[int, str]:
     """Run ``nova <args>`` as a process with the settings' database, broker, topics and node."""
     env = {
