@@ -164,6 +164,7 @@ class BlockSyncApp:
     verifier: TxVerifier | None = None
     archiving: Archiver | None = None  # the archiver of the running sync (for its status)
     chain_id: int = 0
+    _read_engine: Any = None  # SQLite: the gRPC reads' own engine, reading in one snapshot
 
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -235,8 +236,12 @@ class BlockSyncApp:
         assert self.store is not None
         assert self.syncer is not None
         syncer = self.syncer
+        reads = self.store
+        if self.engine.dialect.name == "sqlite":  # reads in one snapshot (see create_engine)
+            self._read_engine = create_engine(self.settings.database_url, read_only=True)
+            reads = SqlAlchemySyncStore(self._read_engine, self.chain_id)
         servicer = BlockSyncServicer(
-            self.store,
+            reads,
             lambda: syncer.status,
             self.chain_id,
             self.settings.logs_scan_budget,
@@ -357,6 +362,8 @@ class BlockSyncApp:
         await self.chain.close()
         await self.bus.close()
         await self.archive.close()
+        if self._read_engine is not None:
+            await self._read_engine.dispose()
         if self.engine is not None:
             await self.engine.dispose()
 
