@@ -60,6 +60,15 @@ Offset = Annotated[
     ),
 ]
 BlockQuery = Annotated[int, Query(ge=0, le=MAX_BLOCK)]
+AtBlock = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_BLOCK,
+        description="The value at the end of this block (at most the indexed head); "
+        "default: at the indexed head",
+    ),
+]
 Cursor = Annotated[
     str | None,
     Query(max_length=200, description="`next_cursor` of the previous page (then no offset)."),

@@ -112,6 +112,19 @@ class StakingServicer(pb_grpc.StakingServiceServicer):
     async def GetTotalStaked(
         self, request: pb.GetTotalStakedRequest, context: Any
     ) -> pb.GetTotalStakedResponse:
+        try:
+            at = validation.block_number(request.at_block, "at_block")
+        except validation.InvalidInput as exc:
+            await invalid(context, str(exc))
+        if at:
+            try:
+                staked, active = await self.views.totals_at(at)
+            except validation.OutOfRange as exc:
+                await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"at_block: {exc}")
+            return pb.GetTotalStakedResponse(
+                total_staked=str(staked), block_number=at, active_stakes=active
+            )
+
         async def load() -> int:
             return (await self.views.stats()).total_staked
 

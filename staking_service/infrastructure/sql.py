@@ -9,13 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from common.db import insert_rows
+from common.db import insert_rows, sums
 from common.offsets import upsert
 from common.read_replica import Reads
 from common.sqltypes import Amount
 from common.validation import (
     BadCursor,
     InvalidInput,
+    OutOfRange,
     Page,
     cursor_fields,
     is_bigint,
@@ -357,6 +358,26 @@ class StakingViews:
     async def stats(self) -> StakingStats:
         async with self.engine.connect() as conn:
             return await _stats(conn)
+
+    async def totals_at(self, block: int) -> tuple[int, int]:
+        """(total staked, active stakes) at the end of ``block``: now, less the stakes made
+        above it and still active, plus those made at or below it and unstaked above it (by
+        the block and unstake-block indexes), in one read. OutOfRange above the indexed
+        head."""
+        s = stakes_t
+        (head, _), (now, _), (active, _), (new, made), (ended, unstaked) = await sums(
+            self.engine,
+            [
+                (stats_t.c.last_block, stats_t.c.id == 1),
+                (stats_t.c.total_staked, stats_t.c.id == 1),
+                (stats_t.c.active_stakes, stats_t.c.id == 1),
+                (s.c.amount, sa.and_(s.c.block_number > block, s.c.unstaked_block == 0)),
+                (s.c.amount, sa.and_(s.c.unstaked_block > block, s.c.block_number <= block)),
+            ],
+        )
+        if block > head:
+            raise OutOfRange(f"block {block} is above the indexed head {head}")
+        return now - new + ended, active - made + unstaked
 
     async def stake(self, stake_id: int) -> Stake | None:
         if not 0 <= stake_id <= MAX_STAKE_ID:

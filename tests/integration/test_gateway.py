@@ -56,6 +56,7 @@ from token_service.settings import TokenSettings
 
 TOK = artifacts.load("NovaToken").abi
 GOV = artifacts.load("NovaGovernor").abi
+STK = artifacts.load("NovaStaking").abi
 STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]
 
 
@@ -282,6 +283,15 @@ async def test_routes_answer_what_the_chain_says(system):
             assert recent.headers["cache-control"] == "public, max-age=2"
         totals = (await http.get("/api/v1/staking/totals")).json()
         assert int(totals["total_staked"]) > 0
+        # at past blocks: what totalStaked() said at that block
+        staking = net.manifest.address("NovaStaking")
+        for at in sorted({1, totals["block_number"] // 2, totals["block_number"]}):
+            then = (await http.get("/api/v1/staking/totals", params={"at_block": at})).json()
+            raw = await net.chain.call(staking, STK.encode_call("totalStaked"), at)
+            chain = STK.decode_result("totalStaked", raw) if raw != "0x" else 0  # not deployed
+            assert (then["total_staked"], then["block_number"]) == (str(chain), at), at
+        ahead = await http.get("/api/v1/staking/totals", params={"at_block": 10**12})
+        assert ahead.status_code == 400 and ahead.json()["error"]["field"] == "at_block"
         stakes = (await http.get("/api/v1/staking/stakes", params={"limit": 2})).json()
         sid = stakes["stakes"][0]["id"]
         # every active stake by cursor, two a page: the one-page list, in order

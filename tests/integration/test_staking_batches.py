@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common import events
 from common.db import create_engine, migrate
+from common.validation import OutOfRange
 from staking_service.application.ingest import apply_batch
 from staking_service.domain.staking import StakingRuleError
 from staking_service.infrastructure.sql import SqlStakingRepository, StakingViews
@@ -132,5 +133,34 @@ async def test_a_stake_id_beyond_the_column_is_not_found(db_url: str) -> None:
         assert stake is not None and stake.amount == 10**18 + 1
         for missing in (2, 2**63 - 1, 2**63, 2**256 - 1):
             assert await views.stake(missing) is None, missing
+    finally:
+        await engine.dispose()
+
+
+async def test_the_totals_at_a_block_are_the_stakes_active_at_its_end(db_url: str) -> None:
+    """GetTotalStaked at_block: the stakes made at or below the block and not unstaked by
+    its end, at every block of a history with stakes unstaked in their own block, later, or
+    never; above the indexed head it refuses."""
+    migrate(db_url)
+    engine = create_engine(db_url)
+    views = StakingViews(engine)
+    made = {i: 2 + i % 7 for i in range(1, 31)}  # stake id -> its block
+    ended = {i: made[i] + (i % 4) for i in made if i % 3}  # some in their own block
+    try:
+        envelopes = [_staked(i, b) for i, b in made.items()]
+        envelopes += [_unstaked(i, b) for i, b in ended.items()]
+        envelopes.sort(key=lambda e: (e.event.block_number, e.event.log_index))
+        for i in range(0, len(envelopes), 7):
+            await _apply(engine, envelopes[i : i + 7])
+        top = max(ended.values()) + 1
+        await _apply(engine, [progress(top)])
+        for block in range(0, top + 1):
+            active = [i for i, b in made.items() if b <= block and ended.get(i, top + 1) > block]
+            want = (sum(10**18 + i for i in active), len(active))
+            assert await views.totals_at(block) == want, block
+        stats = await views.stats()
+        assert await views.totals_at(top) == (stats.total_staked, stats.active_stakes)
+        with pytest.raises(OutOfRange, match=f"above the indexed head {top}"):
+            await views.totals_at(top + 1)
     finally:
         await engine.dispose()

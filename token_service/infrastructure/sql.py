@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from common.db import insert_rows
+from common.db import insert_rows, sums
 from common.offsets import upsert
 from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
@@ -380,27 +380,13 @@ class TokenViews:
         return (minted - new) - (burned - gone)
 
     async def _at(self, block: int, *parts: tuple[Any, Any]) -> list[int]:
-        """The indexed head, then the sum of each (amount column, condition) of ``parts``,
-        read in ONE statement (SQLite runs each statement of a read-only connection in its
-        own snapshot, so separate reads could straddle a commit of the consumer) and summed
-        here, exactly (SQLite keeps amounts as text). OutOfRange when ``block`` is above the
-        head."""
-        union = sa.union_all(
-            sa.select(sa.literal(0).label("k"), stats_t.c.last_block.label("v")).where(
-                stats_t.c.id == 1
-            ),
-            *(
-                sa.select(sa.literal(i).label("k"), column.label("v")).where(where)
-                for i, (column, where) in enumerate(parts, start=1)
-            ),
-        )
-        sums = [0] * (len(parts) + 1)
-        async with self.engine.connect() as conn:
-            for k, v in await conn.execute(union):
-                sums[int(k)] += int(v or 0)
-        if block > sums[0]:
-            raise OutOfRange(f"block {block} is above the indexed head {sums[0]}")
-        return sums
+        """The indexed head, then the sum of each (amount column, condition) of ``parts``, in
+        one read (:func:`common.db.sums`). OutOfRange when ``block`` is above the head."""
+        head = (stats_t.c.last_block, stats_t.c.id == 1)
+        totals = [total for total, _ in await sums(self.engine, [head, *parts])]
+        if block > totals[0]:
+            raise OutOfRange(f"block {block} is above the indexed head {totals[0]}")
+        return totals
 
     async def allowance(self, owner: str, spender: str) -> tuple[int, int]:
         """(value of the last Approval, its block), (0, 0) when none."""

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api_gateway.api.deps import AddressPath, ClientsDep, Cursor, Limit, Offset
+from api_gateway.api.deps import AddressPath, AtBlock, ClientsDep, Cursor, Limit, Offset
 from api_gateway.api.models import (
     ClaimModel,
     ClaimsPage,
@@ -106,8 +106,14 @@ async def claims(
 
 
 @router.get("/totals", response_model=StakingTotalsModel)
-async def totals(clients: ClientsDep, response: Response) -> StakingTotalsModel:
-    reply = await clients.call("staking", "GetTotalStaked", pb.GetTotalStakedRequest())
+async def totals(
+    clients: ClientsDep, response: Response, at_block: AtBlock = None
+) -> StakingTotalsModel:
+    """The total staked and the active stakes at the indexed head, or at the end of
+    `at_block` (`block_number` says which)."""
+    reply = await clients.call(
+        "staking", "GetTotalStaked", pb.GetTotalStakedRequest(at_block=at_block or 0)
+    )
     response.headers["Cache-Control"] = SHORT
     return StakingTotalsModel(
         total_staked=reply.total_staked,

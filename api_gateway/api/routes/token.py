@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api_gateway.api.deps import (
-    MAX_BLOCK,
     AddressPath,
+    AtBlock,
     BlockQuery,
     ClientsDep,
     Cursor,
@@ -36,17 +36,6 @@ SHORT = "public, max-age=2"
 DIRECTIONS = {"any": pb.DIRECTION_ANY, "in": pb.DIRECTION_IN, "out": pb.DIRECTION_OUT}
 OrderQuery = Annotated[
     Literal["desc", "asc"], Query(description="desc: newest first (default); asc: oldest first")
-]
-
-
-AtBlock = Annotated[
-    int | None,
-    Query(
-        ge=1,
-        le=MAX_BLOCK,
-        description="The value at the end of this block (at most the indexed head); "
-        "default: at the indexed head",
-    ),
 ]
 
 

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fnovapb/staking/v1/staking.proto\x12\nstaking.v1\"\x1d\n\x0fGetStakeRequest\x12\n\n\x02id\x18\x01 \x01(\t\"4\n\x10GetStakeResponse\x12 \n\x05stake\x18\x01 \x01(\x0b\x32\x11.staking.v1.Stake\"\x9f\x01\n\x05Stake\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\x12\x0f\n\x07rewards\x18\x04 \x01(\t\x12\x12\n\nstart_time\x18\x05 \x01(\x03\x12\x10\n\x08\x65nd_time\x18\x06 \x01(\x03\x12\x14\n\x0c\x62lock_number\x18\x07 \x01(\x04\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x0f\n\x07tx_hash\x18\t \x01(\t\"U\n\x16GetActiveStakesRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"`\n\x17GetActiveStakesResponse\x12!\n\x06stakes\x18\x01 \x03(\x0b\x32\x11.staking.v1.Stake\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"U\n\x16GetRewardClaimsRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"f\n\x17GetRewardClaimsResponse\x12\'\n\x06\x63laims\x18\x01 \x03(\x0b\x32\x17.staking.v1.RewardClaim\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"r\n\x0bRewardClaim\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x04 \x01(\x04\x12\x11\n\ttimestamp\x18\x05 \x01(\x03\x12\x10\n\x08stake_id\x18\x06 \x01(\t\"\x17\n\x15GetTotalStakedRequest\"[\n\x16GetTotalStakedResponse\x12\x14\n\x0ctotal_staked\x18\x01 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x02 \x01(\x04\x12\x15\n\ractive_stakes\x18\x03 \x01(\x05\"S\n\x17\x43\x61lculateRewardsRequest\x12\x10\n\x08stake_id\x18\x01 \x01(\t\x12\x10\n\x08\x61t_block\x18\x02 \x01(\x04\x12\x14\n\x0c\x61t_timestamp\x18\x03 \x01(\x03\"A\n\x18\x43\x61lculateRewardsResponse\x12\x0f\n\x07rewards\x18\x01 \x01(\t\x12\x14\n\x0c\x61t_timestamp\x18\x02 \x01(\x03\"$\n\x14GetUserTotalsRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\"[\n\x15GetUserTotalsResponse\x12\x14\n\x0ctotal_staked\x18\x01 \x01(\t\x12\x15\n\rtotal_claimed\x18\x02 \x01(\t\x12\x15\n\ractive_stakes\x18\x03 \x01(\x05\x32\x9d\x04\n\x0eStakingService\x12\x45\n\x08GetStake\x12\x1b.staking.v1.GetStakeRequest\x1a\x1c.staking.v1.GetStakeResponse\x12Z\n\x0fGetActiveStakes\x12\".staking.v1.GetActiveStakesRequest\x1a#.staking.v1.GetActiveStakesResponse\x12Z\n\x0fGetRewardClaims\x12\".staking.v1.GetRewardClaimsRequest\x1a#.staking.v1.GetRewardClaimsResponse\x12W\n\x0eGetTotalStaked\x12!.staking.v1.GetTotalStakedRequest\x1a\".staking.v1.GetTotalStakedResponse\x12]\n\x10\x43\x61lculateRewards\x12#.staking.v1.CalculateRewardsRequest\x1a$.staking.v1.CalculateRewardsResponse\x12T\n\rGetUserTotals\x12 .staking.v1.GetUserTotalsRequest\x1a!.staking.v1.GetUserTotalsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fnovapb/staking/v1/staking.proto\x12\nstaking.v1\"\x1d\n\x0fGetStakeRequest\x12\n\n\x02id\x18\x01 \x01(\t\"4\n\x10GetStakeResponse\x12 \n\x05stake\x18\x01 \x01(\x0b\x32\x11.staking.v1.Stake\"\x9f\x01\n\x05Stake\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\x12\x0f\n\x07rewards\x18\x04 \x01(\t\x12\x12\n\nstart_time\x18\x05 \x01(\x03\x12\x10\n\x08\x65nd_time\x18\x06 \x01(\x03\x12\x14\n\x0c\x62lock_number\x18\x07 \x01(\x04\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x0f\n\x07tx_hash\x18\t \x01(\t\"U\n\x16GetActiveStakesRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"`\n\x17GetActiveStakesResponse\x12!\n\x06stakes\x18\x01 \x03(\x0b\x32\x11.staking.v1.Stake\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"U\n\x16GetRewardClaimsRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"f\n\x17GetRewardClaimsResponse\x12\'\n\x06\x63laims\x18\x01 \x03(\x0b\x32\x17.staking.v1.RewardClaim\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"r\n\x0bRewardClaim\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x04 \x01(\x04\x12\x11\n\ttimestamp\x18\x05 \x01(\x03\x12\x10\n\x08stake_id\x18\x06 \x01(\t\")\n\x15GetTotalStakedRequest\x12\x10\n\x08\x61t_block\x18\x01 \x01(\x04\"[\n\x16GetTotalStakedResponse\x12\x14\n\x0ctotal_staked\x18\x01 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x02 \x01(\x04\x12\x15\n\ractive_stakes\x18\x03 \x01(\x05\"S\n\x17\x43\x61lculateRewardsRequest\x12\x10\n\x08stake_id\x18\x01 \x01(\t\x12\x10\n\x08\x61t_block\x18\x02 \x01(\x04\x12\x14\n\x0c\x61t_timestamp\x18\x03 \x01(\x03\"A\n\x18\x43\x61lculateRewardsResponse\x12\x0f\n\x07rewards\x18\x01 \x01(\t\x12\x14\n\x0c\x61t_timestamp\x18\x02 \x01(\x03\"$\n\x14GetUserTotalsRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\"[\n\x15GetUserTotalsResponse\x12\x14\n\x0ctotal_staked\x18\x01 \x01(\t\x12\x15\n\rtotal_claimed\x18\x02 \x01(\t\x12\x15\n\ractive_stakes\x18\x03 \x01(\x05\x32\x9d\x04\n\x0eStakingService\x12\x45\n\x08GetStake\x12\x1b.staking.v1.GetStakeRequest\x1a\x1c.staking.v1.GetStakeResponse\x12Z\n\x0fGetActiveStakes\x12\".staking.v1.GetActiveStakesRequest\x1a#.staking.v1.GetActiveStakesResponse\x12Z\n\x0fGetRewardClaims\x12\".staking.v1.GetRewardClaimsRequest\x1a#.staking.v1.GetRewardClaimsResponse\x12W\n\x0eGetTotalStaked\x12!.staking.v1.GetTotalStakedRequest\x1a\".staking.v1.GetTotalStakedResponse\x12]\n\x10\x43\x61lculateRewards\x12#.staking.v1.CalculateRewardsRequest\x1a$.staking.v1.CalculateRewardsResponse\x12T\n\rGetUserTotals\x12 .staking.v1.GetUserTotalsRequest\x1a!.staking.v1.GetUserTotalsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,17 +48,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REWARDCLAIM']._serialized_start=670
   _globals['_REWARDCLAIM']._serialized_end=784
   _globals['_GETTOTALSTAKEDREQUEST']._serialized_start=786
-  _globals['_GETTOTALSTAKEDREQUEST']._serialized_end=809
-  _globals['_GETTOTALSTAKEDRESPONSE']._serialized_start=811
-  _globals['_GETTOTALSTAKEDRESPONSE']._serialized_end=902
-  _globals['_CALCULATEREWARDSREQUEST']._serialized_start=904
-  _globals['_CALCULATEREWARDSREQUEST']._serialized_end=987
-  _globals['_CALCULATEREWARDSRESPONSE']._serialized_start=989
-  _globals['_CALCULATEREWARDSRESPONSE']._serialized_end=1054
-  _globals['_GETUSERTOTALSREQUEST']._serialized_start=1056
-  _globals['_GETUSERTOTALSREQUEST']._serialized_end=1092
-  _globals['_GETUSERTOTALSRESPONSE']._serialized_start=1094
-  _globals['_GETUSERTOTALSRESPONSE']._serialized_end=1185
-  _globals['_STAKINGSERVICE']._serialized_start=1188
-  _globals['_STAKINGSERVICE']._serialized_end=1729
+  _globals['_GETTOTALSTAKEDREQUEST']._serialized_end=827
+  _globals['_GETTOTALSTAKEDRESPONSE']._serialized_start=829
+  _globals['_GETTOTALSTAKEDRESPONSE']._serialized_end=920
+  _globals['_CALCULATEREWARDSREQUEST']._serialized_start=922
+  _globals['_CALCULATEREWARDSREQUEST']._serialized_end=1005
+  _globals['_CALCULATEREWARDSRESPONSE']._serialized_start=1007
+  _globals['_CALCULATEREWARDSRESPONSE']._serialized_end=1072
+  _globals['_GETUSERTOTALSREQUEST']._serialized_start=1074
+  _globals['_GETUSERTOTALSREQUEST']._serialized_end=1110
+  _globals['_GETUSERTOTALSRESPONSE']._serialized_start=1112
+  _globals['_GETUSERTOTALSRESPONSE']._serialized_end=1203
+  _globals['_STAKINGSERVICE']._serialized_start=1206
+  _globals['_STAKINGSERVICE']._serialized_end=1747
 # @@protoc_insertion_point(module_scope)

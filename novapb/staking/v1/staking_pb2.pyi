@@ -101,8 +101,10 @@ class RewardClaim(_message.Message):
     def __init__(self, id: _Optional[str] = ..., user: _Optional[str] = ..., amount: _Optional[str] = ..., block_number: _Optional[int] = ..., timestamp: _Optional[int] = ..., stake_id: _Optional[str] = ...) -> None: ...
 
 class GetTotalStakedRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("at_block",)
+    AT_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    at_block: int
+    def __init__(self, at_block: _Optional[int] = ...) -> None: ...
 
 class GetTotalStakedResponse(_message.Message):
     __slots__ = ("total_staked", "block_number", "active_stakes")
