@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from collections.abc import Awaitable
+from typing import Any, NoReturn, TypeVar
 
 import grpc
+
+from common import validation
+
+T = TypeVar("T")
 
 
 async def abort(context: Any, code: grpc.StatusCode, message: str) -> NoReturn:
@@ -18,3 +23,20 @@ async def invalid(context: Any, message: str) -> NoReturn:
 
 async def not_found(context: Any, message: str) -> NoReturn:
     await abort(context, grpc.StatusCode.NOT_FOUND, message)
+
+
+async def at_block(context: Any, value: int, field: str = "at_block") -> int:
+    """A request's block to answer at (0: the indexed head), or INVALID_ARGUMENT."""
+    try:
+        return validation.block_number(value, field)
+    except validation.InvalidInput as exc:
+        await invalid(context, str(exc))
+
+
+async def in_index(context: Any, read: Awaitable[T], field: str = "at_block") -> T:
+    """``read``'s answer, or OUT_OF_RANGE naming ``field`` when it asked above what the index
+    holds (:class:`validation.OutOfRange`)."""
+    try:
+        return await read
+    except validation.OutOfRange as exc:
+        await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"{field}: {exc}")

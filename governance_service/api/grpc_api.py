@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 
 from common import validation
-from common.grpc_errors import abort, invalid, not_found
+from common.grpc_errors import at_block, in_index, invalid, not_found
 from governance_service.domain.governance import ProposalState, Vote
 from governance_service.infrastructure.sql import GovernanceViews, ProposalView
 from novapb.governance.v1 import governance_pb2 as pb
@@ -131,13 +131,10 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
     ) -> pb.GetDelegateResponse:
         try:
             address = validation.address(request.address)
-            at = validation.block_number(request.at_block, "at_block") or None
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
-        try:
-            d = await self.views.delegate(address, at)
-        except validation.OutOfRange as exc:
-            await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"at_block: {exc}")
+        at = await at_block(context, request.at_block)
+        d = await in_index(context, self.views.delegate(address, at or None))
         return pb.GetDelegateResponse(
             address=d.address,
             votes=str(d.votes),

@@ -9,7 +9,7 @@ import grpc
 
 from common import validation
 from common.cache_aside import CacheAside
-from common.grpc_errors import abort, invalid, not_found
+from common.grpc_errors import abort, at_block, in_index, invalid, not_found
 from novapb.staking.v1 import staking_pb2 as pb
 from novapb.staking.v1 import staking_pb2_grpc as pb_grpc
 from staking_service.application.ingest import TOTAL_KEY, USER_KEY
@@ -112,15 +112,9 @@ class StakingServicer(pb_grpc.StakingServiceServicer):
     async def GetTotalStaked(
         self, request: pb.GetTotalStakedRequest, context: Any
     ) -> pb.GetTotalStakedResponse:
-        try:
-            at = validation.block_number(request.at_block, "at_block")
-        except validation.InvalidInput as exc:
-            await invalid(context, str(exc))
+        at = await at_block(context, request.at_block)
         if at:
-            try:
-                staked, active = await self.views.totals_at(at)
-            except validation.OutOfRange as exc:
-                await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"at_block: {exc}")
+            staked, active = await in_index(context, self.views.totals_at(at))
             return pb.GetTotalStakedResponse(
                 total_staked=str(staked), block_number=at, active_stakes=active
             )

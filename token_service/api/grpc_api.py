@@ -9,7 +9,7 @@ import grpc
 
 from common import validation
 from common.cache_aside import CacheAside
-from common.grpc_errors import abort, invalid
+from common.grpc_errors import abort, at_block, in_index, invalid
 from novapb.token.v1 import token_pb2 as pb
 from novapb.token.v1 import token_pb2_grpc as pb_grpc
 from token_service.application.ingest import (
@@ -75,14 +75,11 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
     ) -> pb.GetBalanceResponse:
         try:
             address = validation.address(request.address)
-            at = validation.block_number(request.at_block, "at_block")
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
+        at = await at_block(context, request.at_block)
         if at:
-            try:
-                past = await self.views.balance_at(address, at)
-            except validation.OutOfRange as exc:
-                await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"at_block: {exc}")
+            past = await in_index(context, self.views.balance_at(address, at))
             return pb.GetBalanceResponse(balance=str(past), block_number=at)
         balance = await self.cache.get_int(
             BALANCE_KEY.format(address), lambda: self.views.balance(address)
@@ -162,15 +159,9 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
     async def GetTotalSupply(
         self, request: pb.GetTotalSupplyRequest, context: Any
     ) -> pb.GetTotalSupplyResponse:
-        try:
-            at = validation.block_number(request.at_block, "at_block")
-        except validation.InvalidInput as exc:
-            await invalid(context, str(exc))
+        at = await at_block(context, request.at_block)
         if at:
-            try:
-                past = await self.views.supply_at(at)
-            except validation.OutOfRange as exc:
-                await abort(context, grpc.StatusCode.OUT_OF_RANGE, f"at_block: {exc}")
+            past = await in_index(context, self.views.supply_at(at))
             return pb.GetTotalSupplyResponse(total_supply=str(past), block_number=at)
         supply = await self.cache.get_int(SUPPLY_KEY, self._supply)
         return pb.GetTotalSupplyResponse(
