@@ -295,6 +295,20 @@ class BlockSyncApp:
         finally:
             await lock.release()
 
+    async def rewind_plan(self, to_block: int) -> str:
+        """``nova rewind --dry-run``: the rewind's checks and what it would revert, reading
+        only (no lock, no new epoch: a running sync is not disturbed)."""
+        assert self.syncer is not None
+        assert self.store is not None
+        state = await self.store.state()
+        synced = state.synced_block if state else self.tracked.start_block - 1
+        await self.syncer.check_rewind(to_block, synced)
+        stored = await self.store.window(to_block + 1)
+        return (
+            f"would rewind from block {synced} to {to_block}: the {len(stored)} stored blocks "
+            f"above it reverted on every topic and read again (nothing changed: --dry-run)"
+        )
+
     async def run(self, stop: asyncio.Event, until: int | None = None) -> None:
         """Hold the single-writer lock, then follow the chain (and archive) until stop.
 

@@ -124,6 +124,10 @@ def rewind_cmd(
         ),
     ],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check and say what it would revert; change nothing."),
+    ] = False,
     manifest: ManifestOpt = None,
     rpc_url: RpcOpt = None,
 ) -> None:
@@ -147,8 +151,12 @@ def rewind_cmd(
         )
         raise typer.Exit(2)
     migrate_or_exit(settings.database_url)
-    if not yes and not typer.confirm(
-        f"Revert every index above block {to_block} and read the blocks above it again?"
+    if (
+        not yes
+        and not dry_run
+        and not typer.confirm(
+            f"Revert every index above block {to_block} and read the blocks above it again?"
+        )
     ):
         raise typer.Exit(1)
 
@@ -161,6 +169,9 @@ def rewind_cmd(
             try:
                 await app.start()
                 try:
+                    if dry_run:
+                        typer.echo(await app.rewind_plan(to_block))
+                        return
                     before = await app.rewind(to_block)
                 except RewindRefused as exc:
                     typer.echo(f"error: {exc}", err=True)

@@ -485,11 +485,19 @@ class Syncer:
         if self._epoch == 0:
             await self.open()
         before = self._checkpoint
+        await self.check_rewind(to_block, before.number)
+        await self.rewind(to_block)
+        return before
+
+    async def check_rewind(self, to_block: int, synced: int) -> None:
+        """The checks of :meth:`rewind_checked` alone, reading only (``nova rewind
+        --dry-run``): RewindRefused unless a sync at ``synced`` may go back to
+        ``to_block``."""
         first = self.cfg.start_block - 1
-        if not first <= to_block < before.number:
+        if not first <= to_block < synced:
             raise RewindRefused(
                 f"--to {to_block} must be from {first} (the block before the start block: a "
-                f"full re-index) to below the synced block {before.number}"
+                f"full re-index) to below the synced block {synced}"
             )
         if to_block > first:
             stored = await self.store.stored_below(to_block, 1)
@@ -506,8 +514,6 @@ class Syncer:
                     f"block {to_block} is not on the chain any more (stored {stored[0][1]}, "
                     f"the chain has {header.hash}); {_rewind_hint(safe, first)}"
                 )
-        await self.rewind(to_block)
-        return before
 
     async def _highest_canonical(self, below: int, page: int = 200, pages: int = 20) -> int | None:
         """The highest stored block at or below ``below`` that the chain still has (looked

@@ -21,7 +21,7 @@ from block_sync_service.infrastructure.store import logs as logs_t
 from block_sync_service.infrastructure.store import transactions as txs_t
 from block_sync_service.infrastructure.verify import ArchiveDrift, verify_archive, verify_sync
 from block_sync_service.settings import BlockSyncSettings
-from common.db import migrate
+from common.db import create_engine, migrate
 from common.infrastructure.kafka_bus import KafkaEventBus
 from common.infrastructure.mongo_archive import MongoLogArchive
 from common.metrics import isolated_registry
@@ -591,7 +591,6 @@ async def test_single_writer_lock_and_fencing(mysql_url):
     from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint
     from block_sync_service.infrastructure.lock import MySqlLock, sync_lock_name
     from block_sync_service.infrastructure.store import SqlAlchemySyncStore
-    from common.db import create_engine
 
     migrate(mysql_url)
     engine = create_engine(mysql_url)
@@ -663,6 +662,18 @@ async def _has_all(reader: TopicReader, truth: list[tuple[str, int]]) -> bool:
     return list(dict.fromkeys(reader.replay())) == truth
 
 
+async def _sync_state(settings: BlockSyncSettings) -> tuple[int, int, int]:
+    """(synced block, epoch, generation) as stored."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            query = sa.text("SELECT synced_block, epoch, generation FROM sync_state")
+            synced, epoch, generation = (await conn.execute(query)).one()
+    finally:
+        await engine.dispose()
+    return int(synced), int(epoch), int(generation)
+
+
 async def _nova(settings: BlockSyncSettings, *args: str) -> tuple[int, str]:
     """Run ``nova <args>`` as a process with the settings' database, broker, topics and node."""
     env = {
@@ -715,6 +726,12 @@ async def test_after_a_deep_reorg_nova_rewind_brings_every_topic_back_to_the_cha
         inside = min(await app.store.window(result.first_orphaned))  # orphaned, stored
     code, out = await _nova(settings, "rewind", "--to", str(inside), "--yes")
     assert code == 1 and f"still the chain's is {safe}: rewind to it" in out, out
+    before = await _sync_state(settings)
+    code, out = await _nova(settings, "rewind", "--to", str(inside), "--dry-run")
+    assert code == 1 and f"still the chain's is {safe}: rewind to it" in out, out
+    code, out = await _nova(settings, "rewind", "--to", str(safe), "--dry-run")
+    assert code == 0 and f"to {safe}: the " in out and "nothing changed" in out, out
+    assert await _sync_state(settings) == before  # no checkpoint moved, no epoch taken
     code, out = await _nova(settings, "rewind", "--to", str(safe), "--yes")
     assert code == 0 and f"to {safe}: a revert marker" in out, out
 
