@@ -169,6 +169,14 @@ class StakingServicer(pb_grpc.StakingServiceServicer):
             user = validation.address(request.user, "user")
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
+        at = await at_block(context, request.at_block)
+        if at:
+            staked_at, claimed_at, active_at = await in_index(
+                context, self.views.user_totals_at(user, at)
+            )
+            return pb.GetUserTotalsResponse(
+                total_staked=str(staked_at), total_claimed=str(claimed_at), active_stakes=active_at
+            )
 
         async def load() -> bytes:
             staked, claimed, active = await self.views.user_totals(user)

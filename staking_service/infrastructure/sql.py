@@ -379,6 +379,46 @@ class StakingViews:
             raise OutOfRange(f"block {block} is above the indexed head {head}")
         return now - new + ended, active - made + unstaked
 
+    async def user_totals_at(self, user: str, block: int) -> tuple[int, int, int]:
+        """(staked, claimed, active stakes) of ``user`` at the end of ``block``, as
+        :meth:`totals_at` (its claims above the block taken off the claimed total), in one
+        read. OutOfRange above the indexed head."""
+        s, c, u = stakes_t, claims_t, user_totals_t
+        (
+            (head, _),
+            (now, _),
+            (claimed, _),
+            (active, _),
+            (new, made),
+            (ended, unstaked),
+            (
+                later,
+                _,
+            ),
+        ) = await sums(
+            self.engine,
+            [
+                (stats_t.c.last_block, stats_t.c.id == 1),
+                (u.c.staked, u.c.user == user),
+                (u.c.claimed, u.c.user == user),
+                (u.c.active_stakes, u.c.user == user),
+                (
+                    s.c.amount,
+                    sa.and_(s.c.user == user, s.c.block_number > block, s.c.unstaked_block == 0),
+                ),
+                (
+                    s.c.amount,
+                    sa.and_(
+                        s.c.user == user, s.c.unstaked_block > block, s.c.block_number <= block
+                    ),
+                ),
+                (c.c.amount, sa.and_(c.c.user == user, c.c.block_number > block)),
+            ],
+        )
+        if block > head:
+            raise OutOfRange(f"block {block} is above the indexed head {head}")
+        return now - new + ended, claimed - later, active - made + unstaked
+
     async def stake(self, stake_id: int) -> Stake | None:
         if not 0 <= stake_id <= MAX_STAKE_ID:
             return None  # no such row; SQLite cannot even bind an int above 64 bits

@@ -285,11 +285,21 @@ async def test_routes_answer_what_the_chain_says(system):
         assert int(totals["total_staked"]) > 0
         # at past blocks: what totalStaked() said at that block
         staking = net.manifest.address("NovaStaking")
+        users_staked: list[int] = []
         for at in sorted({1, totals["block_number"] // 2, totals["block_number"]}):
             then = (await http.get("/api/v1/staking/totals", params={"at_block": at})).json()
             raw = await net.chain.call(staking, STK.encode_call("totalStaked"), at)
             chain = STK.decode_result("totalStaked", raw) if raw != "0x" else 0  # not deployed
             assert (then["total_staked"], then["block_number"]) == (str(chain), at), at
+            for who in net.sim.holders[:3]:  # and each user's stakedOf() then
+                mine = await http.get(
+                    f"/api/v1/staking/users/{who}/totals", params={"at_block": at}
+                )
+                raw = await net.chain.call(staking, STK.encode_call("stakedOf", who), at)
+                chain = STK.decode_result("stakedOf", raw) if raw != "0x" else 0
+                assert mine.json()["total_staked"] == str(chain), (at, who)
+                users_staked.append(chain)
+        assert any(users_staked), "some user had a stake at one of those blocks"
         ahead = await http.get("/api/v1/staking/totals", params={"at_block": 10**12})
         assert ahead.status_code == 400 and ahead.json()["error"]["field"] == "at_block"
         stakes = (await http.get("/api/v1/staking/stakes", params={"limit": 2})).json()

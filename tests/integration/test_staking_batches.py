@@ -149,6 +149,11 @@ async def test_the_totals_at_a_block_are_the_stakes_active_at_its_end(db_url: st
     try:
         envelopes = [_staked(i, b) for i, b in made.items()]
         envelopes += [_unstaked(i, b) for i, b in ended.items()]
+        claims = {(USERS[n % 3], 3 + n % 9, 200 + n): 10**15 * (n + 1) for n in range(12)}
+        envelopes += [
+            _event("RewardsClaimed", b, li, user=user, amount=amount)
+            for (user, b, li), amount in claims.items()
+        ]
         envelopes.sort(key=lambda e: (e.event.block_number, e.event.log_index))
         for i in range(0, len(envelopes), 7):
             await _apply(engine, envelopes[i : i + 7])
@@ -158,9 +163,19 @@ async def test_the_totals_at_a_block_are_the_stakes_active_at_its_end(db_url: st
             active = [i for i, b in made.items() if b <= block and ended.get(i, top + 1) > block]
             want = (sum(10**18 + i for i in active), len(active))
             assert await views.totals_at(block) == want, block
+            for user in USERS:
+                mine = [i for i in active if USERS[i % 3] == user]
+                paid = sum(v for (u, b, _), v in claims.items() if u == user and b <= block)
+                want_user = (sum(10**18 + i for i in mine), paid, len(mine))
+                assert await views.user_totals_at(user, block) == want_user, (block, user)
         stats = await views.stats()
         assert await views.totals_at(top) == (stats.total_staked, stats.active_stakes)
+        for user in USERS:
+            assert await views.user_totals_at(user, top) == await views.user_totals(user)
+        assert await views.user_totals_at("0x" + "42" * 20, top) == (0, 0, 0)
         with pytest.raises(OutOfRange, match=f"above the indexed head {top}"):
             await views.totals_at(top + 1)
+        with pytest.raises(OutOfRange):
+            await views.user_totals_at(USERS[0], top + 1)
     finally:
         await engine.dispose()

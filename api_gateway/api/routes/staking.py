@@ -124,9 +124,15 @@ async def totals(
 
 @router.get("/users/{address}/totals", response_model=UserTotalsModel)
 async def user_totals(
-    address: AddressPath, clients: ClientsDep, response: Response
+    address: AddressPath, clients: ClientsDep, response: Response, at_block: AtBlock = None
 ) -> UserTotalsModel:
-    reply = await clients.call("staking", "GetUserTotals", pb.GetUserTotalsRequest(user=address))
+    """A user's staked and claimed totals and active stakes at the indexed head, or at the
+    end of `at_block`."""
+    reply = await clients.call(
+        "staking",
+        "GetUserTotals",
+        pb.GetUserTotalsRequest(user=address, at_block=at_block or 0),
+    )
     response.headers["Cache-Control"] = SHORT
     return UserTotalsModel(
         address=address,

@@ -135,10 +135,12 @@ class CalculateRewardsResponse(_message.Message):
     def __init__(self, rewards: _Optional[str] = ..., at_timestamp: _Optional[int] = ...) -> None: ...
 
 class GetUserTotalsRequest(_message.Message):
-    __slots__ = ("user",)
+    __slots__ = ("user", "at_block")
     USER_FIELD_NUMBER: _ClassVar[int]
+    AT_BLOCK_FIELD_NUMBER: _ClassVar[int]
     user: str
-    def __init__(self, user: _Optional[str] = ...) -> None: ...
+    at_block: int
+    def __init__(self, user: _Optional[str] = ..., at_block: _Optional[int] = ...) -> None: ...
 
 class GetUserTotalsResponse(_message.Message):
     __slots__ = ("total_staked", "total_claimed", "active_stakes")
