@@ -59,6 +59,13 @@ class SyncStore(Protocol):
         """Delete what is above the ancestor; the checkpoint goes back to it, in
         ``generation``; recorded as the last reorg unless ``as_reorg`` is false (a rewind)."""
 
+    async def begin_revert(self, to_block: int, epoch: int, generation: int) -> None:
+        """Record a revert to ``to_block`` in the new ``generation`` before its marker is
+        published; :meth:`revert` clears it (Fenced when ``epoch`` is no longer current)."""
+
+    async def pending_revert(self) -> int | None:
+        """The block of a revert begun and not completed (a crash in between), or None."""
+
     async def set_alarm(self, alarm: str | None) -> None: ...
 
 

@@ -131,6 +131,10 @@ class Syncer:
         self.status.synced = self._checkpoint.number
         self.status.synced_hash = self._checkpoint.hash
         log.info("sync opened", synced=self._checkpoint.number, epoch=self._epoch)
+        pending = await self.store.pending_revert()
+        if pending is not None:  # a revert a crash interrupted: its marker again, its rows
+            log.warning("completing an interrupted revert", to_block=pending)
+            await self._revert(await self._to(pending), self._checkpoint.generation, as_reorg=False)
 
     # ------------------------------------------------------------------ loops
 
@@ -432,14 +436,7 @@ class Syncer:
         reorg = find_reorg(stored, canonical)
         if reorg is None:
             raise ChainMismatch("parent hash mismatch but the stored window is canonical")
-        generation = self._checkpoint.generation + 1  # a new fork: records after this revert
-        await self.sink.publish_revert(reorg, generation)
-        self._checkpoint = await self.store.revert(
-            reorg, self._epoch, int(self.clock()), generation
-        )
-
-        self.status.synced = self._checkpoint.number
-        self.status.synced_hash = self._checkpoint.hash
+        await self._revert(reorg, self._checkpoint.generation + 1, as_reorg=True)
         self.status.last_reorg_block = reorg.ancestor + 1
         self.status.last_reorg_depth = reorg.depth
         self.status.last_reorg_at = int(self.clock())
@@ -462,17 +459,29 @@ class Syncer:
             await self.open()
         if to_block >= self._checkpoint.number:
             return
-        stored = await self.store.window(to_block + 1)
-        orphaned = tuple(sorted((n, h) for n, h in stored.items() if n <= self._checkpoint.number))
-        rewind = Reorg(to_block, orphaned)
         generation = self._checkpoint.generation + 1
-        await self.sink.publish_revert(rewind, generation)
+        await self._revert(await self._to(to_block), generation, as_reorg=False)
+        log.warning("sync rewound: republishing", to_block=to_block, generation=generation)
+
+    async def _to(self, block: int) -> Reorg:
+        """A revert to ``block``: every stored block above it orphaned."""
+        stored = await self.store.window(block + 1)
+        return Reorg(block, tuple(sorted(stored.items())))
+
+    async def _revert(self, reorg: Reorg, generation: int, *, as_reorg: bool) -> None:
+        """Revert to ``reorg.ancestor`` in ``generation``: recorded first, then the marker
+        published on every topic, then the rows above it deleted and the checkpoint moved
+        (which clears the record). A crash in between leaves the record, and the next
+        :meth:`open` completes the revert; without it the sync would go on from the old
+        checkpoint in the new generation, and the consumers, which undid everything above
+        the block at the marker, would never receive it again."""
+        await self.store.begin_revert(reorg.ancestor, self._epoch, generation)
+        await self.sink.publish_revert(reorg, generation)
         self._checkpoint = await self.store.revert(
-            rewind, self._epoch, int(self.clock()), generation, as_reorg=False
+            reorg, self._epoch, int(self.clock()), generation, as_reorg=as_reorg
         )
         self.status.synced = self._checkpoint.number
         self.status.synced_hash = self._checkpoint.hash
-        log.warning("sync rewound: republishing", to_block=to_block, generation=generation)
 
     async def rewind_checked(self, to_block: int) -> Checkpoint:
         """An operator's rewind (``nova rewind``), e.g. after a reorg deeper than the window

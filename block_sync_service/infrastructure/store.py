@@ -77,6 +77,7 @@ sync_state = sa.Table(
     sa.Column("last_reorg_depth", sa.Integer),
     sa.Column("last_reorg_at", sa.BigInteger),
     sa.Column("generation", sa.BigInteger),
+    sa.Column("revert_to", sa.BigInteger, nullable=True),  # a revert begun, not yet stored
 )
 
 
@@ -259,8 +260,29 @@ class SqlAlchemySyncStore:
                 if as_reorg
                 else {}
             )
-            await self._move(conn, epoch, checkpoint, generation=generation, **last_reorg)
+            await self._move(
+                conn, epoch, checkpoint, generation=generation, revert_to=None, **last_reorg
+            )
             return checkpoint
+
+    async def begin_revert(self, to_block: int, epoch: int, generation: int) -> None:
+        async with _db_errors("begin revert"), self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(sync_state)
+                .where(sync_state.c.chain_id == self.chain_id, sync_state.c.epoch == epoch)
+                .values(generation=generation, revert_to=to_block)
+            )
+            if result.rowcount != 1:
+                raise Fenced(f"sync epoch {epoch} is no longer current: another syncer took over")
+
+    async def pending_revert(self) -> int | None:
+        async with _db_errors("read sync state"), self.engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    sa.select(sync_state.c.revert_to).where(sync_state.c.chain_id == self.chain_id)
+                )
+            ).scalar_one_or_none()
+        return None if value is None else int(value)
 
     async def set_alarm(self, alarm: str | None) -> None:
         async with self.engine.begin() as conn:

@@ -196,3 +196,34 @@ async def test_commits_in_flight_write_side_by_side_and_land_in_order(mysql_url:
         assert await _stored_blocks(engine) == (3, [2, 3], 2, 6)  # nothing of block 4
     finally:
         await engine.dispose()
+
+
+async def test_a_begun_revert_is_kept_until_its_rows_are_reverted(db_url: str) -> None:
+    """begin_revert records the revert and its generation (what a restart completes);
+    revert clears it with the rows; a fenced syncer cannot begin one."""
+    from block_sync_service.domain.errors import Fenced
+    from block_sync_service.domain.model import Reorg
+
+    migrate(db_url)
+    engine = create_engine(db_url)
+    try:
+        store = SqlAlchemySyncStore(engine, 31337)
+        _, epoch = await store.open(1)
+        for block in (2, 3, 4):
+            batch = _batch(block, ["0x"])
+            await store.commit(batch, Checkpoint(block, batch.last_header.hash), epoch, block)
+        assert await store.pending_revert() is None
+        await store.begin_revert(2, epoch, 1)
+        assert await store.pending_revert() == 2
+        checkpoint, epoch = await store.open(1)  # a restart: still at 4, in the new generation
+        assert (checkpoint.number, checkpoint.generation) == (4, 1)
+        assert await store.pending_revert() == 2
+        orphaned = tuple(sorted((await store.window(3)).items()))
+        reverted = await store.revert(Reorg(2, orphaned), epoch, 0, 1, as_reorg=False)
+        assert (reverted.number, reverted.generation) == (2, 1)
+        assert await store.pending_revert() is None
+        assert sorted(await store.window(0)) == [2]
+        with pytest.raises(Fenced):
+            await store.begin_revert(1, epoch - 1, 2)
+    finally:
+        await engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
+from typing import Any
 
 import pytest
 
@@ -92,6 +93,7 @@ class FakeStore:
         self.checkpoint = Checkpoint(-1, "")
         self.epoch = 0
         self.alarm: str | None = None
+        self.pending: int | None = None
 
     async def open(self, start_block: int) -> tuple[Checkpoint, int]:
         self.epoch += 1
@@ -123,11 +125,21 @@ class FakeStore:
     async def revert(
         self, reorg: Reorg, epoch: int, now: int, generation: int, *, as_reorg: bool = True
     ) -> Checkpoint:
+        self.pending = None
         self.blocks = {n: h for n, h in self.blocks.items() if n <= reorg.ancestor}
         self.checkpoint = Checkpoint(
             reorg.ancestor, self.blocks.get(reorg.ancestor, ""), generation
         )
         return self.checkpoint
+
+    async def begin_revert(self, to_block: int, epoch: int, generation: int) -> None:
+        if epoch != self.epoch:
+            raise Fenced("stale epoch")
+        self.pending = to_block
+        self.checkpoint = Checkpoint(self.checkpoint.number, self.checkpoint.hash, generation)
+
+    async def pending_revert(self) -> int | None:
+        return self.pending
 
     async def set_alarm(self, alarm: str | None) -> None:
         self.alarm = alarm
@@ -136,13 +148,38 @@ class FakeStore:
 class FakeSink:
     def __init__(self) -> None:
         self.stream: list[object] = []
+        self.generations: list[int] = []  # of each stream item
 
     async def publish_batch(self, batch: BlockBatch, historical: bool, generation: int) -> int:
         self.stream.extend((lg.block_number, lg.block_hash, lg.log_index) for lg in batch.logs)
+        self.generations.extend(generation for _ in batch.logs)
         return len(batch.logs)
 
     async def publish_revert(self, reorg: Reorg, generation: int) -> None:
         self.stream.append(("revert", reorg.ancestor))
+        self.generations.append(generation)
+
+    def consumed(self) -> list[tuple[int, str, int]]:
+        """What a consumer ends up holding: common.consumer's rules (a record of an older
+        generation than its mark is a replay and dropped, a revert marker of a generation
+        it reached is applied already, within a generation the position decides)."""
+        state: list[tuple[int, str, int]] = []
+        mark = (-1, -1, -1)
+        for item, gen in zip(self.stream, self.generations, strict=True):
+            record: tuple[Any, ...] = item  # type: ignore[assignment]
+            if record[0] == "revert":
+                if gen <= mark[0]:
+                    continue
+                to = int(record[1])
+                state = [x for x in state if x[0] <= to]
+                mark = (gen, *min((mark[1], mark[2]), (to, 10**9)))
+                continue
+            block, block_hash, index = int(record[0]), str(record[1]), int(record[2])
+            if gen < mark[0] or (gen, block, index) <= mark:
+                continue
+            mark = (gen, block, index)
+            state.append((block, block_hash, index))
+        return state
 
     def replay(self) -> list[tuple[int, str, int]]:
         state: list[tuple[int, str, int]] = []
@@ -281,6 +318,41 @@ async def test_a_rewind_only_goes_to_a_stored_block_or_the_start() -> None:
     assert syncer.checkpoint.number == 0 and store.blocks == {}
     await sync_all(syncer)
     assert syncer.checkpoint == Checkpoint(39, chain.blocks[39].hash, 1)
+
+
+@pytest.mark.parametrize("crash", ["before the marker", "after the marker"])
+async def test_a_revert_a_crash_interrupted_is_completed_at_the_next_start(crash: str) -> None:
+    """A rewind (or a reorg's revert) is recorded, its marker published, then its rows
+    deleted. Killed after the record, or after the marker, the next start completes it: the
+    consumers end up with the chain. (Before the record existed, a start after the marker went
+    on from the old checkpoint in the new generation, and consumers, which had undone every
+    block above the marker's, received none of them again.)"""
+    chain = FakeChain(40)
+    syncer, store, sink = make(chain)
+    await syncer.open()
+    await sync_all(syncer)
+    assert sink.consumed() == truth(chain)
+
+    class Killed(Exception):
+        pass
+
+    async def killed(*_: object, **__: object) -> None:
+        raise Killed
+
+    if crash == "before the marker":
+        sink.publish_revert = killed  # type: ignore[method-assign]
+    else:
+        store.revert = killed  # type: ignore[method-assign,assignment]
+    with pytest.raises(Killed):
+        await syncer.rewind(20)
+    vars(sink).pop("publish_revert", None)  # the process is gone; the bus and the
+    vars(store).pop("revert", None)  # database stay
+    restarted = Syncer(chain, store, sink, syncer.cfg, sizer=RangeSizer(size=5, maximum=20))
+    await restarted.open()
+    assert restarted.checkpoint.number == 20 and store.pending is None
+    chain.fork(0, grow=3)
+    await sync_all(restarted)
+    assert sink.consumed() == truth(chain)
 
 
 async def test_a_fenced_syncer_stops_without_an_alarm_and_can_open_again() -> None:
