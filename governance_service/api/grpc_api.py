@@ -91,9 +91,15 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
             pid = proposal_id(request.id)
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
-        view = await self.views.proposal(pid)
-        if view is None:
-            await not_found(context, f"proposal {pid} is not indexed")
+        at = await at_block(context, request.at_block)
+        if at:
+            view = await in_index(context, self.views.proposal_at(pid, at))
+            if view is None:
+                await not_found(context, f"proposal {pid} was not proposed by block {at}")
+        else:
+            view = await self.views.proposal(pid)
+            if view is None:
+                await not_found(context, f"proposal {pid} is not indexed")
         return pb.GetProposalResponse(proposal=_proposal(view))
 
     async def GetVotes(self, request: pb.GetVotesRequest, context: Any) -> pb.GetVotesResponse:

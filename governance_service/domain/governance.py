@@ -21,7 +21,8 @@ are checkpoints: the value at block N is the last one written at or before N.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 QUORUM_DENOMINATOR = 100
@@ -97,6 +98,25 @@ class Vote:
 
 def quorum(past_total_supply: int, numerator: int) -> int:
     return past_total_supply * numerator // QUORUM_DENOMINATOR
+
+
+def proposal_as_of(p: Proposal, block: int, votes: Iterable[tuple[int, int]]) -> Proposal:
+    """``p`` as it stood at the end of ``block``: tallied from ``votes`` (support, weight: the
+    votes cast at or before it), and queued, executed or canceled only if that happened by
+    then."""
+    past = replace(
+        p,
+        for_votes=0,
+        against_votes=0,
+        abstain_votes=0,
+        canceled_block=p.canceled_block if p.canceled_block <= block else 0,
+        executed_block=p.executed_block if p.executed_block <= block else 0,
+        queued_block=p.queued_block if p.queued_block <= block else 0,
+        eta=p.eta if p.queued_block <= block else 0,
+    )
+    for support, weight in votes:
+        past.count(support, weight)
+    return past
 
 
 def proposal_state(p: Proposal, now: int, quorum_at_snapshot: int) -> ProposalState:

@@ -22,6 +22,7 @@ from governance_service.domain.governance import (
     Proposal,
     ProposalState,
     Vote,
+    proposal_as_of,
     proposal_state,
     quorum,
 )
@@ -453,6 +454,29 @@ class GovernanceViews:
             if row is None:
                 return None
             return (await self._views(conn, [_proposal(row)]))[0]
+
+    async def proposal_at(self, pid: int, block: int) -> ProposalView | None:
+        """The proposal, its tallies and its state as the governor gave them at the end of
+        ``block`` (its votes cast by then; None when it was not proposed yet), read in one
+        transaction. OutOfRange above the indexed head."""
+        async with self.engine.connect() as conn:
+            now = await self.head(conn)
+            if block > now:
+                raise OutOfRange(f"block {block} is above the indexed head {now}")
+            row = (
+                await conn.execute(sa.select(proposals_t).where(proposals_t.c.id == pid))
+            ).first()
+            if row is None or row.created_block > block:
+                return None
+            votes = await conn.execute(
+                sa.select(votes_t.c.support, votes_t.c.weight).where(
+                    votes_t.c.proposal_id == pid, votes_t.c.block_number <= block
+                )
+            )
+            p = proposal_as_of(_proposal(row), block, [(int(s), int(w)) for s, w in votes])
+            timepoint = min(p.vote_start, block)
+            quorum = (await self._quorums(conn, [timepoint]))[timepoint]
+        return ProposalView(p, proposal_state(p, block, quorum), quorum, block)
 
     async def _views(self, conn: AsyncConnection, proposals: list[Proposal]) -> list[ProposalView]:
         now = await self.head(conn)

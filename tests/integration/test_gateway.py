@@ -431,6 +431,37 @@ async def test_governance_routes(system):
                 ),
             )
             assert p["state"] == STATES[state], p
+        # at past blocks: the state and tallies the governor gave then, every block of a
+        # proposal's life for a few proposals (pending, active, decided, queued, executed...)
+        seen = set()
+        for p in page["proposals"][:6]:
+            pid = int(p["id"])
+            for at in range(p["created_block"], p["state_at_block"] + 1):
+                past = await http.get(
+                    f"/api/v1/governance/proposals/{p['id']}", params={"at_block": at}
+                )
+                assert past.status_code == 200, past.text
+                then = past.json()
+                state = GOV.decode_result(
+                    "state", await net.chain.call(governor, GOV.encode_call("state", pid), at)
+                )
+                against, yes, abstain = GOV.decode_result(
+                    "proposalVotes",
+                    await net.chain.call(governor, GOV.encode_call("proposalVotes", pid), at),
+                )
+                assert (then["state"], then["state_at_block"]) == (STATES[state], at), (p, at)
+                assert (then["for_votes"], then["against_votes"], then["abstain_votes"]) == (
+                    str(yes),
+                    str(against),
+                    str(abstain),
+                ), (p, at)
+                seen.add(then["state"])
+            early = await http.get(
+                f"/api/v1/governance/proposals/{p['id']}",
+                params={"at_block": p["created_block"] - 1},
+            )
+            assert early.status_code == 404, early.text
+        assert len(seen) >= 3, seen
         voted = next(p for p in page["proposals"] if int(p["for_votes"]) > 0)
         one = (await http.get(f"/api/v1/governance/proposals/{voted['id']}")).json()
         assert one == voted

@@ -15,6 +15,7 @@ from governance_service.domain.governance import (
     Proposal,
     ProposalState,
     Vote,
+    proposal_as_of,
     proposal_state,
     quorum,
 )
@@ -233,3 +234,27 @@ async def test_ingest_refuses_contradictions() -> None:
         await apply_batch(repo, [_created(1, 4)])
     with pytest.raises(GovernanceRuleError, match="unknown support"):
         await apply_batch(repo, [_vote(1, A, 3, 1, 5)])
+
+
+def test_a_proposal_as_of_a_block_has_its_votes_and_its_life_up_to_then() -> None:
+    """Tallies from the votes cast by then; queued, executed or canceled only if it happened
+    by then; the proposal itself is not changed."""
+    p = _p(for_votes=9, against_votes=4, queued_block=22, eta=1_000, executed_block=25)
+    votes = [(1, 5), (0, 4), (1, 4)]  # for 5, against 4, for 4 (support, weight)
+    at_15 = proposal_as_of(p, 15, votes[:2])
+    assert (at_15.for_votes, at_15.against_votes, at_15.abstain_votes) == (5, 4, 0)
+    assert (at_15.queued_block, at_15.eta, at_15.executed_block) == (0, 0, 0)
+    assert proposal_state(at_15, 15, 1) == S.Active
+    at_23 = proposal_as_of(p, 23, votes)
+    assert (at_23.for_votes, at_23.queued_block, at_23.eta, at_23.executed_block) == (
+        9,
+        22,
+        1_000,
+        0,
+    )
+    assert proposal_state(at_23, 23, 1) == S.Queued
+    assert proposal_state(proposal_as_of(p, 25, votes), 25, 1) == S.Executed
+    canceled = _p(canceled_block=12)
+    assert proposal_state(proposal_as_of(canceled, 11, []), 11, 1) == S.Active
+    assert proposal_state(proposal_as_of(canceled, 12, []), 12, 1) == S.Canceled
+    assert (p.for_votes, p.executed_block) == (9, 25)  # a copy

@@ -6,7 +6,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api_gateway.api.deps import MAX_BLOCK, AddressPath, ClientsDep, Cursor, Limit, Offset
+from api_gateway.api.deps import (
+    MAX_BLOCK,
+    AddressPath,
+    AtBlock,
+    ClientsDep,
+    Cursor,
+    Limit,
+    Offset,
+)
 from api_gateway.api.models import (
     ActionModel,
     DelegateModel,
@@ -89,9 +97,15 @@ async def proposals(
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalModel)
 async def proposal(
-    proposal_id: ProposalId, clients: ClientsDep, response: Response
+    proposal_id: ProposalId, clients: ClientsDep, response: Response, at_block: AtBlock = None
 ) -> ProposalModel:
-    reply = await clients.call("governance", "GetProposal", pb.GetProposalRequest(id=proposal_id))
+    """The proposal at the indexed head, or as it stood at the end of `at_block`: its votes
+    cast by then and the state the governor gave (`state_at_block` says which block)."""
+    reply = await clients.call(
+        "governance",
+        "GetProposal",
+        pb.GetProposalRequest(id=proposal_id, at_block=at_block or 0),
+    )
     response.headers["Cache-Control"] = SHORT
     return proposal_model(reply.proposal)
 

@@ -69,10 +69,12 @@ class ListProposalsResponse(_message.Message):
     def __init__(self, proposals: _Optional[_Iterable[_Union[Proposal, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
 class GetProposalRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "at_block")
     ID_FIELD_NUMBER: _ClassVar[int]
+    AT_BLOCK_FIELD_NUMBER: _ClassVar[int]
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    at_block: int
+    def __init__(self, id: _Optional[str] = ..., at_block: _Optional[int] = ...) -> None: ...
 
 class GetProposalResponse(_message.Message):
     __slots__ = ("proposal",)
