@@ -35,7 +35,7 @@ from block_sync_service.settings import BlockSyncSettings
 from common import events
 from common.abi import ContractABI
 from common.adapters import make_archive, make_bus
-from common.db import create_engine
+from common.db import create_engine, snapshot_reads
 from common.grpc_server import RunningServer, serve
 from common.jsonrpc import RpcError
 from common.logging import get_logger
@@ -237,8 +237,8 @@ class BlockSyncApp:
         assert self.syncer is not None
         syncer = self.syncer
         reads = self.store
-        if self.engine.dialect.name == "sqlite":  # reads in one snapshot (see create_engine)
-            self._read_engine = create_engine(self.settings.database_url, read_only=True)
+        self._read_engine = snapshot_reads(self.settings.database_url)
+        if self._read_engine is not None:
             reads = SqlAlchemySyncStore(self._read_engine, self.chain_id)
         servicer = BlockSyncServicer(
             reads,

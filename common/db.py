@@ -77,6 +77,15 @@ async def sums(engine: Any, parts: Sequence[tuple[Any, Any]]) -> list[tuple[int,
     return [(total, rows) for total, rows in out]
 
 
+def snapshot_reads(url: str) -> AsyncEngine | None:
+    """An engine of its own for a service's reads, where one is needed for each read to be
+    one snapshot: SQLite (``read_only``, see :func:`create_engine`); None on MySQL/MariaDB,
+    whose own transactions already are (REPEATABLE READ)."""
+    if make_url(url).get_backend_name() != "sqlite":
+        return None
+    return create_engine(url, read_only=True)
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

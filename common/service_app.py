@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from common import events
 from common.cache_aside import CacheAside
 from common.consumer import ConsumerStopped, Handler, SqlConsumer
-from common.db import create_engine
+from common.db import create_engine, snapshot_reads
 from common.grpc_server import RunningServer, serve
 from common.logging import get_logger
 from common.metrics import Metrics
@@ -98,8 +98,7 @@ class ConsumerApp(Generic[SettingsT]):
             batch_size=self.settings.consumer_batch,
         )
         replica_url = self.settings.database_read_url
-        if self.engine.dialect.name == "sqlite":  # reads in one snapshot (see create_engine)
-            self._read_engine = create_engine(self.settings.database_url, read_only=True)
+        self._read_engine = snapshot_reads(self.settings.database_url)
         self.reads = ReadSide(
             self._read_engine or self.engine,
             create_engine(replica_url) if replica_url else None,
