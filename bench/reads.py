@@ -37,11 +37,12 @@ from bench.common import (
 from block_sync_service.infrastructure.store import SqlAlchemySyncStore
 from block_sync_service.settings import BlockSyncSettings
 from common.db import create_engine, migrate
+from common.validation import make_cursor
 from governance_service.domain.governance import ProposalState
 from governance_service.infrastructure.sql import GovernanceViews
 from nova import stack
 from staking_service.infrastructure.sql import StakingViews
-from token_service.infrastructure.sql import TokenViews, encode_holders_cursor
+from token_service.infrastructure.sql import TokenViews
 
 WHALE = "0x" + "00" * 18 + "aaaa"
 TOKEN, OTHER = "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x" + "e7" * 20
@@ -147,7 +148,7 @@ async def measure(
     holder = "0x" + "00" * 18 + "0123"
     deep = holders * 9 // 10  # a holders page this deep, by offset and by cursor
     (last_address, last_balance), *_ = (await views.holders(1, deep - 1)).holders
-    deep_cursor = encode_holders_cursor(last_balance, last_address)
+    deep_cursor = make_cursor(last_balance, last_address)
     by_offset = (await views.holders(20, deep)).holders
     assert (await views.holders(20, 0, deep_cursor)).holders == by_offset, "cursor != offset"
     staking = StakingViews(engine)

@@ -112,6 +112,18 @@ def position_cursor(cursor: str) -> tuple[int, int]:
     return int(block), int(log_index)
 
 
+def ranked_cursor(cursor: str) -> tuple[int, str]:
+    """The (amount, address) a page ranked by an amount ended at (holders by balance,
+    delegates by votes; made by ``make_cursor(amount, address)``); BadCursor when it is not
+    one."""
+    amount, address = cursor_fields(cursor, 2)
+    if not (
+        is_decimal(amount) and len(amount) <= 65 and len(address) == 42 and address[:2] == "0x"
+    ):
+        raise BadCursor(cursor)
+    return int(amount), address
+
+
 def is_bigint(text: str) -> bool:
     """Decimal digits of a number a signed 64-bit column holds (a cursor's position: a larger
     one would overflow SQLite's integers, a server error instead of a bad cursor)."""

@@ -287,6 +287,18 @@ class DelegateModel(BaseModel):
     delegators_total: int = Field(description="How many delegate to this address")
 
 
+class RankedDelegateModel(BaseModel):
+    address: str
+    votes: str = Uint
+
+
+class DelegatesPage(BaseModel):
+    delegates: list[RankedDelegateModel]
+    total: int = Field(description="Delegates with voting power")
+    next_cursor: str | None
+    block_number: int = Field(description="The indexed head the list is read at")
+
+
 # ---------------------------------------------------------------------------- verification
 
 Hash = Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="0x + 64 hex")

@@ -151,6 +151,24 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
             delegatee=d.delegatee,
         )
 
+    async def ListDelegates(
+        self, request: pb.ListDelegatesRequest, context: Any
+    ) -> pb.ListDelegatesResponse:
+        try:
+            limit, offset = validation.paging(request.limit, request.offset)
+        except validation.InvalidInput as exc:
+            await invalid(context, str(exc))
+        try:
+            page, head = await self.views.ranked_delegates(limit, offset, request.cursor or None)
+        except validation.InvalidInput as exc:  # a malformed cursor
+            await invalid(context, str(exc))
+        return pb.ListDelegatesResponse(
+            delegates=[pb.RankedDelegate(address=a, votes=str(v)) for a, v in page.items],
+            total=page.total,
+            next_cursor=page.next_cursor,
+            block_number=head,
+        )
+
 
 def register(servicer: GovernanceServicer) -> Callable[[grpc.aio.Server], None]:
     def add(server: grpc.aio.Server) -> None:

@@ -15,7 +15,7 @@ from common.consumer import read_mark
 from common.db import insert_rows
 from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
-from common.validation import OutOfRange, Page, make_cursor, position_cursor
+from common.validation import OutOfRange, Page, make_cursor, position_cursor, ranked_cursor
 from governance_service.domain.governance import (
     Checkpoints,
     GovernanceRuleError,
@@ -82,6 +82,13 @@ vote_cp_t = sa.Table(
     sa.Column("delegate", sa.String(42), primary_key=True),
     sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("log_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("votes", Amount),
+)
+# each delegate's latest checkpoint (migration 0015): the list by voting power reads it
+delegate_votes_t = sa.Table(
+    "gov_delegate_votes",
+    metadata,
+    sa.Column("delegate", sa.String(42), primary_key=True),
     sa.Column("votes", Amount),
 )
 supply_cp_t = sa.Table(
@@ -238,6 +245,13 @@ class SqlGovernanceRepository:
             await insert_rows(c, proposals_t, rows, update=[k for k in rows[0] if k != "id"])
         await insert_rows(c, votes_t, [asdict(v) for v in self._votes.values()])  # fields = columns
         await insert_rows(c, vote_cp_t, self._vote_checkpoints)
+        latest = {cp["delegate"]: cp["votes"] for cp in self._vote_checkpoints}  # chain order
+        await insert_rows(
+            c,
+            delegate_votes_t,
+            [{"delegate": d, "votes": v} for d, v in sorted(latest.items())],
+            update=["votes"],
+        )
         await insert_rows(c, changes_t, self._changes)
         await insert_rows(
             c, delegations_t, list(self._delegations.values()), update=["delegatee", "block_number"]
@@ -369,8 +383,40 @@ class SqlGovernanceRepository:
                         delegator=d, delegatee=last.to_delegate, block_number=last.block_number
                     )
                 )
+        # delegates' current votes: the latest checkpoint each touched one has left, if any
+        cp = vote_cp_t.c
+        touched_delegates = sorted(
+            d
+            for (d,) in await c.execute(
+                sa.select(cp.delegate).where(cp.block_number > block).distinct()
+            )
+        )
         for table in (vote_cp_t, supply_cp_t, quorum_cp_t):
             await c.execute(sa.delete(table).where(table.c.block_number > block))
+        if touched_delegates:
+            await c.execute(
+                sa.delete(delegate_votes_t).where(
+                    delegate_votes_t.c.delegate.in_(touched_delegates)
+                )
+            )
+            later = vote_cp_t.alias("later")
+            newest = (
+                sa.select(cp.delegate, cp.votes)
+                .where(cp.delegate.in_(touched_delegates))
+                .where(
+                    ~sa.exists().where(
+                        later.c.delegate == cp.delegate,
+                        sa.or_(
+                            later.c.block_number > cp.block_number,
+                            sa.and_(
+                                later.c.block_number == cp.block_number,
+                                later.c.log_index > cp.log_index,
+                            ),
+                        ),
+                    )
+                )
+            )
+            await c.execute(sa.insert(delegate_votes_t).from_select(["delegate", "votes"], newest))
 
 
 @dataclass(frozen=True)
@@ -590,6 +636,36 @@ class GovernanceViews:
                     )
                 ).scalar_one()
         return DelegateView(address, votes, past, at, delegatee or "", delegators, int(total))
+
+    async def ranked_delegates(
+        self, limit: int, offset: int, cursor: str | None = None
+    ) -> tuple[Page[tuple[str, int]], int]:
+        """Delegates with votes, by votes, then address, both descending, and the indexed
+        head they are read at; ``cursor`` (a page's ``next_cursor``) continues after that page
+        at the cost of a first page (migration 0015's index), where an offset costs the
+        entries it skips."""
+        d = delegate_votes_t.c
+        q = sa.select(d.delegate, d.votes).where(d.votes > 0)
+        if cursor:
+            votes, address = ranked_cursor(cursor)
+            q = q.where(sa.or_(d.votes < votes, sa.and_(d.votes == votes, d.delegate < address)))
+            offset = 0
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                q.order_by(d.votes.desc(), d.delegate.desc()).limit(limit + 1).offset(offset)
+            )
+            page = [(a, int(v)) for a, v in rows]
+            total = (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(delegate_votes_t).where(d.votes > 0)
+                )
+            ).scalar_one()
+            head = await self.head(conn)
+        nxt = ""
+        if len(page) > limit:
+            address, votes = page[limit - 1]
+            nxt = make_cursor(votes, address)
+        return Page(page[:limit], int(total), nxt), head
 
     async def delegates(self) -> list[str]:
         """Every address that ever held votes (what the verifier checks)."""

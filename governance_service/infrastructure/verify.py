@@ -1,5 +1,6 @@
 """Compare the indexed governance state with the chain: every proposal's state() and
-proposalVotes() at the indexed head, and every delegate's getVotes() at the block asked for."""
+proposalVotes() at the indexed head, every delegate's getVotes() at the block asked for, and
+at the head the list of delegates by voting power."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ class GovernanceDrift(DriftReport):
     proposals: int = 0
     delegates: int = 0
     quorum_checked: bool = False
+    ranking_checked: bool = False
 
     def compared(self) -> str:
         quorum = ", the quorum" if self.quorum_checked else ""
-        return f"{self.proposals} proposals, {self.delegates} delegates{quorum}"
+        ranking = ", the delegates list" if self.ranking_checked else ""
+        return f"{self.proposals} proposals, {self.delegates} delegates{quorum}{ranking}"
 
 
 async def verify_governance(
@@ -89,6 +92,7 @@ async def verify_governance(
             drift.drifts.append(f"quorum({past}): indexed {ours_q} chain {chain}")
     ours = await views.votes_of(delegates, at)
     ours_past = await views.votes_of(delegates, past)
+    chain_now: dict[str, int] = {}
     for i in range(0, len(delegates), 200):
         chunk = delegates[i : i + 200]
         calls = []
@@ -102,10 +106,43 @@ async def verify_governance(
         for j, d in enumerate(chunk):
             now = int(token_abi.decode_result("getVotes", out[2 * j]))
             before = int(token_abi.decode_result("getPastVotes", out[2 * j + 1]))
+            chain_now[d] = now
             if now != ours[d]:
                 drift.drifts.append(f"getVotes({d}): indexed {ours[d]} chain {now}")
             if before != ours_past[d]:
                 drift.drifts.append(
                     f"getPastVotes({d}, {past}): indexed {ours_past[d]} chain {before}"
                 )
+    if at == head:
+        await _check_ranking(views, at, chain_now, drift)
     return drift
+
+
+async def _check_ranking(
+    views: GovernanceViews, at: int, chain_now: dict[str, int], drift: GovernanceDrift
+) -> None:
+    """The delegates list (every page, by cursor) holds exactly the delegates the chain gives
+    votes, with those votes, in descending order. Left unchecked when the index moves past
+    ``at`` while it is read (a live consumer)."""
+    listed: list[tuple[str, int]] = []
+    cursor = None
+    while True:
+        page, head = await views.ranked_delegates(1000, 0, cursor)
+        if head != at:
+            return
+        listed += page.items
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    drift.ranking_checked = True
+    want = {d.lower(): v for d, v in chain_now.items() if v}
+    got = {d.lower(): v for d, v in listed}
+    for d in sorted(want.keys() | got.keys()):
+        if want.get(d, 0) != got.get(d, 0):
+            drift.drifts.append(
+                f"delegates list: {d} listed with {got.get(d, 0)} votes, chain {want.get(d, 0)}"
+            )
+    if len(got) != len(listed) or [v for _, v in listed] != sorted(got.values(), reverse=True):
+        drift.drifts.append("delegates list: not one entry each by votes, descending")
+    if page.total != len(listed):
+        drift.drifts.append(f"delegates list: total {page.total}, listed {len(listed)}")

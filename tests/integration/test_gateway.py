@@ -347,6 +347,8 @@ async def test_routes_answer_what_the_chain_says(system):
             ("/api/v1/governance/proposals/424242", 404, None),
             ("/api/v1/governance/proposals?state=Won", 422, "state"),
             ("/api/v1/governance/delegates/0x12", 400, "address"),
+            ("/api/v1/governance/delegates?cursor=MTA6MTA=", 400, "cursor"),
+            ("/api/v1/governance/delegates?limit=0", 422, "limit"),
             (f"/api/v1/governance/delegates/{holder}?at_block=99999999", 400, "at_block"),
             # a parameter the route does not take is refused, not ignored
             (f"/api/v1/accounts/{holder}/balance?block=3", 400, "block"),
@@ -476,6 +478,23 @@ async def test_governance_routes(system):
         assert int(delegate["votes"]) == TOK.decode_result(
             "getVotes", await net.chain.call(token, TOK.encode_call("getVotes", voter))
         )
+        # delegates by voting power, each as getVotes says (at the head the list names)
+        ranked = (await http.get("/api/v1/governance/delegates", params={"limit": 3})).json()
+        assert len(ranked["delegates"]) == 3 and ranked["next_cursor"], ranked
+        votes = [int(d["votes"]) for d in ranked["delegates"]]
+        assert votes == sorted(votes, reverse=True) and votes[-1] > 0
+        for d in ranked["delegates"]:
+            assert int(d["votes"]) == TOK.decode_result(
+                "getVotes",
+                await net.chain.call(
+                    token, TOK.encode_call("getVotes", d["address"]), ranked["block_number"]
+                ),
+            ), d
+        after = await http.get(
+            "/api/v1/governance/delegates", params={"cursor": ranked["next_cursor"]}
+        )
+        assert after.status_code == 200 and after.json()["total"] == ranked["total"]
+        assert int(after.json()["delegates"][0]["votes"]) <= votes[-1]
 
 
 async def test_verify_routes(system):

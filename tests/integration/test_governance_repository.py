@@ -4,17 +4,23 @@ whether the first is in the same batch or already stored."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import sqlalchemy as sa
 
+from common import validation
+from common.abi import checksum
 from common.db import create_engine, migrate
 from governance_service.domain.governance import GovernanceRuleError, Proposal, Vote
 from governance_service.infrastructure.sql import (
+    GovernanceViews,
     SqlGovernanceRepository,
     changes_t,
     delegations_t,
     quorum_cp_t,
     supply_cp_t,
+    vote_cp_t,
 )
 
 VOTER = "0x" + "ab" * 20
@@ -128,5 +134,91 @@ async def test_delegations_and_checkpoints_written_behind(db_url: str) -> None:
             rows = (await conn.execute(sa.select(delegations_t))).all()
             assert [(r.delegator, r.delegatee, r.block_number) for r in rows] == [(VOTER, a, 3)]
             assert await SqlGovernanceRepository(conn).latest_supply() == 10**30
+    finally:
+        await engine.dispose()
+
+
+Checkpoint = tuple[str, int, int, int]  # delegate, block, log index, votes
+
+
+def _ranked(checkpoints: list[Checkpoint], mysql: bool) -> list[tuple[str, int]]:
+    """The model: each delegate's latest votes, those with votes, by votes then address, both
+    descending (MariaDB compares addresses without case, SQLite by their bytes)."""
+    latest: dict[str, tuple[int, int, int]] = {}
+    for d, block, index, votes in checkpoints:
+        if (block, index) > latest.get(d, (-1, -1, 0))[:2]:
+            latest[d] = (block, index, votes)
+    ranked = [(d, v) for d, (_, _, v) in latest.items() if v]
+    return sorted(ranked, key=lambda x: (x[1], x[0].lower() if mysql else x[0]), reverse=True)
+
+
+async def _listed(views: GovernanceViews, size: int) -> list[tuple[str, int]]:
+    by_cursor: list[tuple[str, int]] = []
+    cursor = None
+    while True:
+        page, _ = await views.ranked_delegates(size, 0, cursor)
+        by_cursor += page.items
+        if not page.next_cursor:
+            break
+        assert len(page.items) == size
+        cursor = page.next_cursor
+    by_offset: list[tuple[str, int]] = []
+    while len(by_offset) < page.total:
+        more, _ = await views.ranked_delegates(size, len(by_offset))
+        assert more.items and more.total == page.total
+        by_offset += more.items
+    assert by_offset == by_cursor and page.total == len(by_cursor)
+    return by_cursor
+
+
+async def test_delegates_ranked_by_votes_through_batches_and_reverts(db_url: str) -> None:
+    """The list of delegates by voting power (migration 0015's table, kept by the batches'
+    flushes) equals each delegate's latest checkpoint after every batch of a random history
+    with reverts (some in the batch that wrote the blocks they undo), paged by cursor and by
+    offset, with ties of votes broken by address and delegates whose votes fell to 0 left
+    out; and the migration fills it from checkpoints already stored."""
+    rng = random.Random(15)
+    delegates = [checksum("0x" + f"{rng.getrandbits(160):040x}") for _ in range(9)]
+    amounts = [0, 1, 7, 7, 10**30, 10**30, 10**64 + 3]  # ties, zero and near the 10^65 cap
+    mysql = db_url.startswith("mysql")
+    migrate(db_url, "0014")
+    engine = create_engine(db_url)
+    stored: list[Checkpoint] = []
+    try:
+        async with engine.begin() as conn:  # history from before the table existed
+            for block in range(1, 6):
+                for index in range(3):  # a delegate's last two often share a block
+                    cp = (rng.choice(delegates[:3]), block, index, rng.choice(amounts))
+                    stored.append(cp)
+                    await conn.execute(
+                        sa.insert(vote_cp_t).values(
+                            delegate=cp[0], block_number=block, log_index=index, votes=cp[3]
+                        )
+                    )
+        migrate(db_url)
+        views = GovernanceViews(engine, "governance", "nova.token", 4)
+        assert await _listed(views, 2) == _ranked(stored, mysql)
+        block, index = 5, 10
+        for _ in range(25):
+            async with engine.begin() as conn:
+                repo = SqlGovernanceRepository(conn)
+                for _ in range(rng.randint(1, 3)):
+                    block += rng.randint(0, 2)
+                    for _ in range(rng.randint(1, 4)):
+                        index += 1  # unique in any block
+                        cp = (rng.choice(delegates), block, index, rng.choice(amounts))
+                        stored.append(cp)
+                        await repo.add_votes_checkpoint(*cp)
+                if rng.random() < 0.35:
+                    to = rng.randint(max(0, block - 6), block)
+                    await repo.revert_above(to)
+                    stored = [cp for cp in stored if cp[1] <= to]
+                    block = to
+                await repo.flush()
+            want = _ranked(stored, mysql)
+            assert await _listed(views, rng.choice([1, 3, 1000])) == want
+        assert len(want) >= 3 and len({v for _, v in want}) < len(want)  # ties were ranked
+        with pytest.raises(validation.BadCursor):
+            await views.ranked_delegates(5, 0, validation.make_cursor(7, "0x12"))
     finally:
         await engine.dispose()

@@ -66,7 +66,8 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str):
             TOK,
         )
         last[:] = [drift]
-        return drift.ok and drift.block == head
+        # the delegates list is compared with getVotes too, unless the index moved meanwhile
+        return drift.ok and drift.block == head and drift.ranking_checked
 
     async def settle(what: str) -> None:
         try:
@@ -161,6 +162,14 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
         theirs = sorted(h.lower() for h, to in devnet.sim.delegates.items() if to == delegatee)
         assert sorted(x.lower() for x in d.delegators) == theirs
         assert d.delegators_total == len(theirs)
+        # delegates by voting power (the settled check compared every page with getVotes)
+        ranked = await stub.ListDelegates(pb.ListDelegatesRequest(limit=2))
+        assert ranked.block_number == head and ranked.total > 2 and ranked.next_cursor
+        top = max(ranked.delegates, key=lambda x: int(x.votes))
+        assert ranked.delegates[0] == top and int(top.votes) > 0
+        more = await stub.ListDelegates(pb.ListDelegatesRequest(limit=2, cursor=ranked.next_cursor))
+        assert int(more.delegates[0].votes) <= int(ranked.delegates[1].votes)
+        assert more.delegates[0].address not in {x.address for x in ranked.delegates}
         # a popular delegate's list is cut at MAX_DELEGATORS; the total still counts them all
         popular = max(
             set(devnet.sim.delegates.values()), key=list(devnet.sim.delegates.values()).count
@@ -186,6 +195,11 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
             ),
             (stub.GetVotes, pb.GetVotesRequest(proposal_id="1"), grpc.StatusCode.NOT_FOUND),
             (stub.GetVoter, pb.GetVoterRequest(address="0x12"), grpc.StatusCode.INVALID_ARGUMENT),
+            (
+                stub.ListDelegates,
+                pb.ListDelegatesRequest(cursor="MTA6MTA="),  # "10:10"
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
             (
                 stub.GetDelegate,
                 pb.GetDelegateRequest(address=delegatee, at_block=head + 1000),
@@ -214,6 +228,17 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
             )
         drift = await verify_governance(app.views, devnet.rpc, governor, token, GOV, TOK)
         assert [d for d in drift.drifts if d.startswith(f"quorum({head - 1})")], drift.lines()
+        # and the delegates list: a delegate listed with a vote more than getVotes shows
+        async with app.engine.begin() as conn:
+            dv = gov_sql.delegate_votes_t.c
+            await conn.execute(
+                sa.update(gov_sql.delegate_votes_t)
+                .where(dv.delegate == top.address)
+                .values(votes=dv.votes + 1)
+            )
+        drift = await verify_governance(app.views, devnet.rpc, governor, token, GOV, TOK)
+        assert drift.ranking_checked
+        assert [d for d in drift.drifts if d.startswith(f"delegates list: {top.address.lower()}")]
 
 
 async def _votes_by_cursor_equal_the_chain(stub, net: Devnet) -> None:

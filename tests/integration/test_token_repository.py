@@ -161,7 +161,7 @@ async def test_transfer_totals_are_the_counts_kept_with_the_rows(
                     break
                 cursor = got.next_cursor
             assert listed == holders, size
-        for bad in ("x", sql.encode_holders_cursor(10, "0x12")[:-2], "MTA6MTA="):  # "10:10"
+        for bad in ("x", validation.make_cursor(10, "0x12")[:-2], "MTA6MTA="):  # "10:10"
             with pytest.raises(validation.BadCursor, match="malformed cursor"):
                 await views.holders(2, 0, bad)
     finally:

@@ -20,8 +20,8 @@ from common.validation import (
     OutOfRange,
     cursor_fields,
     is_bigint,
-    is_decimal,
     make_cursor,
+    ranked_cursor,
 )
 from token_service.domain.ledger import ZERO_ADDRESS, Approval, Stats, SupplyEvent, Transfer
 
@@ -308,22 +308,6 @@ def decode_cursor(cursor: str) -> tuple[int, int, str]:
     return int(block), int(log_index), tx_hash
 
 
-def encode_holders_cursor(balance: int, address: str) -> str:
-    return make_cursor(balance, address)
-
-
-def decode_holders_cursor(cursor: str) -> tuple[int, str]:
-    balance, address = cursor_fields(cursor, 2)
-    if not (
-        is_decimal(balance)
-        and len(balance) <= 65
-        and len(address) == 42
-        and address.startswith("0x")
-    ):
-        raise BadCursor(cursor)
-    return int(balance), address
-
-
 @dataclass(frozen=True)
 class HoldersPage:
     holders: list[tuple[str, int]]  # (address, balance)
@@ -408,7 +392,7 @@ class TokenViews:
         b = balances_t.c
         q = sa.select(b.address, b.balance).where(b.balance > 0, b.address != ZERO_ADDRESS)
         if cursor:
-            balance, address = decode_holders_cursor(cursor)
+            balance, address = ranked_cursor(cursor)
             q = q.where(
                 sa.or_(b.balance < balance, sa.and_(b.balance == balance, b.address < address))
             )
@@ -425,7 +409,7 @@ class TokenViews:
         nxt = ""
         if len(page) > limit:
             address, balance = page[limit - 1]
-            nxt = encode_holders_cursor(balance, address)
+            nxt = make_cursor(balance, address)
         return HoldersPage(page[:limit], total, nxt)
 
     async def transfers(

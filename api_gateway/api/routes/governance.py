@@ -18,8 +18,10 @@ from api_gateway.api.deps import (
 from api_gateway.api.models import (
     ActionModel,
     DelegateModel,
+    DelegatesPage,
     ProposalModel,
     ProposalsPage,
+    RankedDelegateModel,
     VoteModel,
     VotesPage,
 )
@@ -149,6 +151,31 @@ async def voter(
     )
     response.headers["Cache-Control"] = SHORT
     return votes_page(reply)
+
+
+@router.get("/delegates", response_model=DelegatesPage)
+async def delegates(
+    clients: ClientsDep,
+    response: Response,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    cursor: Cursor = None,
+) -> DelegatesPage:
+    """Delegates by voting power (getVotes), then address, both descending; only those with
+    votes. For deep pages pass the previous page's `next_cursor`: it costs what the first
+    page costs, where an offset costs what it skips."""
+    reply = await clients.call(
+        "governance",
+        "ListDelegates",
+        pb.ListDelegatesRequest(limit=limit, offset=offset, cursor=cursor or ""),
+    )
+    response.headers["Cache-Control"] = SHORT
+    return DelegatesPage(
+        delegates=[RankedDelegateModel(address=d.address, votes=d.votes) for d in reply.delegates],
+        total=reply.total,
+        next_cursor=reply.next_cursor or None,
+        block_number=reply.block_number,
+    )
 
 
 @router.get("/delegates/{address}", response_model=DelegateModel)

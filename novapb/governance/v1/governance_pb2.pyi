@@ -169,3 +169,33 @@ class GetDelegateResponse(_message.Message):
     delegatee: str
     delegators_total: int
     def __init__(self, address: _Optional[str] = ..., votes: _Optional[str] = ..., votes_at_block: _Optional[str] = ..., at_block: _Optional[int] = ..., delegators: _Optional[_Iterable[str]] = ..., delegatee: _Optional[str] = ..., delegators_total: _Optional[int] = ...) -> None: ...
+
+class ListDelegatesRequest(_message.Message):
+    __slots__ = ("limit", "offset", "cursor")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    offset: int
+    cursor: str
+    def __init__(self, limit: _Optional[int] = ..., offset: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class RankedDelegate(_message.Message):
+    __slots__ = ("address", "votes")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    votes: str
+    def __init__(self, address: _Optional[str] = ..., votes: _Optional[str] = ...) -> None: ...
+
+class ListDelegatesResponse(_message.Message):
+    __slots__ = ("delegates", "total", "next_cursor", "block_number")
+    DELEGATES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    delegates: _containers.RepeatedCompositeFieldContainer[RankedDelegate]
+    total: int
+    next_cursor: str
+    block_number: int
+    def __init__(self, delegates: _Optional[_Iterable[_Union[RankedDelegate, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ..., block_number: _Optional[int] = ...) -> None: ...

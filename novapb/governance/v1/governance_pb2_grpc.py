@@ -59,6 +59,11 @@ class GovernanceServiceStub:
                 request_serializer=novapb_dot_governance_dot_v1_dot_governance__pb2.GetDelegateRequest.SerializeToString,
                 response_deserializer=novapb_dot_governance_dot_v1_dot_governance__pb2.GetDelegateResponse.FromString,
                 _registered_method=True)
+        self.ListDelegates = channel.unary_unary(
+                '/governance.v1.GovernanceService/ListDelegates',
+                request_serializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesRequest.SerializeToString,
+                response_deserializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesResponse.FromString,
+                _registered_method=True)
 
 
 class GovernanceServiceServicer:
@@ -94,6 +99,12 @@ class GovernanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDelegates(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GovernanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +132,11 @@ def add_GovernanceServiceServicer_to_server(servicer, server):
                     servicer.GetDelegate,
                     request_deserializer=novapb_dot_governance_dot_v1_dot_governance__pb2.GetDelegateRequest.FromString,
                     response_serializer=novapb_dot_governance_dot_v1_dot_governance__pb2.GetDelegateResponse.SerializeToString,
+            ),
+            'ListDelegates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDelegates,
+                    request_deserializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesRequest.FromString,
+                    response_serializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -258,6 +274,33 @@ class GovernanceService:
             '/governance.v1.GovernanceService/GetDelegate',
             novapb_dot_governance_dot_v1_dot_governance__pb2.GetDelegateRequest.SerializeToString,
             novapb_dot_governance_dot_v1_dot_governance__pb2.GetDelegateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDelegates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/governance.v1.GovernanceService/ListDelegates',
+            novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesRequest.SerializeToString,
+            novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesResponse.FromString,
             options,
             channel_credentials,
             insecure,
