@@ -209,6 +209,9 @@ class UserTotalsModel(BaseModel):
     total_staked: str = Uint
     total_claimed: str = Uint
     active_stakes: int
+    block_number: int = Field(
+        description="The block they are the totals at: at_block, or the indexed head"
+    )
 
 
 class RewardsModel(BaseModel):

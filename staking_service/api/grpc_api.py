@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from novapb.staking.v1 import staking_pb2 as pb
+from novapb.staking.v1 import staking_pb2_grpc as pb_grpc
 
 from common import validation
 from common.cache_aside import CacheAside
 from common.grpc_errors import abort, at_block, in_index, invalid, not_found
-from novapb.staking.v1 import staking_pb2 as pb
-from novapb.staking.v1 import staking_pb2_grpc as pb_grpc
 from staking_service.application.ingest import TOTAL_KEY, USER_KEY
 from staking_service.domain.staking import Stake, rewards_owed
 from staking_service.infrastructure.sql import StakingViews
@@ -175,7 +175,10 @@ class StakingServicer(pb_grpc.StakingServiceServicer):
                 context, self.views.user_totals_at(user, at)
             )
             return pb.GetUserTotalsResponse(
-                total_staked=str(staked_at), total_claimed=str(claimed_at), active_stakes=active_at
+                total_staked=str(staked_at),
+                total_claimed=str(claimed_at),
+                active_stakes=active_at,
+                block_number=at,
             )
 
         async def load() -> bytes:
@@ -186,7 +189,10 @@ class StakingServicer(pb_grpc.StakingServiceServicer):
             (await self.cache.get_or_load(USER_KEY.format(user), load)).decode().split(":")
         )
         return pb.GetUserTotalsResponse(
-            total_staked=staked, total_claimed=claimed, active_stakes=int(active)
+            total_staked=staked,
+            total_claimed=claimed,
+            active_stakes=int(active),
+            block_number=(await self.views.stats()).last_block,
         )
 
 

@@ -298,6 +298,7 @@ async def test_routes_answer_what_the_chain_says(system):
                 raw = await net.chain.call(staking, STK.encode_call("stakedOf", who), at)
                 chain = STK.decode_result("stakedOf", raw) if raw != "0x" else 0
                 assert mine.json()["total_staked"] == str(chain), (at, who)
+                assert mine.json()["block_number"] == at
                 users_staked.append(chain)
         assert any(users_staked), "some user had a stake at one of those blocks"
         ahead = await http.get("/api/v1/staking/totals", params={"at_block": 10**12})

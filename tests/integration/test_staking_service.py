@@ -113,6 +113,7 @@ async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, m
             "stakedOf", await devnet.chain.call(staking, STK.encode_call("stakedOf", user))
         )
         assert int(totals.total_staked) == staked_of
+        assert totals.block_number == head  # the indexed head they are the totals at
         claims = await stub.GetRewardClaims(pb.GetRewardClaimsRequest(user=user, limit=5))
         assert claims.total >= len(claims.claims)
         await _pages_by_cursor_equal_the_chain(stub, devnet, active.stakes)

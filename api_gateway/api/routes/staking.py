@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
+from novapb.staking.v1 import staking_pb2 as pb
 
 from api_gateway.api.deps import AddressPath, AtBlock, ClientsDep, Cursor, Limit, Offset
 from api_gateway.api.models import (
@@ -17,7 +18,6 @@ from api_gateway.api.models import (
     UserTotalsModel,
 )
 from common import validation
-from novapb.staking.v1 import staking_pb2 as pb
 
 router = APIRouter(prefix="/staking", tags=["staking"])
 SHORT = "public, max-age=2"
@@ -139,6 +139,7 @@ async def user_totals(
         total_staked=reply.total_staked,
         total_claimed=reply.total_claimed,
         active_stakes=reply.active_stakes,
+        block_number=reply.block_number,
     )
 
 

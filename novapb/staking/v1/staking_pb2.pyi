@@ -143,11 +143,13 @@ class GetUserTotalsRequest(_message.Message):
     def __init__(self, user: _Optional[str] = ..., at_block: _Optional[int] = ...) -> None: ...
 
 class GetUserTotalsResponse(_message.Message):
-    __slots__ = ("total_staked", "total_claimed", "active_stakes")
+    __slots__ = ("total_staked", "total_claimed", "active_stakes", "block_number")
     TOTAL_STAKED_FIELD_NUMBER: _ClassVar[int]
     TOTAL_CLAIMED_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_STAKES_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
     total_staked: str
     total_claimed: str
     active_stakes: int
-    def __init__(self, total_staked: _Optional[str] = ..., total_claimed: _Optional[str] = ..., active_stakes: _Optional[int] = ...) -> None: ...
+    block_number: int
+    def __init__(self, total_staked: _Optional[str] = ..., total_claimed: _Optional[str] = ..., active_stakes: _Optional[int] = ..., block_number: _Optional[int] = ...) -> None: ...
