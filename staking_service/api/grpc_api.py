@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
-from novapb.staking.v1 import staking_pb2 as pb
-from novapb.staking.v1 import staking_pb2_grpc as pb_grpc
 
 from common import validation
 from common.cache_aside import CacheAside
 from common.grpc_errors import abort, at_block, in_index, invalid, not_found
+from novapb.staking.v1 import staking_pb2 as pb
+from novapb.staking.v1 import staking_pb2_grpc as pb_grpc
 from staking_service.application.ingest import TOTAL_KEY, USER_KEY
 from staking_service.domain.staking import Stake, rewards_owed
 from staking_service.infrastructure.sql import StakingViews

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from novapb.staking.v1 import staking_pb2 as pb
 
 from api_gateway.api.deps import AddressPath, AtBlock, ClientsDep, Cursor, Limit, Offset
 from api_gateway.api.models import (
@@ -18,6 +17,7 @@ from api_gateway.api.models import (
     UserTotalsModel,
 )
 from common import validation
+from novapb.staking.v1 import staking_pb2 as pb
 
 router = APIRouter(prefix="/staking", tags=["staking"])
 SHORT = "public, max-age=2"
