@@ -9,7 +9,9 @@ which counts them (migration 0011), and times each read of ``TokenViews`` (the s
 path, SQLAlchemy + aiomysql, one connection, no cache) beside the ``COUNT(*)`` every page ran
 for its total before 0011, in the same run; as many logs (one per transfer), read by
 address and topic0 as ``GET /api/v1/logs`` reads them; 2,500 governance proposals listed; and
-a tenth as many votes on one proposal and active stakes (migration 0012 indexes the votes).
+a tenth as many votes on one proposal and active stakes (migration 0012 indexes the votes);
+and delegates by voting power (half as many vote checkpoints as transfers, among the holders:
+migration 0015 ranks each delegate's latest).
 
     uv run python -m bench.reads [--transfers 1000000] [--holders 100000] [--repeat 20]
 """
@@ -116,11 +118,22 @@ def fill(name: str, transfers: int, holders: int) -> float:
                 f" {address(f'seq * 7919 % {holders}')}, seq * 1000, 1700000000 + seq, 0, seq,"
                 f" 0, 'active', concat('0x', sha2(seq, 256)) FROM seq_1_to_{transfers // 10}"
             )
+            # delegates' vote checkpoints: one every second transfer, among every holder
+            # (migration 0015 ranks each one's latest)
+            cur.execute(
+                "INSERT INTO gov_vote_checkpoints SELECT"  # noqa: S608
+                f" {address(f'seq * 7919 % {holders}')}, seq DIV 5, seq % 5,"
+                " CAST(seq * 104729 % 1000003 AS DECIMAL(65, 0)) * 1000000000000000"
+                f" FROM seq_1_to_{transfers // 2}"
+            )
             cur.execute(
                 "INSERT INTO consumer_marks (consumer_group, topic, block_number, log_index,"  # noqa: S608
                 f" generation) VALUES ('governance', 'bench', {PROPOSALS * 9 + 30}, 0, 0)"
             )
-            cur.execute("ANALYZE TABLE transfers, token_balances, logs, gov_votes, stakes")
+            cur.execute(
+                "ANALYZE TABLE transfers, token_balances, logs, gov_votes, stakes,"
+                " gov_vote_checkpoints"
+            )
         conn.commit()
     finally:
         conn.close()
@@ -157,6 +170,10 @@ async def measure(
     votes_cursor = (await governance.votes(1, deep_votes, 0)).next_cursor
     deep_page = (await governance.votes(1, 20, deep_votes)).items
     assert (await governance.votes(1, 20, 0, votes_cursor)).items == deep_page, "votes"
+    ranked, _ = await governance.ranked_delegates(deep, 0)
+    ranked_deep = (await governance.ranked_delegates(20, deep))[0].items
+    assert (await governance.ranked_delegates(20, 0, ranked.next_cursor))[0].items == ranked_deep
+    assert ranked.total > deep, "delegates with votes"
     stakes_cursor = (await staking.active_stakes(None, deep_votes, 0)).next_cursor
     deep_stakes = (await staking.active_stakes(None, 20, deep_votes)).items
     assert (await staking.active_stakes(None, 20, 0, stakes_cursor)).items == deep_stakes
@@ -236,6 +253,22 @@ async def measure(
             "",
         ),
         ("holders at offset 10,000", lambda: views.holders(20, 10_000), ""),
+        (
+            f"delegates by votes, first page (of {ranked.total:,})",
+            lambda: governance.ranked_delegates(20, 0),
+            "total from gov_stats",
+        ),
+        (
+            "  before: their COUNT(*)",
+            lambda: sql("SELECT COUNT(*) FROM gov_delegate_votes WHERE votes > 0"),
+            "",
+        ),
+        (f"delegates at offset {deep:,}", lambda: governance.ranked_delegates(20, deep), ""),
+        (
+            f"delegates at {deep:,} by cursor",
+            lambda: governance.ranked_delegates(20, 0, ranked.next_cursor),
+            "the same page as by offset",
+        ),
         (f"holders at offset {deep:,}", lambda: views.holders(20, deep), ""),
         (
             f"holders at {deep:,} by cursor",
@@ -350,7 +383,10 @@ def main() -> None:
     finally:
         drop_database(name)
     print(f"\n{args.transfers:,} transfers, {args.holders:,} holders (filled in {fill_s:.1f} s);")
-    print(f"migrations 0011-0012 (counting them, indexing votes): {migrate_s:.1f} s\n")
+    print(
+        f"migrations 0011-0015 (counting them, indexing votes, ranking delegates):"
+        f" {migrate_s:.1f} s\n"
+    )
     width = max(len(r[0]) for r in rows) + 2
     print(f"{'read (uncached, one connection)':<{width}} {'p50 ms':>8} {'max ms':>8}")
     for read, p50, worst, note in rows:

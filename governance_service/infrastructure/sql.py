@@ -4,7 +4,7 @@ the views the gRPC API reads."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -90,6 +90,12 @@ delegate_votes_t = sa.Table(
     metadata,
     sa.Column("delegate", sa.String(42), primary_key=True),
     sa.Column("votes", Amount),
+)
+stats_t = sa.Table(  # one row: how many delegates have votes
+    "gov_stats",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("delegates", sa.BigInteger),
 )
 supply_cp_t = sa.Table(
     "gov_supply_checkpoints",
@@ -209,6 +215,27 @@ async def _checkpoint(
     return int(value) if value is not None else 0
 
 
+async def _delegate_votes(conn: AsyncConnection, delegates: Iterable[str]) -> dict[str, int]:
+    """The stored current votes of those delegates (the ones with a row)."""
+    d = delegate_votes_t.c
+    rows = await conn.execute(
+        sa.select(d.delegate, d.votes).where(d.delegate.in_(sorted(delegates)))
+    )
+    return {a.lower(): int(v) for a, v in rows}
+
+
+async def _count_delegates(
+    conn: AsyncConnection, before: dict[str, int], after: dict[str, int]
+) -> None:
+    """Move ``gov_stats.delegates`` by the delegates that gained or lost all their votes."""
+    change = sum(1 for v in after.values() if v) - sum(1 for v in before.values() if v)
+    if change:
+        s = stats_t.c
+        await conn.execute(
+            sa.update(stats_t).where(s.id == 1).values(delegates=s.delegates + change)
+        )
+
+
 class SqlGovernanceRepository:
     """The governance state of one transaction, written behind: delegates' vote checkpoints
     (one per DelegateVotesChanged: most of this topic's records), delegation changes, supply
@@ -246,12 +273,15 @@ class SqlGovernanceRepository:
         await insert_rows(c, votes_t, [asdict(v) for v in self._votes.values()])  # fields = columns
         await insert_rows(c, vote_cp_t, self._vote_checkpoints)
         latest = {cp["delegate"]: cp["votes"] for cp in self._vote_checkpoints}  # chain order
-        await insert_rows(
-            c,
-            delegate_votes_t,
-            [{"delegate": d, "votes": v} for d, v in sorted(latest.items())],
-            update=["votes"],
-        )
+        if latest:
+            before = await _delegate_votes(c, latest)
+            await insert_rows(
+                c,
+                delegate_votes_t,
+                [{"delegate": d, "votes": v} for d, v in sorted(latest.items())],
+                update=["votes"],
+            )
+            await _count_delegates(c, before, latest)
         await insert_rows(c, changes_t, self._changes)
         await insert_rows(
             c, delegations_t, list(self._delegations.values()), update=["delegatee", "block_number"]
@@ -394,6 +424,7 @@ class SqlGovernanceRepository:
         for table in (vote_cp_t, supply_cp_t, quorum_cp_t):
             await c.execute(sa.delete(table).where(table.c.block_number > block))
         if touched_delegates:
+            before = await _delegate_votes(c, touched_delegates)
             await c.execute(
                 sa.delete(delegate_votes_t).where(
                     delegate_votes_t.c.delegate.in_(touched_delegates)
@@ -417,6 +448,7 @@ class SqlGovernanceRepository:
                 )
             )
             await c.execute(sa.insert(delegate_votes_t).from_select(["delegate", "votes"], newest))
+            await _count_delegates(c, before, await _delegate_votes(c, touched_delegates))
 
 
 @dataclass(frozen=True)
@@ -655,11 +687,7 @@ class GovernanceViews:
                 q.order_by(d.votes.desc(), d.delegate.desc()).limit(limit + 1).offset(offset)
             )
             page = [(a, int(v)) for a, v in rows]
-            total = (
-                await conn.execute(
-                    sa.select(sa.func.count()).select_from(delegate_votes_t).where(d.votes > 0)
-                )
-            ).scalar_one()
+            total = (await conn.execute(sa.select(stats_t.c.delegates))).scalar() or 0
             head = await self.head(conn)
         nxt = ""
         if len(page) > limit:
