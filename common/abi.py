@@ -44,6 +44,25 @@ def topic0(sig: str) -> str:
     return "0x" + keccak(text=sig).hex()
 
 
+def timelock_operation_id(
+    governor: str,
+    targets: Sequence[str],
+    values: Sequence[int],
+    calldatas: Sequence[str],
+    description: str,
+) -> str:
+    """The TimelockController operation under which OpenZeppelin 5's GovernorTimelockControl
+    queues a proposal: ``hashOperationBatch(targets, values, calldatas, 0, salt)`` with
+    ``salt = bytes20(governor) ^ keccak256(bytes(description))``."""
+    prefix = bytes.fromhex(governor[2:]) + bytes(12)  # bytes20 -> bytes32: zeros on the right
+    salt = bytes(a ^ b for a, b in zip(prefix, keccak(text=description), strict=True))
+    encoded = abi_encode(
+        ["address[]", "uint256[]", "bytes[]", "bytes32", "bytes32"],
+        [list(targets), list(values), [bytes.fromhex(c[2:]) for c in calldatas], bytes(32), salt],
+    )
+    return "0x" + keccak(encoded).hex()
+
+
 def normalize(typ: str, value: Any) -> Any:
     """eth-abi's decoded value -> the envelope's representation."""
     if typ.endswith("]"):

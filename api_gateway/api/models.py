@@ -257,6 +257,10 @@ class ProposalModel(BaseModel):
         description="The indexed head (the block the index has applied through) that the state "
         "and quorum were derived at"
     )
+    timelock_id: str | None = Field(
+        description="Queued: the timelock operation (bytes32) it is scheduled as; executed or "
+        "cancelled on the timelock directly, the proposal is Executed or Canceled"
+    )
 
 
 class ProposalsPage(BaseModel):

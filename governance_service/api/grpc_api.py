@@ -54,6 +54,7 @@ def _proposal(v: ProposalView) -> pb.Proposal:
         quorum=str(v.quorum),
         eta=p.eta,
         state_at_block=v.at_block,
+        timelock_id=p.timelock_id,
     )
 
 

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from common import events
+from common.abi import timelock_operation_id
 from governance_service.domain.governance import GovernanceRuleError, Proposal, Vote
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 PROPOSAL_EVENTS = {"ProposalCreated", "ProposalQueued", "ProposalExecuted", "ProposalCanceled"}
 VOTE_EVENTS = {"VoteCast", "VoteCastWithParams"}
+TIMELOCK_EVENTS = {"CallExecuted", "Cancelled"}
 
 
 class GovernanceRepository(Protocol):
@@ -20,6 +22,9 @@ class GovernanceRepository(Protocol):
     async def proposal(self, pid: int) -> Proposal | None: ...
 
     async def save_proposal(self, p: Proposal) -> None: ...
+
+    async def proposal_queued_as(self, operation: str) -> Proposal | None:
+        """The proposal queued as that timelock operation, if any."""
 
     async def add_vote(self, v: Vote) -> None:
         """Raises GovernanceRuleError when the voter already voted on the proposal."""
@@ -94,6 +99,8 @@ async def apply_batch(
             )
         elif name in PROPOSAL_EVENTS:
             await _proposal_event(repo, e, a)
+        elif name in TIMELOCK_EVENTS:
+            await _timelock_event(repo, e, str(a["id"]))
         elif name in VOTE_EVENTS:
             pid = _int(a["proposalId"])
             p = await repo.proposal(pid)
@@ -113,8 +120,8 @@ async def apply_batch(
             p.count(vote.support, vote.weight)
             await repo.add_vote(vote)
             await repo.save_proposal(p)
-        # anything else on this topic (timelock roles and calls, governor settings) does not
-        # change what the service serves: state comes from the governor's own events
+        # anything else on this topic (timelock roles, schedules and settings, governor
+        # settings) does not change what the service serves
     return set()
 
 
@@ -146,8 +153,26 @@ async def _proposal_event(
         raise GovernanceRuleError(f"{e.event} for unknown proposal {pid}")
     if e.event == "ProposalQueued":
         p.queued_block, p.eta = e.block_number, _int(a["etaSeconds"])
+        p.timelock_id = timelock_operation_id(
+            e.contract, p.targets, p.values, p.calldatas, p.description
+        )
     elif e.event == "ProposalExecuted":
         p.executed_block = e.block_number
     else:
+        p.canceled_block = e.block_number
+    await repo.save_proposal(p)
+
+
+async def _timelock_event(repo: GovernanceRepository, e: events.ContractEvent, op: str) -> None:
+    """The governor's state() follows the timelock's operation: executed there (by anyone,
+    when the executor role is open, as NovaTimelock's is) it is Executed, cancelled there
+    Canceled, although the governor emits nothing. Through the governor, these come just
+    before its own ProposalExecuted / ProposalCanceled, in the same block."""
+    p = await repo.proposal_queued_as(op)
+    if p is None or p.executed_block:  # another proposer's operation, or already done
+        return
+    if e.event == "CallExecuted":
+        p.executed_block = e.block_number
+    elif not p.canceled_block:
         p.canceled_block = e.block_number
     await repo.save_proposal(p)

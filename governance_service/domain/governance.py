@@ -71,6 +71,9 @@ class Proposal:
     queued_block: int = 0
     eta: int = 0
     executed_block: int = 0
+    # the timelock operation it was queued as ("" until queued): executing or cancelling that
+    # operation on the timelock directly executes or cancels the proposal too
+    timelock_id: str = ""
 
     def count(self, support: int, weight: int) -> None:
         if support == Support.For:
@@ -113,6 +116,7 @@ def proposal_as_of(p: Proposal, block: int, votes: Iterable[tuple[int, int]]) ->
         executed_block=p.executed_block if p.executed_block <= block else 0,
         queued_block=p.queued_block if p.queued_block <= block else 0,
         eta=p.eta if p.queued_block <= block else 0,
+        timelock_id=p.timelock_id if p.queued_block <= block else "",
     )
     for support, weight in votes:
         past.count(support, weight)

@@ -46,6 +46,7 @@ proposals_t = sa.Table(
     sa.Column("queued_block", sa.BigInteger),
     sa.Column("eta", sa.BigInteger),
     sa.Column("executed_block", sa.BigInteger),
+    sa.Column("timelock_id", sa.String(66)),
 )
 votes_t = sa.Table(
     "gov_votes",
@@ -159,6 +160,7 @@ def _proposal(r: Any) -> Proposal:
         queued_block=r.queued_block,
         eta=r.eta,
         executed_block=r.executed_block,
+        timelock_id=r.timelock_id,
     )
 
 
@@ -186,6 +188,7 @@ def _proposal_row(p: Proposal) -> dict[str, Any]:
         "queued_block": p.queued_block,
         "eta": p.eta,
         "executed_block": p.executed_block,
+        "timelock_id": p.timelock_id,
     }
 
 
@@ -311,6 +314,20 @@ class SqlGovernanceRepository:
         self._proposals[p.id] = p
         self._dirty.add(p.id)
 
+    async def proposal_queued_as(self, operation: str) -> Proposal | None:
+        for mine in self._proposals.values():  # this batch's, maybe queued in it
+            if mine.timelock_id == operation:
+                return mine
+        row = (
+            await self.conn.execute(
+                sa.select(proposals_t.c.id).where(proposals_t.c.timelock_id == operation)
+            )
+        ).first()
+        if row is None:
+            return None
+        p = await self.proposal(int(row.id))
+        return p if p is not None and p.timelock_id == operation else None
+
     async def add_vote(self, v: Vote) -> None:
         """Raises GovernanceRuleError on a second vote of the voter on the proposal (in this
         batch here, against the stored votes at :meth:`flush`)."""
@@ -374,7 +391,7 @@ class SqlGovernanceRepository:
         for column, reset in (
             ("canceled_block", {"canceled_block": 0}),
             ("executed_block", {"executed_block": 0}),
-            ("queued_block", {"queued_block": 0, "eta": 0}),
+            ("queued_block", {"queued_block": 0, "eta": 0, "timelock_id": ""}),
         ):
             await c.execute(
                 sa.update(proposals_t).where(proposals_t.c[column] > block).values(**reset)

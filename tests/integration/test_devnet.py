@@ -72,7 +72,7 @@ async def devnet(anvil_url: str):
     await chain.set_automine(False)
     sim = Simulator(chain, manifest, seed=11, holders=30)
     await sim.setup()
-    await sim.run(events=12_000)
+    await sim.run(events=20_000)  # long enough to execute two proposals
     yield rpc, manifest, sim
     await rpc.close()
 
@@ -116,6 +116,9 @@ async def test_traffic_emits_every_event_kind_decodable_by_the_abi(devnet) -> No
                 per_block[int(log["blockNumber"], 16)] += 1
         for sig in sigs:
             assert seen[sig] > 0, f"no {sig} event in the simulated history"
+    # proposals executed through the governor and on the timelock directly (no governor event)
+    executed = await _executions(rpc, manifest, head)
+    assert {"through the governor", "on the timelock"} <= set(executed.values()), executed
     assert max(per_tx.values()) >= 10, "no transaction with many transfers"
     assert max(per_block.values()) >= 50, "no block with many transfers"
 
@@ -204,3 +207,26 @@ def test_cli_errors_are_clear(tmp_path: Path) -> None:
     result = runner.invoke(app, ["devnet", "simulate", "--events", "0"])
     assert result.exit_code == 2  # a bad option value: a usage error
     assert "--events must be >= 1" in result.output
+
+
+async def _executions(rpc: JsonRpcClient, manifest: Manifest, head: int) -> dict[str, str]:
+    """Each transaction that executed a timelock operation, and whether the governor did it."""
+    found: dict[str, str] = {}
+    for contract, event in (("NovaTimelock", "CallExecuted"), ("NovaGovernor", "ProposalExecuted")):
+        abi = artifacts.load(contract).abi
+        topic = next(t for t, spec in abi.events_by_topic.items() if spec.name == event)
+        logs = await rpc.call(
+            "eth_getLogs",
+            {
+                "address": manifest.address(contract),
+                "topics": [topic],
+                "fromBlock": hex(manifest.start_block),
+                "toBlock": hex(head),
+            },
+        )
+        for log in logs:
+            if event == "CallExecuted":
+                found.setdefault(log["transactionHash"], "on the timelock")
+            else:
+                found[log["transactionHash"]] = "through the governor"
+    return found

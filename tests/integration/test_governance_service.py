@@ -28,6 +28,7 @@ from tests.integration.test_block_sync import settings_for
 
 GOV = artifacts.load("NovaGovernor").abi
 TOK = artifacts.load("NovaToken").abi
+TL = artifacts.load("NovaTimelock").abi
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,14 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
         # the simulator's traffic reaches the governor's interesting states
         assert {"Executed", "Canceled", "Active"} & set(states), states
         assert states["Executed"] > 0 and states["Canceled"] > 0, states
+        # a queued or executed proposal names its timelock operation, which the timelock has
+        # (the simulator executes every second one there directly: state() still matched)
+        timelock = devnet.manifest.address("NovaTimelock")
+        for x in listed.proposals:
+            assert bool(x.timelock_id) == (x.state in ("Queued", "Executed")), x
+            if x.timelock_id:
+                data = TL.encode_call("isOperation", bytes.fromhex(x.timelock_id[2:]))
+                assert TL.decode_result("isOperation", await devnet.chain.call(timelock, data))
         governor = devnet.manifest.address("NovaGovernor")
         token = devnet.manifest.address("NovaToken")
         head = await devnet.chain.block_number()

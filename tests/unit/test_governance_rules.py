@@ -8,6 +8,7 @@ import copy
 import pytest
 
 from common import events
+from common.abi import timelock_operation_id
 from governance_service.application.ingest import ZERO_ADDRESS, apply_batch
 from governance_service.domain.governance import (
     Checkpoints,
@@ -113,6 +114,10 @@ class MemoryRepo:
     async def save_proposal(self, p: Proposal) -> None:
         self.proposals[p.id] = copy.deepcopy(p)
 
+    async def proposal_queued_as(self, operation: str) -> Proposal | None:
+        found = [p for p in self.proposals.values() if p.timelock_id == operation]
+        return copy.deepcopy(found[0]) if found else None
+
     async def add_vote(self, v: Vote) -> None:
         if (v.proposal_id, v.voter) in self.votes:
             raise GovernanceRuleError("twice")
@@ -147,6 +152,7 @@ class MemoryRepo:
                 p.executed_block = 0
             if p.queued_block > block:
                 p.queued_block = p.eta = 0
+                p.timelock_id = ""
             p.for_votes = p.against_votes = p.abstain_votes = 0
             for v in self.votes.values():
                 if v.proposal_id == p.id:
@@ -223,6 +229,50 @@ async def test_ingest_tallies_supply_delegation_and_exact_revert() -> None:
     assert proposal_state(p, 10, quorum(repo.supply.at(p.vote_start), 4)) == S.Queued
     await apply_batch(repo, [revert(4)])
     assert repo.snapshot() == before
+
+
+async def test_a_proposal_follows_its_operation_on_the_timelock() -> None:
+    """Queued, a proposal is the timelock operation hashOperationBatch(targets, values,
+    calldatas, 0, bytes20(governor) ^ keccak(description)); executed or cancelled on the
+    timelock directly (no governor event) it is Executed or Canceled, as state() says; through
+    the governor the timelock's event comes first and the governor's changes nothing; another
+    proposer's operation is ignored; a revert undoes the queue and what followed it."""
+    timelock = C
+    repo = MemoryRepo()
+    await apply_batch(repo, [_created(7, 3), _created(8, 3), _created(9, 3)])
+    queued = [_ev("ProposalQueued", 9, pid, proposalId=pid, etaSeconds=1234) for pid in (7, 8, 9)]
+    await apply_batch(repo, queued)
+    ops = {pid: timelock_operation_id(A, [B], [0], ["0x"], f"p{pid}") for pid in (7, 8, 9)}
+    assert {pid: repo.proposals[pid].timelock_id for pid in ops} == ops
+    assert len(set(ops.values())) == 3
+    before = repo.snapshot()
+
+    def call(name: str, block: int, log: int, op: str, **more: object) -> events.EventEnvelope:
+        return event(timelock, name, block, log, id=op, **more)
+
+    call_args = {"index": 0, "target": B, "value": 0, "data": "0x"}
+    await apply_batch(
+        repo,
+        [
+            call("CallExecuted", 12, 0, ops[7], **call_args),  # by anyone, on the timelock
+            call("Cancelled", 12, 1, ops[8]),  # by a canceller, on the timelock
+            call("CallExecuted", 13, 0, ops[9], **call_args),  # through the governor:
+            _ev("ProposalExecuted", 13, 1, proposalId=9),  # its event follows
+            call("CallExecuted", 13, 2, "0x" + "ee" * 32, **call_args),  # not a proposal's
+            call("Cancelled", 14, 0, ops[7]),  # done already: cannot be cancelled
+        ],
+    )
+    p7, p8, p9 = (repo.proposals[pid] for pid in (7, 8, 9))
+    assert (p7.executed_block, p7.canceled_block) == (12, 0)
+    assert (p8.executed_block, p8.canceled_block) == (0, 12)
+    assert (p9.executed_block, p9.canceled_block) == (13, 0)
+    assert [proposal_state(p, 20, 0) for p in (p7, p8, p9)] == [S.Executed, S.Canceled, S.Executed]
+    await apply_batch(repo, [revert(10)])
+    assert repo.snapshot() == before
+    await apply_batch(repo, [revert(8)])  # below the queue: no operation is theirs any more
+    assert {repo.proposals[pid].timelock_id for pid in ops} == {""}
+    await apply_batch(repo, [call("CallExecuted", 9, 0, ops[7], **call_args)])
+    assert repo.proposals[7].executed_block == 0
 
 
 async def test_ingest_refuses_contradictions() -> None:

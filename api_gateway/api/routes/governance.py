@@ -57,6 +57,7 @@ def proposal_model(p: Any) -> ProposalModel:
         created_block=p.created_block,
         eta=p.eta,
         state_at_block=p.state_at_block,
+        timelock_id=p.timelock_id or None,
     )
 
 

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%novapb/governance/v1/governance.proto\x12\rgovernance.v1\"L\n\x06\x41\x63tion\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61lldata\x18\x03 \x01(\t\x12\x11\n\tsignature\x18\x04 \x01(\t\"\xa7\x02\n\x08Proposal\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08proposer\x18\x02 \x01(\t\x12&\n\x07\x61\x63tions\x18\x03 \x03(\x0b\x32\x15.governance.v1.Action\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x12\n\nvote_start\x18\x05 \x01(\x04\x12\x10\n\x08vote_end\x18\x06 \x01(\x04\x12\x11\n\tfor_votes\x18\x07 \x01(\t\x12\x15\n\ragainst_votes\x18\x08 \x01(\t\x12\x15\n\rabstain_votes\x18\t \x01(\t\x12\r\n\x05state\x18\n \x01(\t\x12\x15\n\rcreated_block\x18\x0b \x01(\x04\x12\x0e\n\x06quorum\x18\x0c \x01(\t\x12\x0b\n\x03\x65ta\x18\r \x01(\x04\x12\x16\n\x0estate_at_block\x18\x0e \x01(\x04\"D\n\x14ListProposalsRequest\x12\r\n\x05state\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\"R\n\x15ListProposalsResponse\x12*\n\tproposals\x18\x01 \x03(\x0b\x32\x17.governance.v1.Proposal\x12\r\n\x05total\x18\x02 \x01(\x05\"2\n\x12GetProposalRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x61t_block\x18\x02 \x01(\x04\"@\n\x13GetProposalResponse\x12)\n\x08proposal\x18\x01 \x01(\x0b\x32\x17.governance.v1.Proposal\"\x82\x01\n\x04Vote\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\r\n\x05voter\x18\x02 \x01(\t\x12\x0f\n\x07support\x18\x03 \x01(\r\x12\x0e\n\x06weight\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x06 \x01(\x04\x12\x0f\n\x07tx_hash\x18\x07 \x01(\t\"U\n\x0fGetVotesRequest\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"Z\n\x10GetVotesResponse\x12\"\n\x05votes\x18\x01 \x03(\x0b\x32\x13.governance.v1.Vote\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"Q\n\x0fGetVoterRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"Z\n\x10GetVoterResponse\x12\"\n\x05votes\x18\x01 \x03(\x0b\x32\x13.governance.v1.Vote\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"7\n\x12GetDelegateRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x10\n\x08\x61t_block\x18\x02 \x01(\x04\"\xa0\x01\n\x13GetDelegateResponse\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05votes\x18\x02 \x01(\t\x12\x16\n\x0evotes_at_block\x18\x03 \x01(\t\x12\x10\n\x08\x61t_block\x18\x04 \x01(\x04\x12\x12\n\ndelegators\x18\x05 \x03(\t\x12\x11\n\tdelegatee\x18\x06 \x01(\t\x12\x18\n\x10\x64\x65legators_total\x18\x07 \x01(\x05\"E\n\x14ListDelegatesRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06offset\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"0\n\x0eRankedDelegate\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05votes\x18\x02 \x01(\t\"\x83\x01\n\x15ListDelegatesResponse\x12\x30\n\tdelegates\x18\x01 \x03(\x0b\x32\x1d.governance.v1.RankedDelegate\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x04 \x01(\x04\x32\x91\x04\n\x11GovernanceService\x12Z\n\rListProposals\x12#.governance.v1.ListProposalsRequest\x1a$.governance.v1.ListProposalsResponse\x12T\n\x0bGetProposal\x12!.governance.v1.GetProposalRequest\x1a\".governance.v1.GetProposalResponse\x12K\n\x08GetVotes\x12\x1e.governance.v1.GetVotesRequest\x1a\x1f.governance.v1.GetVotesResponse\x12K\n\x08GetVoter\x12\x1e.governance.v1.GetVoterRequest\x1a\x1f.governance.v1.GetVoterResponse\x12T\n\x0bGetDelegate\x12!.governance.v1.GetDelegateRequest\x1a\".governance.v1.GetDelegateResponse\x12Z\n\rListDelegates\x12#.governance.v1.ListDelegatesRequest\x1a$.governance.v1.ListDelegatesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%novapb/governance/v1/governance.proto\x12\rgovernance.v1\"L\n\x06\x41\x63tion\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61lldata\x18\x03 \x01(\t\x12\x11\n\tsignature\x18\x04 \x01(\t\"\xbc\x02\n\x08Proposal\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08proposer\x18\x02 \x01(\t\x12&\n\x07\x61\x63tions\x18\x03 \x03(\x0b\x32\x15.governance.v1.Action\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x12\n\nvote_start\x18\x05 \x01(\x04\x12\x10\n\x08vote_end\x18\x06 \x01(\x04\x12\x11\n\tfor_votes\x18\x07 \x01(\t\x12\x15\n\ragainst_votes\x18\x08 \x01(\t\x12\x15\n\rabstain_votes\x18\t \x01(\t\x12\r\n\x05state\x18\n \x01(\t\x12\x15\n\rcreated_block\x18\x0b \x01(\x04\x12\x0e\n\x06quorum\x18\x0c \x01(\t\x12\x0b\n\x03\x65ta\x18\r \x01(\x04\x12\x16\n\x0estate_at_block\x18\x0e \x01(\x04\x12\x13\n\x0btimelock_id\x18\x0f \x01(\t\"D\n\x14ListProposalsRequest\x12\r\n\x05state\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\"R\n\x15ListProposalsResponse\x12*\n\tproposals\x18\x01 \x03(\x0b\x32\x17.governance.v1.Proposal\x12\r\n\x05total\x18\x02 \x01(\x05\"2\n\x12GetProposalRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x61t_block\x18\x02 \x01(\x04\"@\n\x13GetProposalResponse\x12)\n\x08proposal\x18\x01 \x01(\x0b\x32\x17.governance.v1.Proposal\"\x82\x01\n\x04Vote\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\r\n\x05voter\x18\x02 \x01(\t\x12\x0f\n\x07support\x18\x03 \x01(\r\x12\x0e\n\x06weight\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x06 \x01(\x04\x12\x0f\n\x07tx_hash\x18\x07 \x01(\t\"U\n\x0fGetVotesRequest\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"Z\n\x10GetVotesResponse\x12\"\n\x05votes\x18\x01 \x03(\x0b\x32\x13.governance.v1.Vote\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"Q\n\x0fGetVoterRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"Z\n\x10GetVoterResponse\x12\"\n\x05votes\x18\x01 \x03(\x0b\x32\x13.governance.v1.Vote\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"7\n\x12GetDelegateRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x10\n\x08\x61t_block\x18\x02 \x01(\x04\"\xa0\x01\n\x13GetDelegateResponse\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05votes\x18\x02 \x01(\t\x12\x16\n\x0evotes_at_block\x18\x03 \x01(\t\x12\x10\n\x08\x61t_block\x18\x04 \x01(\x04\x12\x12\n\ndelegators\x18\x05 \x03(\t\x12\x11\n\tdelegatee\x18\x06 \x01(\t\x12\x18\n\x10\x64\x65legators_total\x18\x07 \x01(\x05\"E\n\x14ListDelegatesRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06offset\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"0\n\x0eRankedDelegate\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05votes\x18\x02 \x01(\t\"\x83\x01\n\x15ListDelegatesResponse\x12\x30\n\tdelegates\x18\x01 \x03(\x0b\x32\x1d.governance.v1.RankedDelegate\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x04 \x01(\x04\x32\x91\x04\n\x11GovernanceService\x12Z\n\rListProposals\x12#.governance.v1.ListProposalsRequest\x1a$.governance.v1.ListProposalsResponse\x12T\n\x0bGetProposal\x12!.governance.v1.GetProposalRequest\x1a\".governance.v1.GetProposalResponse\x12K\n\x08GetVotes\x12\x1e.governance.v1.GetVotesRequest\x1a\x1f.governance.v1.GetVotesResponse\x12K\n\x08GetVoter\x12\x1e.governance.v1.GetVoterRequest\x1a\x1f.governance.v1.GetVoterResponse\x12T\n\x0bGetDelegate\x12!.governance.v1.GetDelegateRequest\x1a\".governance.v1.GetDelegateResponse\x12Z\n\rListDelegates\x12#.governance.v1.ListDelegatesRequest\x1a$.governance.v1.ListDelegatesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,35 +34,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACTION']._serialized_start=56
   _globals['_ACTION']._serialized_end=132
   _globals['_PROPOSAL']._serialized_start=135
-  _globals['_PROPOSAL']._serialized_end=430
-  _globals['_LISTPROPOSALSREQUEST']._serialized_start=432
-  _globals['_LISTPROPOSALSREQUEST']._serialized_end=500
-  _globals['_LISTPROPOSALSRESPONSE']._serialized_start=502
-  _globals['_LISTPROPOSALSRESPONSE']._serialized_end=584
-  _globals['_GETPROPOSALREQUEST']._serialized_start=586
-  _globals['_GETPROPOSALREQUEST']._serialized_end=636
-  _globals['_GETPROPOSALRESPONSE']._serialized_start=638
-  _globals['_GETPROPOSALRESPONSE']._serialized_end=702
-  _globals['_VOTE']._serialized_start=705
-  _globals['_VOTE']._serialized_end=835
-  _globals['_GETVOTESREQUEST']._serialized_start=837
-  _globals['_GETVOTESREQUEST']._serialized_end=922
-  _globals['_GETVOTESRESPONSE']._serialized_start=924
-  _globals['_GETVOTESRESPONSE']._serialized_end=1014
-  _globals['_GETVOTERREQUEST']._serialized_start=1016
-  _globals['_GETVOTERREQUEST']._serialized_end=1097
-  _globals['_GETVOTERRESPONSE']._serialized_start=1099
-  _globals['_GETVOTERRESPONSE']._serialized_end=1189
-  _globals['_GETDELEGATEREQUEST']._serialized_start=1191
-  _globals['_GETDELEGATEREQUEST']._serialized_end=1246
-  _globals['_GETDELEGATERESPONSE']._serialized_start=1249
-  _globals['_GETDELEGATERESPONSE']._serialized_end=1409
-  _globals['_LISTDELEGATESREQUEST']._serialized_start=1411
-  _globals['_LISTDELEGATESREQUEST']._serialized_end=1480
-  _globals['_RANKEDDELEGATE']._serialized_start=1482
-  _globals['_RANKEDDELEGATE']._serialized_end=1530
-  _globals['_LISTDELEGATESRESPONSE']._serialized_start=1533
-  _globals['_LISTDELEGATESRESPONSE']._serialized_end=1664
-  _globals['_GOVERNANCESERVICE']._serialized_start=1667
-  _globals['_GOVERNANCESERVICE']._serialized_end=2196
+  _globals['_PROPOSAL']._serialized_end=451
+  _globals['_LISTPROPOSALSREQUEST']._serialized_start=453
+  _globals['_LISTPROPOSALSREQUEST']._serialized_end=521
+  _globals['_LISTPROPOSALSRESPONSE']._serialized_start=523
+  _globals['_LISTPROPOSALSRESPONSE']._serialized_end=605
+  _globals['_GETPROPOSALREQUEST']._serialized_start=607
+  _globals['_GETPROPOSALREQUEST']._serialized_end=657
+  _globals['_GETPROPOSALRESPONSE']._serialized_start=659
+  _globals['_GETPROPOSALRESPONSE']._serialized_end=723
+  _globals['_VOTE']._serialized_start=726
+  _globals['_VOTE']._serialized_end=856
+  _globals['_GETVOTESREQUEST']._serialized_start=858
+  _globals['_GETVOTESREQUEST']._serialized_end=943
+  _globals['_GETVOTESRESPONSE']._serialized_start=945
+  _globals['_GETVOTESRESPONSE']._serialized_end=1035
+  _globals['_GETVOTERREQUEST']._serialized_start=1037
+  _globals['_GETVOTERREQUEST']._serialized_end=1118
+  _globals['_GETVOTERRESPONSE']._serialized_start=1120
+  _globals['_GETVOTERRESPONSE']._serialized_end=1210
+  _globals['_GETDELEGATEREQUEST']._serialized_start=1212
+  _globals['_GETDELEGATEREQUEST']._serialized_end=1267
+  _globals['_GETDELEGATERESPONSE']._serialized_start=1270
+  _globals['_GETDELEGATERESPONSE']._serialized_end=1430
+  _globals['_LISTDELEGATESREQUEST']._serialized_start=1432
+  _globals['_LISTDELEGATESREQUEST']._serialized_end=1501
+  _globals['_RANKEDDELEGATE']._serialized_start=1503
+  _globals['_RANKEDDELEGATE']._serialized_end=1551
+  _globals['_LISTDELEGATESRESPONSE']._serialized_start=1554
+  _globals['_LISTDELEGATESRESPONSE']._serialized_end=1685
+  _globals['_GOVERNANCESERVICE']._serialized_start=1688
+  _globals['_GOVERNANCESERVICE']._serialized_end=2217
 # @@protoc_insertion_point(module_scope)
