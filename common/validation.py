@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import string
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -117,11 +118,21 @@ def ranked_cursor(cursor: str) -> tuple[int, str]:
     delegates by votes; made by ``make_cursor(amount, address)``); BadCursor when it is not
     one."""
     amount, address = cursor_fields(cursor, 2)
-    if not (
-        is_decimal(amount) and len(amount) <= 65 and len(address) == 42 and address[:2] == "0x"
-    ):
+    if not (is_decimal(amount) and len(amount) <= 65 and _is_address(address)):
         raise BadCursor(cursor)
     return int(amount), address
+
+
+def address_cursor(cursor: str) -> str:
+    """The address a page listed by address ended at (``make_cursor(address)``)."""
+    (address,) = cursor_fields(cursor, 1)
+    if not _is_address(address):
+        raise BadCursor(cursor)
+    return address
+
+
+def _is_address(text: str) -> bool:
+    return len(text) == 42 and text[:2] == "0x" and all(c in string.hexdigits for c in text[2:])
 
 
 def is_bigint(text: str) -> bool:

@@ -290,13 +290,27 @@ class DelegateModel(BaseModel):
     votes_at_block: str = Uint
     at_block: int
     delegatee: str | None = Field(description="Whom this address delegates to")
-    delegators: list[str] = Field(description="By address, the first 1,000")
+    delegators: list[str] = Field(
+        description="By address, the first 1,000 (all of them: /delegates/{address}/delegators)"
+    )
     delegators_total: int = Field(description="How many delegate to this address")
 
 
 class RankedDelegateModel(BaseModel):
     address: str
     votes: str = Uint
+
+
+class DelegatorModel(BaseModel):
+    address: str
+    since_block: int = Field(description="The block of its latest delegation")
+
+
+class DelegatorsPage(BaseModel):
+    delegators: list[DelegatorModel]
+    total: int
+    next_cursor: str | None
+    block_number: int = Field(description="The indexed head the list is read at")
 
 
 class DelegatesPage(BaseModel):

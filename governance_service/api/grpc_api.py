@@ -170,6 +170,25 @@ class GovernanceServicer(pb_grpc.GovernanceServiceServicer):
             block_number=head,
         )
 
+    async def ListDelegators(
+        self, request: pb.ListDelegatorsRequest, context: Any
+    ) -> pb.ListDelegatorsResponse:
+        try:
+            address = validation.address(request.address)
+            limit, offset = validation.paging(request.limit, request.offset)
+        except validation.InvalidInput as exc:
+            await invalid(context, str(exc))
+        try:
+            page, head = await self.views.delegators(address, limit, offset, request.cursor or None)
+        except validation.InvalidInput as exc:  # a malformed cursor
+            await invalid(context, str(exc))
+        return pb.ListDelegatorsResponse(
+            delegators=[pb.Delegator(address=a, since_block=b) for a, b in page.items],
+            total=page.total,
+            next_cursor=page.next_cursor,
+            block_number=head,
+        )
+
 
 def register(servicer: GovernanceServicer) -> Callable[[grpc.aio.Server], None]:
     def add(server: grpc.aio.Server) -> None:

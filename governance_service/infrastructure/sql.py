@@ -15,7 +15,14 @@ from common.consumer import read_mark
 from common.db import insert_rows
 from common.read_replica import Reads
 from common.sqltypes import Amount, Uint256
-from common.validation import OutOfRange, Page, make_cursor, position_cursor, ranked_cursor
+from common.validation import (
+    OutOfRange,
+    Page,
+    address_cursor,
+    make_cursor,
+    position_cursor,
+    ranked_cursor,
+)
 from governance_service.domain.governance import (
     Checkpoints,
     GovernanceRuleError,
@@ -710,6 +717,31 @@ class GovernanceViews:
         if len(page) > limit:
             address, votes = page[limit - 1]
             nxt = make_cursor(votes, address)
+        return Page(page[:limit], int(total), nxt), head
+
+    async def delegators(
+        self, delegatee: str, limit: int, offset: int, cursor: str | None = None
+    ) -> tuple[Page[tuple[str, int]], int]:
+        """Who delegates to ``delegatee`` now, by address, with the block they delegated in,
+        and the indexed head it is read at; ``cursor`` continues after a page at the cost of
+        a first page (the delegatee index holds the delegator, the key), where an offset costs
+        the entries it skips."""
+        d = delegations_t.c
+        mine = d.delegatee == delegatee
+        q = sa.select(d.delegator, d.block_number).where(mine)
+        if cursor:
+            q = q.where(d.delegator > address_cursor(cursor))
+            offset = 0
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(q.order_by(d.delegator).limit(limit + 1).offset(offset))
+            page = [(a, int(b)) for a, b in rows]
+            total = (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(delegations_t).where(mine)
+                )
+            ).scalar_one()
+            head = await self.head(conn)
+        nxt = make_cursor(page[limit - 1][0]) if len(page) > limit else ""
         return Page(page[:limit], int(total), nxt), head
 
     async def delegates(self) -> list[str]:

@@ -350,6 +350,8 @@ async def test_routes_answer_what_the_chain_says(system):
             ("/api/v1/governance/delegates/0x12", 400, "address"),
             ("/api/v1/governance/delegates?cursor=MTA6MTA=", 400, "cursor"),
             ("/api/v1/governance/delegates?limit=0", 422, "limit"),
+            (f"/api/v1/governance/delegates/{holder}/delegators?cursor=MTA=", 400, "cursor"),
+            ("/api/v1/governance/delegates/0x12/delegators", 400, "address"),
             (f"/api/v1/governance/delegates/{holder}?at_block=99999999", 400, "at_block"),
             # a parameter the route does not take is refused, not ignored
             (f"/api/v1/accounts/{holder}/balance?block=3", 400, "block"),
@@ -491,6 +493,11 @@ async def test_governance_routes(system):
                     token, TOK.encode_call("getVotes", d["address"]), ranked["block_number"]
                 ),
             ), d
+        top = ranked["delegates"][0]["address"]
+        fans = (await http.get(f"/api/v1/governance/delegates/{top}/delegators")).json()
+        listed = (await http.get(f"/api/v1/governance/delegates/{top}")).json()["delegators"]
+        assert [d["address"] for d in fans["delegators"]] == listed and fans["total"] == len(listed)
+        assert all(d["since_block"] <= fans["block_number"] for d in fans["delegators"])
         after = await http.get(
             "/api/v1/governance/delegates", params={"cursor": ranked["next_cursor"]}
         )

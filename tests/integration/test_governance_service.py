@@ -189,6 +189,38 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
             patch.setattr(gov_sql, "MAX_DELEGATORS", 1)
             cut = await stub.GetDelegate(pb.GetDelegateRequest(address=popular))
         assert (len(cut.delegators), cut.delegators_total) == (1, fans)
+        # all of them, one a page by cursor and by offset: the simulator's, with the block of
+        # their delegation (the chain's DelegateChanged)
+        by_cursor, by_offset, cursor = [], [], ""
+        while True:
+            page = await stub.ListDelegators(
+                pb.ListDelegatorsRequest(address=popular, limit=1, cursor=cursor)
+            )
+            assert page.total == fans and page.block_number == head
+            by_cursor += page.delegators
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+            more = await stub.ListDelegators(
+                pb.ListDelegatorsRequest(address=popular, limit=1, offset=len(by_offset))
+            )
+            by_offset += more.delegators
+        assert by_offset == by_cursor[:-1]
+        fans_of = sorted(h.lower() for h, to in devnet.sim.delegates.items() if to == popular)
+        assert [x.address.lower() for x in by_cursor] == fans_of
+        changed = await devnet.rpc.call(
+            "eth_getLogs",
+            {
+                "address": token,
+                "topics": [TOK.events["DelegateChanged"].topic0],
+                "fromBlock": "0x0",
+                "toBlock": hex(head),
+            },
+        )
+        latest = {}
+        for log in changed:  # in chain order: the last one of each delegator wins
+            latest["0x" + log["topics"][1][-40:]] = int(log["blockNumber"], 16)
+        assert all(x.since_block == latest[x.address.lower()] for x in by_cursor)
         for call, request, code in [
             (stub.GetProposal, pb.GetProposalRequest(id="12345"), grpc.StatusCode.NOT_FOUND),
             (stub.GetProposal, pb.GetProposalRequest(id="0x12"), grpc.StatusCode.INVALID_ARGUMENT),
@@ -207,6 +239,16 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
             (
                 stub.ListDelegates,
                 pb.ListDelegatesRequest(cursor="MTA6MTA="),  # "10:10"
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
+            (
+                stub.ListDelegators,
+                pb.ListDelegatorsRequest(address=popular, cursor="MTA="),  # "10"
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
+            (
+                stub.ListDelegators,
+                pb.ListDelegatorsRequest(address="0x12"),
                 grpc.StatusCode.INVALID_ARGUMENT,
             ),
             (

@@ -19,6 +19,8 @@ from api_gateway.api.models import (
     ActionModel,
     DelegateModel,
     DelegatesPage,
+    DelegatorModel,
+    DelegatorsPage,
     ProposalModel,
     ProposalsPage,
     RankedDelegateModel,
@@ -204,4 +206,32 @@ async def delegate(
         delegatee=reply.delegatee or None,
         delegators=list(reply.delegators),
         delegators_total=reply.delegators_total,
+    )
+
+
+@router.get("/delegates/{address}/delegators", response_model=DelegatorsPage)
+async def delegators(
+    address: AddressPath,
+    clients: ClientsDep,
+    response: Response,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    cursor: Cursor = None,
+) -> DelegatorsPage:
+    """Who delegates to this address now, by address, with the block they delegated in. For
+    deep pages pass the previous page's `next_cursor`: it costs what the first page costs,
+    where an offset costs what it skips."""
+    reply = await clients.call(
+        "governance",
+        "ListDelegators",
+        pb.ListDelegatorsRequest(address=address, limit=limit, offset=offset, cursor=cursor or ""),
+    )
+    response.headers["Cache-Control"] = SHORT
+    return DelegatorsPage(
+        delegators=[
+            DelegatorModel(address=d.address, since_block=d.since_block) for d in reply.delegators
+        ],
+        total=reply.total,
+        next_cursor=reply.next_cursor or None,
+        block_number=reply.block_number,
     )

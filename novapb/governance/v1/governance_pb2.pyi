@@ -201,3 +201,35 @@ class ListDelegatesResponse(_message.Message):
     next_cursor: str
     block_number: int
     def __init__(self, delegates: _Optional[_Iterable[_Union[RankedDelegate, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ..., block_number: _Optional[int] = ...) -> None: ...
+
+class ListDelegatorsRequest(_message.Message):
+    __slots__ = ("address", "limit", "offset", "cursor")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    limit: int
+    offset: int
+    cursor: str
+    def __init__(self, address: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class Delegator(_message.Message):
+    __slots__ = ("address", "since_block")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    since_block: int
+    def __init__(self, address: _Optional[str] = ..., since_block: _Optional[int] = ...) -> None: ...
+
+class ListDelegatorsResponse(_message.Message):
+    __slots__ = ("delegators", "total", "next_cursor", "block_number")
+    DELEGATORS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    delegators: _containers.RepeatedCompositeFieldContainer[Delegator]
+    total: int
+    next_cursor: str
+    block_number: int
+    def __init__(self, delegators: _Optional[_Iterable[_Union[Delegator, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ..., block_number: _Optional[int] = ...) -> None: ...

@@ -64,6 +64,11 @@ class GovernanceServiceStub:
                 request_serializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesRequest.SerializeToString,
                 response_deserializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesResponse.FromString,
                 _registered_method=True)
+        self.ListDelegators = channel.unary_unary(
+                '/governance.v1.GovernanceService/ListDelegators',
+                request_serializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatorsRequest.SerializeToString,
+                response_deserializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatorsResponse.FromString,
+                _registered_method=True)
 
 
 class GovernanceServiceServicer:
@@ -105,6 +110,12 @@ class GovernanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDelegators(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GovernanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +148,11 @@ def add_GovernanceServiceServicer_to_server(servicer, server):
                     servicer.ListDelegates,
                     request_deserializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesRequest.FromString,
                     response_serializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesResponse.SerializeToString,
+            ),
+            'ListDelegators': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDelegators,
+                    request_deserializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatorsRequest.FromString,
+                    response_serializer=novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatorsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -301,6 +317,33 @@ class GovernanceService:
             '/governance.v1.GovernanceService/ListDelegates',
             novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesRequest.SerializeToString,
             novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDelegators(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/governance.v1.GovernanceService/ListDelegators',
+            novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatorsRequest.SerializeToString,
+            novapb_dot_governance_dot_v1_dot_governance__pb2.ListDelegatorsResponse.FromString,
             options,
             channel_credentials,
             insecure,
