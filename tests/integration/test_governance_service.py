@@ -191,7 +191,9 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
         assert (len(cut.delegators), cut.delegators_total) == (1, fans)
         # all of them, one a page by cursor and by offset: the simulator's, with the block of
         # their delegation (the chain's DelegateChanged)
-        by_cursor, by_offset, cursor = [], [], ""
+        by_cursor: list[pb.Delegator] = []
+        by_offset: list[pb.Delegator] = []
+        cursor = ""
         while True:
             page = await stub.ListDelegators(
                 pb.ListDelegatorsRequest(address=popular, limit=1, cursor=cursor)
@@ -217,7 +219,7 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
                 "toBlock": hex(head),
             },
         )
-        latest = {}
+        latest: dict[str, int] = {}
         for log in changed:  # in chain order: the last one of each delegator wins
             latest["0x" + log["topics"][1][-40:]] = int(log["blockNumber"], 16)
         assert all(x.since_block == latest[x.address.lower()] for x in by_cursor)
