@@ -219,10 +219,10 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
                 "toBlock": hex(head),
             },
         )
-        latest: dict[str, int] = {}
+        delegated_in: dict[str, int] = {}
         for log in changed:  # in chain order: the last one of each delegator wins
-            latest["0x" + log["topics"][1][-40:]] = int(log["blockNumber"], 16)
-        assert all(x.since_block == latest[x.address.lower()] for x in by_cursor)
+            delegated_in["0x" + log["topics"][1][-40:]] = int(log["blockNumber"], 16)
+        assert all(x.since_block == delegated_in[x.address.lower()] for x in by_cursor)
         for call, request, code in [
             (stub.GetProposal, pb.GetProposalRequest(id="12345"), grpc.StatusCode.NOT_FOUND),
             (stub.GetProposal, pb.GetProposalRequest(id="0x12"), grpc.StatusCode.INVALID_ARGUMENT),
