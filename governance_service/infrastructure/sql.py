@@ -744,6 +744,13 @@ class GovernanceViews:
         nxt = make_cursor(page[limit - 1][0]) if len(page) > limit else ""
         return Page(page[:limit], int(total), nxt), head
 
+    async def delegations(self) -> tuple[dict[str, str], int]:
+        """Every delegator's current delegatee, and the indexed head they are read at."""
+        async with self.engine.connect() as conn:
+            d = delegations_t.c
+            rows = await conn.execute(sa.select(d.delegator, d.delegatee))
+            return {a: b for a, b in rows}, await self.head(conn)
+
     async def delegates(self) -> list[str]:
         """Every address that ever held votes (what the verifier checks)."""
         async with self.engine.connect() as conn:

@@ -1,6 +1,6 @@
 """Compare the indexed governance state with the chain: every proposal's state() and
 proposalVotes() at the indexed head, every delegate's getVotes() at the block asked for, and
-at the head the list of delegates by voting power."""
+at the head the list of delegates by voting power and every delegator's delegates()."""
 
 from __future__ import annotations
 
@@ -20,11 +20,15 @@ class GovernanceDrift(DriftReport):
     delegates: int = 0
     quorum_checked: bool = False
     ranking_checked: bool = False
+    delegators: int | None = None  # delegations compared (None: the index moved meanwhile)
 
     def compared(self) -> str:
         quorum = ", the quorum" if self.quorum_checked else ""
         ranking = ", the delegates list" if self.ranking_checked else ""
-        return f"{self.proposals} proposals, {self.delegates} delegates{quorum}{ranking}"
+        delegations = "" if self.delegators is None else f", {self.delegators} delegations"
+        return (
+            f"{self.proposals} proposals, {self.delegates} delegates{quorum}{ranking}{delegations}"
+        )
 
 
 async def verify_governance(
@@ -115,7 +119,40 @@ async def verify_governance(
                 )
     if at == head:
         await _check_ranking(views, at, chain_now, drift)
+        await _check_delegations(views, rpc, token, token_abi, at, drift)
     return drift
+
+
+async def _check_delegations(
+    views: GovernanceViews,
+    rpc: JsonRpcClient,
+    token: str,
+    token_abi: ContractABI,
+    at: int,
+    drift: GovernanceDrift,
+) -> None:
+    """Whom each indexed delegator delegates to (what GetDelegate and ListDelegators serve)
+    is the token's delegates() at ``at``. Left unchecked when the index has moved past it."""
+    delegations, head = await views.delegations()
+    if head != at:
+        return
+    delegators = sorted(delegations)
+    for i in range(0, len(delegators), 200):
+        chunk = delegators[i : i + 200]
+        out = await rpc.batch(
+            [
+                (
+                    "eth_call",
+                    [{"to": token, "data": token_abi.encode_call("delegates", d)}, hex(at)],
+                )
+                for d in chunk
+            ]
+        )
+        for d, raw in zip(chunk, out, strict=True):
+            chain = str(token_abi.decode_result("delegates", raw))
+            if chain.lower() != delegations[d].lower():
+                drift.drifts.append(f"delegates({d}): indexed {delegations[d]} chain {chain}")
+    drift.delegators = len(delegators)
 
 
 async def _check_ranking(

@@ -67,8 +67,10 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str):
             TOK,
         )
         last[:] = [drift]
-        # the delegates list is compared with getVotes too, unless the index moved meanwhile
-        return drift.ok and drift.block == head and drift.ranking_checked
+        # the delegates list is compared with getVotes too, and each delegator's delegatee with
+        # delegates(), unless the index moved meanwhile
+        checked = drift.ranking_checked and drift.delegators is not None
+        return drift.ok and drift.block == head and checked
 
     async def settle(what: str) -> None:
         try:
@@ -292,6 +294,17 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
         drift = await verify_governance(app.views, devnet.rpc, governor, token, GOV, TOK)
         assert drift.ranking_checked
         assert [d for d in drift.drifts if d.startswith(f"delegates list: {top.address.lower()}")]
+        # and whom a delegator delegates to
+        async with app.engine.begin() as conn:
+            dg = gov_sql.delegations_t.c
+            await conn.execute(
+                sa.update(gov_sql.delegations_t)
+                .where(dg.delegator == holder)
+                .values(delegatee="0x" + "00" * 19 + "01")
+            )
+        drift = await verify_governance(app.views, devnet.rpc, governor, token, GOV, TOK)
+        assert drift.delegators and drift.delegators > 2
+        assert [d for d in drift.drifts if d.startswith(f"delegates({holder}): indexed 0x")]
 
 
 async def _votes_by_cursor_equal_the_chain(stub, net: Devnet) -> None:
