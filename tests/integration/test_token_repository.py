@@ -134,6 +134,11 @@ async def test_transfer_totals_are_the_counts_kept_with_the_rows(
             await conn.execute(sa.update(sql.stats_t).values(transfers=sql.stats_t.c.transfers - 1))
         drift = await views.count_drift()
         assert len(drift) == 2 and "counted" in drift[0] and HOLDERS[3] in drift[1], drift
+        async with engine.begin() as conn:  # and the holder count
+            await conn.execute(sa.update(sql.stats_t).values(holders=sql.stats_t.c.holders + 1))
+        assert any(d.startswith("holders: ") for d in await views.count_drift())
+        async with engine.begin() as conn:
+            await conn.execute(sa.update(sql.stats_t).values(holders=sql.stats_t.c.holders - 1))
 
         # holders: by balance, then address, both descending; the total is the holder count
         first = await views.holders(1000, 0)

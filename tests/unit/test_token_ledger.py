@@ -167,7 +167,7 @@ def test_a_verify_report_names_every_kind_of_drift() -> None:
     assert not counts.ok
     assert counts.lines()[1:] == [
         "DRIFT transfers: 9 counted",
-        "0 balance drifts, transfer counts differ from the rows",
+        "0 balance drifts, kept counts differ from the rows",
     ]
     both = TokenDrift(block=7, checked=3, balance_drift={HOLDERS[0]: (1, 2)}, supply=(5, 6))
     assert not both.ok and len(both.lines()) == 4 and "DRIFT supply" in both.lines()[2]

@@ -477,11 +477,19 @@ class TokenViews:
             return await SqlTokenRepository(conn).transfers_above(block)
 
     async def count_drift(self) -> list[str]:
-        """Where the transfer counts kept beside the rows (what every page's total reads)
-        differ from the rows themselves, read in one transaction; empty when they agree."""
+        """Where the counts kept beside the rows (the transfers, what every page's total reads,
+        and the holders, the holder list's total) differ from the rows themselves, read in one
+        transaction; empty when they agree."""
         t = transfers_t
         async with self.engine.connect() as conn:
-            kept = (await SqlTokenRepository(conn).stats()).transfers
+            stats = await SqlTokenRepository(conn).stats()
+            kept = stats.transfers
+            b = balances_t.c
+            holders = (
+                await conn.execute(
+                    sa.select(sa.func.count()).where(b.balance > 0, b.address != ZERO_ADDRESS)
+                )
+            ).scalar_one()
             pairs = await conn.execute(
                 sa.select(t.c.from_address, t.c.to_address, sa.func.count()).group_by(
                     t.c.from_address, t.c.to_address
@@ -499,6 +507,8 @@ class TokenViews:
                 if x or y or z
             }
         out = [] if kept == total else [f"transfers: {kept} counted, {total} rows"]
+        if stats.holders != holders:
+            out.append(f"holders: {stats.holders} counted, {holders} balances above 0")
         wrong = sorted(a for a in rows.keys() | counts.keys() if rows.get(a) != counts.get(a))
         out += [
             f"transfers of {a} (sent, received, to itself): {counts.get(a, [0, 0, 0])} counted,"

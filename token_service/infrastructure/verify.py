@@ -1,7 +1,7 @@
 """Compare the indexed token state with the chain at one block (replaces the seed's
 StateVerifier and its tx.value comparison): every known address's balance against
-``balanceOf`` and the supply against ``totalSupply`` (eth_call at that block); and the transfer
-counts the index keeps (every page's total) against its own rows."""
+``balanceOf`` and the supply against ``totalSupply`` (eth_call at that block); and the counts
+the index keeps (transfers: every page's total; holders) against its own rows."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class TokenDrift:
         out += [f"DRIFT {line}" for line in self.count_drift]
         summary = f"{len(self.balance_drift)} balance drifts"
         if self.count_drift:
-            summary += ", transfer counts differ from the rows"
+            summary += ", kept counts differ from the rows"
         out.append("OK: no drift" if self.ok else summary)
         return out
 
