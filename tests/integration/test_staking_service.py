@@ -22,7 +22,7 @@ from nova.devnet.reorg import force_reorg
 from novapb.staking.v1 import staking_pb2 as pb
 from novapb.staking.v1 import staking_pb2_grpc as pb_grpc
 from staking_service.bootstrap import bootstrap as staking_bootstrap
-from staking_service.infrastructure.sql import user_totals_t
+from staking_service.infrastructure.sql import stats_t, user_totals_t
 from staking_service.infrastructure.verify import verify_staking
 from staking_service.settings import StakingSettings
 from tests.chain_helpers import Devnet, beside_sync, make_devnet, paged_by_cursor, wait_for
@@ -132,6 +132,13 @@ async def test_stakes_totals_and_rewards_equal_the_contract(devnet, endpoints, m
                 .where(user_totals_t.c.user == user)
                 .values(last_claim_time=user_totals_t.c.last_claim_time - 1)
             )
+        # and the count of active stakes kept beside them (/staking/totals serves it)
+        async with app.engine.begin() as conn:
+            await conn.execute(sa.update(stats_t).values(active_stakes=stats_t.c.active_stakes + 1))
+        drift = await verify_staking(app.views, devnet.rpc, staking, STK, app.reward_rate, head)
+        assert any(d.startswith("active stakes: ") for d in drift.drifts), drift.drifts
+        async with app.engine.begin() as conn:
+            await conn.execute(sa.update(stats_t).values(active_stakes=stats_t.c.active_stakes - 1))
         unstaked = next(
             i for i in range(1, devnet.sim.next_stake_id) if not devnet.sim.stakes[i].active
         )
