@@ -744,6 +744,18 @@ class GovernanceViews:
         nxt = make_cursor(page[limit - 1][0]) if len(page) > limit else ""
         return Page(page[:limit], int(total), nxt), head
 
+    async def tallies_of_rows(self) -> dict[int, tuple[int, int, int]]:
+        """Each proposal's (against, for, abstain) summed from its vote rows (what GetVotes
+        lists), exactly, in Python (SQLite's SUM of text amounts would be a float)."""
+        out: dict[int, list[int]] = {}
+        async with self.engine.connect() as conn:
+            v = votes_t.c
+            for pid, support, weight in await conn.execute(
+                sa.select(v.proposal_id, v.support, v.weight)
+            ):
+                out.setdefault(int(pid), [0, 0, 0])[support] += int(weight)
+        return {pid: (a, f, ab) for pid, (a, f, ab) in out.items()}
+
     async def delegations(self) -> tuple[dict[str, str], int]:
         """Every delegator's current delegatee, and the indexed head they are read at."""
         async with self.engine.connect() as conn:

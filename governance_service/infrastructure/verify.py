@@ -53,6 +53,7 @@ async def verify_governance(
     if at == head:  # proposal state moves with blocks: the index answers for its head only
         proposals = await views.all_proposals()
         drift.proposals = len(proposals)
+        rows = await views.tallies_of_rows()
         for i in range(0, len(proposals), 100):
             batch = proposals[i : i + 100]
             calls = []
@@ -73,6 +74,11 @@ async def verify_governance(
                         f"proposal {p.id} state: indexed {v.state.name} chain {state.name}"
                     )
                 mine = (p.against_votes, p.for_votes, p.abstain_votes)
+                if rows.get(p.id, (0, 0, 0)) != mine:  # the tallies kept beside the votes
+                    drift.drifts.append(
+                        f"proposal {p.id} votes (against, for, abstain): tallied {mine}, "
+                        f"its vote rows {rows.get(p.id, (0, 0, 0))}"
+                    )
                 if (against, for_, abstain) != mine:
                     drift.drifts.append(
                         f"proposal {p.id} votes (against, for, abstain): indexed {mine} "

@@ -294,6 +294,16 @@ async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysq
         drift = await verify_governance(app.views, devnet.rpc, governor, token, GOV, TOK)
         assert drift.ranking_checked
         assert [d for d in drift.drifts if d.startswith(f"delegates list: {top.address.lower()}")]
+        # and a vote row that no longer sums to its proposal's tallies
+        async with app.engine.begin() as conn:
+            vt = gov_sql.votes_t.c
+            await conn.execute(
+                sa.update(gov_sql.votes_t)
+                .where(vt.proposal_id == int(p.id), vt.voter == voter)
+                .values(weight=vt.weight + 1)
+            )
+        drift = await verify_governance(app.views, devnet.rpc, governor, token, GOV, TOK)
+        assert [d for d in drift.drifts if d.startswith(f"proposal {p.id} votes") and "rows" in d]
         # and whom a delegator delegates to
         async with app.engine.begin() as conn:
             dg = gov_sql.delegations_t.c
