@@ -150,6 +150,7 @@ class HoldersPage(BaseModel):
     holders: list[HolderModel]
     total: int
     next_cursor: str | None
+    block_number: int = Field(description="The indexed head the page is read at")
 
 
 class TokenInfoModel(BaseModel):

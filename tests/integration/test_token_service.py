@@ -166,9 +166,12 @@ async def test_balances_supply_and_transfers_equal_the_chain(devnet, endpoints, 
         balances = [b for _, b in listed]
         assert balances == sorted(balances, reverse=True) and 0 not in balances
         assert holders.total == len(listed) == len(dict(listed)) >= len(devnet.sim.holders) // 2
+        at = holders.block_number  # the head the pages were read at (settled: the chain's)
+        assert at == await devnet.chain.block_number()
         for address, balance in listed:
             assert balance == TOK.decode_result(
-                "balanceOf", await devnet.chain.call(token, TOK.encode_call("balanceOf", address))
+                "balanceOf",
+                await devnet.chain.call(token, TOK.encode_call("balanceOf", address), at),
             )
         info = await p.stub.GetTokenInfo(pb.GetTokenInfoRequest())
         assert (info.symbol, info.decimals, info.address) == ("NOVA", 18, token)

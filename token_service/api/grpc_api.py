@@ -189,6 +189,7 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
             holders=[pb.Holder(address=a, balance=str(b)) for a, b in page.holders],
             total=page.total,
             next_cursor=page.next_cursor,
+            block_number=page.block_number,
         )
 
     async def GetTokenInfo(

@@ -313,6 +313,7 @@ class HoldersPage:
     holders: list[tuple[str, int]]  # (address, balance)
     total: int
     next_cursor: str
+    block_number: int  # the indexed head the page is read at
 
 
 class TokenViews:
@@ -405,12 +406,12 @@ class TokenViews:
                 q.order_by(b.balance.desc(), b.address.desc()).limit(limit + 1).offset(offset)
             )
             page = [(a, int(v)) for a, v in rows]
-            total = (await SqlTokenRepository(conn).stats()).holders
+            stats = await SqlTokenRepository(conn).stats()
         nxt = ""
         if len(page) > limit:
             address, balance = page[limit - 1]
             nxt = make_cursor(balance, address)
-        return HoldersPage(page[:limit], total, nxt)
+        return HoldersPage(page[:limit], stats.holders, nxt, stats.last_block)
 
     async def transfers(
         self,

@@ -197,6 +197,7 @@ async def holders(
         holders=[HolderModel(address=h.address, balance=h.balance) for h in reply.holders],
         total=reply.total,
         next_cursor=reply.next_cursor or None,
+        block_number=reply.block_number,
     )
 
 

@@ -155,14 +155,16 @@ class Holder(_message.Message):
     def __init__(self, address: _Optional[str] = ..., balance: _Optional[str] = ...) -> None: ...
 
 class GetHoldersResponse(_message.Message):
-    __slots__ = ("holders", "total", "next_cursor")
+    __slots__ = ("holders", "total", "next_cursor", "block_number")
     HOLDERS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
     holders: _containers.RepeatedCompositeFieldContainer[Holder]
     total: int
     next_cursor: str
-    def __init__(self, holders: _Optional[_Iterable[_Union[Holder, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+    block_number: int
+    def __init__(self, holders: _Optional[_Iterable[_Union[Holder, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ..., block_number: _Optional[int] = ...) -> None: ...
 
 class GetTokenInfoRequest(_message.Message):
     __slots__ = ()
