@@ -30,6 +30,10 @@ from common.ports import Cache
 
 log = get_logger(__name__)
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")
+# the largest request body taken: the verify bodies' fields allow ~140 KB (a 128 KiB hex
+# message and a signature); without a bound, a 20 MB typed_data was parsed, then refused by
+# the verification service's gRPC limit
+MAX_BODY_BYTES = 256 * 1024
 
 
 class RateLimiter:
@@ -70,6 +74,50 @@ def route_template(scope: Scope) -> str:
     return "/".join(segments)
 
 
+EDGE_HEADERS = (b"x-request-id", b"x-api-key", b"content-length")
+
+
+def _too_large(size: str) -> JSONResponse:
+    return JSONResponse(
+        errors.error_body(
+            "payload_too_large", f"the request body is {size}; at most {MAX_BODY_BYTES} bytes"
+        ),
+        413,
+    )
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body, or None once it passes MAX_BODY_BYTES (the rest is left unread)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives ``body`` first, then what ``receive`` gives (a disconnect)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class Edge:
     """Request id, API keys, rate limit and metrics around every HTTP request, as a plain
     ASGI middleware (Starlette's BaseHTTPMiddleware, behind ``@app.middleware``, cost a task
@@ -94,7 +142,7 @@ class Edge:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = {k: v for k, v in scope["headers"] if k in (b"x-request-id", b"x-api-key")}
+        headers = {k: v for k, v in scope["headers"] if k in EDGE_HEADERS}
         request_id = (headers.get(b"x-request-id") or uuid.uuid4().hex.encode()).decode("latin-1")
         path: str = scope["path"]
         key = headers.get(b"x-api-key", b"").decode("latin-1")
@@ -115,6 +163,16 @@ class Edge:
                         429,
                         headers={"Retry-After": str(wait)},
                     )
+        if denied is None and scope["method"] in ("POST", "PUT", "PATCH"):
+            declared = headers.get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                denied = _too_large(f"{int(declared)} bytes")
+            else:  # read it here (a chunked body declares no length), then hand it on
+                body = await _read_body(receive)
+                if body is None:
+                    denied = _too_large("more")
+                else:
+                    receive = _replay(body, receive)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status

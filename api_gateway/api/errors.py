@@ -26,7 +26,9 @@ GRPC_TO_HTTP = {
     grpc.StatusCode.FAILED_PRECONDITION: (412, "failed_precondition"),
     grpc.StatusCode.PERMISSION_DENIED: (403, "permission_denied"),
     grpc.StatusCode.UNAUTHENTICATED: (401, "unauthenticated"),
-    grpc.StatusCode.RESOURCE_EXHAUSTED: (429, "resource_exhausted"),
+    # a gRPC limit (an answer above the channel's largest), never the client's request rate:
+    # a 429 would have the client retry what can only fail again
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (503, "resource_exhausted"),
     grpc.StatusCode.UNAVAILABLE: (503, "unavailable"),
     grpc.StatusCode.DEADLINE_EXCEEDED: (504, "deadline_exceeded"),
     grpc.StatusCode.UNIMPLEMENTED: (501, "unimplemented"),
@@ -59,7 +61,7 @@ def from_grpc(exc: grpc.aio.AioRpcError, service: str) -> ApiError:
     status, code = GRPC_TO_HTTP.get(exc.code(), (502, "upstream_error"))
     details = exc.details() or exc.code().name
     if status >= 500:
-        details = f"{service}: {details}" if status != 503 else f"{service} is unavailable"
+        details = f"{service} is unavailable" if code == "unavailable" else f"{service}: {details}"
     field = None
     if status == 400 and ":" in details:
         field = details.split(":", 1)[0].strip() or None

@@ -28,6 +28,9 @@ class Downstream:
 
 
 INDEXED = ("token", "staking", "governance")  # the services that keep an index
+# the largest answer taken from a service: gRPC's default (4 MiB) refused a page of 1,000
+# proposals or logs once they carried ~4 KB of description or data each, which real DAOs' do
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 class Clients:
@@ -47,7 +50,9 @@ class Clients:
         self.deadline_s = deadline_s
         self.services: dict[str, Downstream] = {}
         for name, address in addresses.items():
-            channel = grpc.aio.insecure_channel(address)
+            channel = grpc.aio.insecure_channel(
+                address, options=[("grpc.max_receive_message_length", MAX_ANSWER_BYTES)]
+            )
             self.services[name] = Downstream(
                 name,
                 address,

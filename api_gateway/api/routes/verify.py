@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from api_gateway.api.deps import ClientsDep
 from api_gateway.api.models import (
+    ErrorModel,
     MismatchModel,
     SignatureVerdictModel,
     TxVerdictModel,
@@ -20,7 +21,11 @@ from api_gateway.api.models import (
 from common import validation
 from novapb.verification.v1 import verification_pb2 as pb
 
-router = APIRouter(prefix="/verify", tags=["verification"])
+router = APIRouter(
+    prefix="/verify",
+    tags=["verification"],
+    responses={413: {"model": ErrorModel, "description": "The body is above 256 KiB"}},
+)
 
 
 def verdict_model(v: Any) -> TxVerdictModel:
