@@ -87,6 +87,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == UNPARSED_BODY:  # FastAPI's, e.g. on a
+            # RecursionError of JSON nested thousands deep: name the body, as other bad bodies
+            message = "body: could not be parsed as JSON (nested too deeply?)"
+            return JSONResponse(error_body("invalid_argument", message, "body"), 400)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(
             error_body(code, str(exc.detail)),
@@ -102,6 +106,9 @@ def install(app: FastAPI) -> None:
             request_id=request.headers.get("x-request-id", ""),
         )
         return JSONResponse(error_body("internal", "internal error; see the gateway log"), 500)
+
+
+UNPARSED_BODY = "There was an error parsing the body"
 
 
 def _validation_message(error: Any) -> tuple[str | None, str]:

@@ -7,6 +7,7 @@ declares its length or comes in chunks, while one below it reaches its route."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -77,6 +78,22 @@ async def test_large_answers_are_served_and_large_bodies_refused() -> None:
             r = await http.post("/api/v1/verify/signature", content=chunks(),
                                 headers={"content-type": "application/json"})  # fmt: skip
             assert r.status_code == 413, r.text
+
+            # within the bound but nested 30,000 deep: a bad body, named, not the parser's
+            # "There was an error parsing the body" with no field
+            # (at Python's default recursion limit, as the services run: a test plugin raises
+            # it to 100,000 in this process, and json then parses it)
+            deep = '{"a":' * 30_000 + "1" + "}" * 30_000
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(1000)
+            try:
+                r = await http.post("/api/v1/verify/signature",
+                                    content=f'{{"address": "{A}", "typed_data": {deep}}}',
+                                    headers={"content-type": "application/json"})  # fmt: skip
+            finally:
+                sys.setrecursionlimit(limit)
+            assert r.status_code == 400, r.text
+            assert r.json()["error"]["field"] == "body" and "Traceback" not in r.text
 
             # within the bound, in chunks too: read by the gateway's edge, handed on whole,
             # validated by its route and sent on (this server has no VerificationService: 501)
