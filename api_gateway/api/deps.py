@@ -71,7 +71,11 @@ AtBlock = Annotated[
 ]
 Cursor = Annotated[
     str | None,
-    Query(max_length=200, description="`next_cursor` of the previous page (then no offset)."),
+    Query(
+        max_length=200,
+        description="`next_cursor` of the previous page (then no offset): a deep page costs "
+        "what the first one costs, where an offset costs what it skips.",
+    ),
 ]
 
 

@@ -124,8 +124,7 @@ async def votes(
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> VotesPage:
-    """In chain order. For deep pages pass the previous page's `next_cursor`: it costs what
-    the first page costs, where an offset costs what it skips."""
+    """In chain order."""
     reply = await clients.call(
         "governance",
         "GetVotes",
@@ -165,8 +164,7 @@ async def delegates(
     cursor: Cursor = None,
 ) -> DelegatesPage:
     """Delegates by voting power (getVotes), then address, both descending; only those with
-    votes. For deep pages pass the previous page's `next_cursor`: it costs what the first
-    page costs, where an offset costs what it skips."""
+    votes."""
     reply = await clients.call(
         "governance",
         "ListDelegates",
@@ -218,9 +216,7 @@ async def delegators(
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> DelegatorsPage:
-    """Who delegates to this address now, by address, with the block they delegated in. For
-    deep pages pass the previous page's `next_cursor`: it costs what the first page costs,
-    where an offset costs what it skips."""
+    """Who delegates to this address now, by address, with the block they delegated in."""
     reply = await clients.call(
         "governance",
         "ListDelegators",

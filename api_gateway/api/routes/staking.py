@@ -54,9 +54,7 @@ async def active_stakes(
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> StakesPage:
-    """Active stakes (of one user, or everyone's) by id. For deep pages pass the previous
-    page's `next_cursor`: it costs what the first page costs, where an offset costs what it
-    skips."""
+    """Active stakes (of one user, or everyone's) by id."""
     if user is not None:
         user = validation.address(user, "user")
     reply = await clients.call(

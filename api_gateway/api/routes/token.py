@@ -185,8 +185,7 @@ async def holders(
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> HoldersPage:
-    """By balance, then address, both descending. For deep pages pass the previous page's
-    `next_cursor`: it costs what the first page costs, where an offset costs what it skips."""
+    """By balance, then address, both descending."""
     reply = await clients.call(
         "token",
         "GetHolders",
