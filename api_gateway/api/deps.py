@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
@@ -77,6 +78,27 @@ Cursor = Annotated[
         "what the first one costs, where an offset costs what it skips.",
     ),
 ]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """A page request of a list paged by offset and cursor: the fields of its gRPC request
+    (``**page.fields``; the cursor "" when none)."""
+
+    limit: int
+    offset: int
+    cursor: str
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return {"limit": self.limit, "offset": self.offset, "cursor": self.cursor}
+
+
+async def paging(limit: Limit = 100, offset: Offset = 0, cursor: Cursor = None) -> Paging:
+    return Paging(limit, offset, cursor or "")
+
+
+PageQuery = Annotated[Paging, Depends(paging)]
 
 
 async def address_path(

@@ -11,9 +11,9 @@ from api_gateway.api.deps import (
     AddressPath,
     AtBlock,
     ClientsDep,
-    Cursor,
     Limit,
     Offset,
+    PageQuery,
 )
 from api_gateway.api.models import (
     ActionModel,
@@ -117,20 +117,13 @@ async def proposal(
 
 @router.get("/proposals/{proposal_id}/votes", response_model=VotesPage)
 async def votes(
-    proposal_id: ProposalId,
-    clients: ClientsDep,
-    response: Response,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    cursor: Cursor = None,
+    proposal_id: ProposalId, clients: ClientsDep, response: Response, page: PageQuery
 ) -> VotesPage:
     """In chain order."""
     reply = await clients.call(
         "governance",
         "GetVotes",
-        pb.GetVotesRequest(
-            proposal_id=proposal_id, limit=limit, offset=offset, cursor=cursor or ""
-        ),
+        pb.GetVotesRequest(proposal_id=proposal_id, **page.fields),
     )
     response.headers["Cache-Control"] = SHORT
     return votes_page(reply)
@@ -138,37 +131,26 @@ async def votes(
 
 @router.get("/voters/{address}/votes", response_model=VotesPage)
 async def voter(
-    address: AddressPath,
-    clients: ClientsDep,
-    response: Response,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    cursor: Cursor = None,
+    address: AddressPath, clients: ClientsDep, response: Response, page: PageQuery
 ) -> VotesPage:
-    """In chain order; `cursor` as for a proposal's votes."""
+    """In chain order."""
     reply = await clients.call(
         "governance",
         "GetVoter",
-        pb.GetVoterRequest(address=address, limit=limit, offset=offset, cursor=cursor or ""),
+        pb.GetVoterRequest(address=address, **page.fields),
     )
     response.headers["Cache-Control"] = SHORT
     return votes_page(reply)
 
 
 @router.get("/delegates", response_model=DelegatesPage)
-async def delegates(
-    clients: ClientsDep,
-    response: Response,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    cursor: Cursor = None,
-) -> DelegatesPage:
+async def delegates(clients: ClientsDep, response: Response, page: PageQuery) -> DelegatesPage:
     """Delegates by voting power (getVotes), then address, both descending; only those with
     votes."""
     reply = await clients.call(
         "governance",
         "ListDelegates",
-        pb.ListDelegatesRequest(limit=limit, offset=offset, cursor=cursor or ""),
+        pb.ListDelegatesRequest(**page.fields),
     )
     response.headers["Cache-Control"] = SHORT
     return DelegatesPage(
@@ -209,18 +191,13 @@ async def delegate(
 
 @router.get("/delegates/{address}/delegators", response_model=DelegatorsPage)
 async def delegators(
-    address: AddressPath,
-    clients: ClientsDep,
-    response: Response,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    cursor: Cursor = None,
+    address: AddressPath, clients: ClientsDep, response: Response, page: PageQuery
 ) -> DelegatorsPage:
     """Who delegates to this address now, by address, with the block they delegated in."""
     reply = await clients.call(
         "governance",
         "ListDelegators",
-        pb.ListDelegatorsRequest(address=address, limit=limit, offset=offset, cursor=cursor or ""),
+        pb.ListDelegatorsRequest(address=address, **page.fields),
     )
     response.headers["Cache-Control"] = SHORT
     return DelegatorsPage(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api_gateway.api.deps import AddressPath, AtBlock, ClientsDep, Cursor, Limit, Offset
+from api_gateway.api.deps import AddressPath, AtBlock, ClientsDep, PageQuery
 from api_gateway.api.models import (
     ClaimModel,
     ClaimsPage,
@@ -47,12 +47,7 @@ async def stake(stake_id: StakeId, clients: ClientsDep, response: Response) -> S
 
 @router.get("/stakes", response_model=StakesPage)
 async def active_stakes(
-    clients: ClientsDep,
-    response: Response,
-    user: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    cursor: Cursor = None,
+    clients: ClientsDep, response: Response, page: PageQuery, user: str | None = None
 ) -> StakesPage:
     """Active stakes (of one user, or everyone's) by id."""
     if user is not None:
@@ -60,7 +55,7 @@ async def active_stakes(
     reply = await clients.call(
         "staking",
         "GetActiveStakes",
-        pb.GetActiveStakesRequest(user=user or "", limit=limit, offset=offset, cursor=cursor or ""),
+        pb.GetActiveStakesRequest(user=user or "", **page.fields),
     )
     response.headers["Cache-Control"] = SHORT
     return StakesPage(
@@ -71,20 +66,13 @@ async def active_stakes(
 
 
 @router.get("/claims", response_model=ClaimsPage)
-async def claims(
-    user: str,
-    clients: ClientsDep,
-    response: Response,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    cursor: Cursor = None,
-) -> ClaimsPage:
-    """A user's reward claims, newest first; `cursor` as for the stakes."""
+async def claims(user: str, clients: ClientsDep, response: Response, page: PageQuery) -> ClaimsPage:
+    """A user's reward claims, newest first."""
     user = validation.address(user, "user")
     reply = await clients.call(
         "staking",
         "GetRewardClaims",
-        pb.GetRewardClaimsRequest(user=user, limit=limit, offset=offset, cursor=cursor or ""),
+        pb.GetRewardClaimsRequest(user=user, **page.fields),
     )
     response.headers["Cache-Control"] = SHORT
     return ClaimsPage(

@@ -11,9 +11,8 @@ from api_gateway.api.deps import (
     AtBlock,
     BlockQuery,
     ClientsDep,
-    Cursor,
-    Limit,
-    Offset,
+    PageQuery,
+    Paging,
 )
 from api_gateway.api.models import (
     AllowanceModel,
@@ -58,9 +57,7 @@ async def _transfers(
     direction: str,
     from_block: int,
     to_block: int | None,
-    limit: int,
-    offset: int,
-    cursor: str | None,
+    page: Paging,
     order: str,
 ) -> TransfersPage:
     if to_block is not None and to_block < from_block:
@@ -73,10 +70,8 @@ async def _transfers(
             direction=DIRECTIONS[direction],
             from_block=from_block,
             to_block=to_block or 0,
-            limit=limit,
-            offset=offset,
-            cursor=cursor or "",
             oldest_first=order == "asc",
+            **page.fields,
         ),
     )
     return TransfersPage(
@@ -104,37 +99,31 @@ async def account_transfers(
     address: AddressPath,
     clients: ClientsDep,
     response: Response,
+    page: PageQuery,
     direction: Literal["any", "in", "out"] = "any",
     from_block: BlockQuery = 0,
     to_block: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    cursor: Cursor = None,
     order: OrderQuery = "desc",
 ) -> TransfersPage:
     """Newest first (`order=asc`: oldest first); for deep pages pass the previous page's
     `next_cursor`. `total` counts the matches; with a block range it counts up to 10,000
     and `total_capped` says there are more."""
     response.headers["Cache-Control"] = SHORT
-    return await _transfers(
-        clients, address, direction, from_block, to_block, limit, offset, cursor, order
-    )
+    return await _transfers(clients, address, direction, from_block, to_block, page, order)
 
 
 @router.get("/transfers", response_model=TransfersPage)
 async def transfers(
     clients: ClientsDep,
     response: Response,
+    page: PageQuery,
     from_block: BlockQuery = 0,
     to_block: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    cursor: Cursor = None,
     order: OrderQuery = "desc",
 ) -> TransfersPage:
     """Every transfer, as `/accounts/{address}/transfers` lists one address's."""
     response.headers["Cache-Control"] = SHORT
-    return await _transfers(clients, "", "any", from_block, to_block, limit, offset, cursor, order)
+    return await _transfers(clients, "", "any", from_block, to_block, page, order)
 
 
 @router.get("/allowances/{owner}/{spender}", response_model=AllowanceModel)
@@ -178,18 +167,12 @@ async def supply(clients: ClientsDep, response: Response, at_block: AtBlock = No
 
 
 @router.get("/token/holders", response_model=HoldersPage)
-async def holders(
-    clients: ClientsDep,
-    response: Response,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    cursor: Cursor = None,
-) -> HoldersPage:
+async def holders(clients: ClientsDep, response: Response, page: PageQuery) -> HoldersPage:
     """By balance, then address, both descending."""
     reply = await clients.call(
         "token",
         "GetHolders",
-        pb.GetHoldersRequest(limit=limit, offset=offset, cursor=cursor or ""),
+        pb.GetHoldersRequest(**page.fields),
     )
     response.headers["Cache-Control"] = SHORT
     return HoldersPage(
