@@ -90,6 +90,16 @@ CALLS = [
             gov_pb.GetVoterRequest(address=USER, cursor="x"), Context()
         ),
     ),
+    (
+        "ranked_delegates",
+        lambda v: governance(v).ListDelegates(gov_pb.ListDelegatesRequest(cursor="x"), Context()),
+    ),
+    (
+        "delegators",
+        lambda v: governance(v).ListDelegators(
+            gov_pb.ListDelegatorsRequest(address=USER, cursor="x"), Context()
+        ),
+    ),
 ]
 
 
