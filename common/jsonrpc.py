@@ -5,10 +5,13 @@ from __future__ import annotations
 import functools
 import ssl
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
+
+if TYPE_CHECKING:  # only for annotations
+    from common.abi import ContractABI
 
 
 class RpcError(Exception):
@@ -145,3 +148,28 @@ def _result(method: str, reply: dict[str, Any]) -> Any:
         err = reply["error"]
         raise RpcError(method, int(err.get("code", 0)), str(err.get("message")), err.get("data"))
     return reply.get("result")
+
+
+async def view_calls(
+    rpc: JsonRpcClient,
+    to: str,
+    abi: ContractABI,
+    calls: Sequence[tuple[str, Sequence[Any]]],
+    block: int,
+    chunk: int = 400,
+) -> list[Any]:
+    """The decoded results of read-only calls ``(function, args)`` of contract ``to`` at
+    ``block``, in order, sent as JSON-RPC batches of ``chunk`` (what the verifiers compare
+    the index with); a failing call raises RpcError."""
+    tag = hex(block)
+    out: list[Any] = []
+    for i in range(0, len(calls), chunk):
+        part = calls[i : i + chunk]
+        raw = await rpc.batch(
+            [
+                ("eth_call", [{"to": to, "data": abi.encode_call(fn, *args)}, tag])
+                for fn, args in part
+            ]
+        )
+        out += [abi.decode_result(fn, r) for (fn, _), r in zip(part, raw, strict=True)]
+    return out

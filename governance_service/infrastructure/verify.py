@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from common.abi import ContractABI
 from common.drift import DriftReport
-from common.jsonrpc import JsonRpcClient, RpcError
+from common.jsonrpc import JsonRpcClient, RpcError, view_calls
 from common.validation import OutOfRange
 from governance_service.domain.governance import ProposalState
 from governance_service.infrastructure.sql import GovernanceViews
@@ -102,27 +102,15 @@ async def verify_governance(
             drift.drifts.append(f"quorum({past}): indexed {ours_q} chain {chain}")
     ours = await views.votes_of(delegates, at)
     ours_past = await views.votes_of(delegates, past)
-    chain_now: dict[str, int] = {}
-    for i in range(0, len(delegates), 200):
-        chunk = delegates[i : i + 200]
-        calls = []
-        for d in chunk:
-            for data in (
-                token_abi.encode_call("getVotes", d),
-                token_abi.encode_call("getPastVotes", d, past),
-            ):
-                calls.append(("eth_call", [{"to": token, "data": data}, tag]))
-        out = await rpc.batch(calls)
-        for j, d in enumerate(chunk):
-            now = int(token_abi.decode_result("getVotes", out[2 * j]))
-            before = int(token_abi.decode_result("getPastVotes", out[2 * j + 1]))
-            chain_now[d] = now
-            if now != ours[d]:
-                drift.drifts.append(f"getVotes({d}): indexed {ours[d]} chain {now}")
-            if before != ours_past[d]:
-                drift.drifts.append(
-                    f"getPastVotes({d}, {past}): indexed {ours_past[d]} chain {before}"
-                )
+    asked = [c for d in delegates for c in (("getVotes", (d,)), ("getPastVotes", (d, past)))]
+    out = await view_calls(rpc, token, token_abi, asked, at)
+    chain_now = {d: int(out[2 * j]) for j, d in enumerate(delegates)}
+    for j, d in enumerate(delegates):
+        now, before = chain_now[d], int(out[2 * j + 1])
+        if now != ours[d]:
+            drift.drifts.append(f"getVotes({d}): indexed {ours[d]} chain {now}")
+        if before != ours_past[d]:
+            drift.drifts.append(f"getPastVotes({d}, {past}): indexed {ours_past[d]} chain {before}")
     if at == head:
         await _check_ranking(views, at, chain_now, drift)
         await _check_delegations(views, rpc, token, token_abi, at, drift)
@@ -143,21 +131,10 @@ async def _check_delegations(
     if head != at:
         return
     delegators = sorted(delegations)
-    for i in range(0, len(delegators), 200):
-        chunk = delegators[i : i + 200]
-        out = await rpc.batch(
-            [
-                (
-                    "eth_call",
-                    [{"to": token, "data": token_abi.encode_call("delegates", d)}, hex(at)],
-                )
-                for d in chunk
-            ]
-        )
-        for d, raw in zip(chunk, out, strict=True):
-            chain = str(token_abi.decode_result("delegates", raw))
-            if chain.lower() != delegations[d].lower():
-                drift.drifts.append(f"delegates({d}): indexed {delegations[d]} chain {chain}")
+    chain = await view_calls(rpc, token, token_abi, [("delegates", (d,)) for d in delegators], at)
+    for d, delegatee in zip(delegators, chain, strict=True):
+        if str(delegatee).lower() != delegations[d].lower():
+            drift.drifts.append(f"delegates({d}): indexed {delegations[d]} chain {delegatee}")
     drift.delegators = len(delegators)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from common.abi import ContractABI
 from common.drift import DriftReport
-from common.jsonrpc import JsonRpcClient
+from common.jsonrpc import JsonRpcClient, view_calls
 from common.validation import OutOfRange
 from staking_service.domain.staking import rewards_owed
 from staking_service.infrastructure.sql import StakingViews
@@ -54,31 +54,19 @@ async def verify_staking(
     drift.checked = len(active)
     if stats.active_stakes != len(active):  # kept beside the rows: /staking/totals serves it
         drift.drifts.append(f"active stakes: {stats.active_stakes} counted, {len(active)} rows")
-    for i in range(0, len(active), 200):
-        chunk = active[i : i + 200]
-        calls = []
-        for s in chunk:
-            calls.append(
-                ("eth_call", [{"to": staking, "data": abi.encode_call("getStake", s.id)}, tag])
+    calls = [(fn, (s.id,)) for s in active for fn in ("getStake", "pendingRewards")]
+    out = await view_calls(rpc, staking, abi, calls, at)
+    for j, s in enumerate(active):
+        user, amount, start, last, _end, is_active = out[2 * j]
+        owed = out[2 * j + 1]
+        mine = (s.user, s.amount, s.start_time, s.last_claim_time, True)
+        if (user, amount, start, last, is_active) != mine:
+            drift.drifts.append(
+                f"stake {s.id}: indexed {mine} chain {(user, amount, start, last, is_active)}"
             )
-            calls.append(
-                (
-                    "eth_call",
-                    [{"to": staking, "data": abi.encode_call("pendingRewards", s.id)}, tag],
-                )
-            )
-        out = await rpc.batch(calls)
-        for j, s in enumerate(chunk):
-            user, amount, start, last, _end, is_active = abi.decode_result("getStake", out[2 * j])
-            owed = abi.decode_result("pendingRewards", out[2 * j + 1])
-            mine = (s.user, s.amount, s.start_time, s.last_claim_time, True)
-            if (user, amount, start, last, is_active) != mine:
-                drift.drifts.append(
-                    f"stake {s.id}: indexed {mine} chain {(user, amount, start, last, is_active)}"
-                )
-            ours = rewards_owed(s, rate, ts)
-            if ours != owed:
-                drift.drifts.append(f"rewards of stake {s.id}: computed {ours} chain {owed}")
+        ours = rewards_owed(s, rate, ts)
+        if ours != owed:
+            drift.drifts.append(f"rewards of stake {s.id}: computed {ours} chain {owed}")
     # each user's stored totals (kept incrementally) against their rows
     totals, claimed = await views.totals_and_claims()
     rows: dict[str, tuple[int, int]] = {}

@@ -48,6 +48,8 @@ async def verify_token(
     views: TokenViews, rpc: JsonRpcClient, token: str, abi: ContractABI, block: int | None = None
 ) -> TokenDrift:
     """Drift between index and chain at ``block`` (default: the last indexed block)."""
+    from common.jsonrpc import view_calls
+
     stats = await views.stats()
     at = stats.last_block if block is None else block
     if at > stats.last_block:
@@ -56,18 +58,10 @@ async def verify_token(
     later_supply = await _supply_at(views, at)
     addresses = sorted(indexed)
     drift = TokenDrift(block=at, checked=len(addresses))
-    for i in range(0, len(addresses), 500):
-        chunk = addresses[i : i + 500]
-        results = await rpc.batch(
-            [
-                ("eth_call", [{"to": token, "data": abi.encode_call("balanceOf", a)}, hex(at)])
-                for a in chunk
-            ]
-        )
-        for address, raw in zip(chunk, results, strict=True):
-            chain = int(abi.decode_result("balanceOf", raw))
-            if chain != indexed[address]:
-                drift.balance_drift[address] = (indexed[address], chain)
+    chain = await view_calls(rpc, token, abi, [("balanceOf", (a,)) for a in addresses], at)
+    for address, balance in zip(addresses, chain, strict=True):
+        if balance != indexed[address]:
+            drift.balance_drift[address] = (indexed[address], balance)
     raw = await rpc.call("eth_call", {"to": token, "data": abi.encode_call("totalSupply")}, hex(at))
     drift.supply = (later_supply, int(abi.decode_result("totalSupply", raw)))
     drift.count_drift = await views.count_drift()
