@@ -72,7 +72,8 @@ def verify_token_cmd(
     block: BlockOpt = None,
     manifest: ManifestOpt = None,
 ) -> None:
-    """Every indexed balance and the supply vs balanceOf/totalSupply at one block."""
+    """Every indexed balance, the supply and the allowances the index answers as exact vs
+    balanceOf/totalSupply/allowance() at one block."""
     from common.jsonrpc import JsonRpcClient
     from common.manifest import contract_address
     from nova.devnet.artifacts import load

@@ -70,9 +70,7 @@ class TokenApp(ConsumerApp[TokenSettings]):
         drift = await verify_token(
             self.views, self.rpc(), self.token_address, load("NovaToken").abi, block
         )
-        self._drifts.set(
-            len(drift.balance_drift) + (drift.supply[0] != drift.supply[1]) + len(drift.count_drift)
-        )
+        self._drifts.set(drift.drifts)
         return drift
 
     async def serve_grpc(self, port: int | None = None) -> int:

@@ -132,8 +132,21 @@ class AllowanceModel(BaseModel):
     owner: str
     spender: str
     allowance: str = Uint
-    block_number: int
-    source: str
+    block_number: int = Field(
+        description="The block it is read at: the indexed head, or the chain's"
+    )
+    source: Literal["indexed", "chain"] = Field(
+        description="`indexed`: the pair's last Approval; `chain`: allowance() by eth_call, asked"
+        " for, or because the owner sent tokens since that Approval (transferFrom spends an"
+        " allowance without an event)"
+    )
+    exact: bool = Field(
+        description="The value is allowance() at block_number; false only when the owner sent"
+        " tokens since the Approval and the token service has no RPC URL to ask the chain"
+    )
+    approved_at_block: int = Field(
+        description="The block of the pair's last indexed Approval; 0: none, or `on_chain=true`"
+    )
 
 
 class SupplyModel(BaseModel):

@@ -420,6 +420,41 @@ async def test_cached_answers_change_with_the_chain(system):
         await wait_for(lambda: shows(back), "the reorg on REST", 60)
 
 
+async def test_an_allowance_is_the_chains_also_after_transfer_from(system):
+    """An Approval is answered from the index; once transferFrom spends from it (no event
+    says so) the chain answers, never from the response cache; a new Approval is the
+    index's again."""
+    net, base = system["net"], system["base"]
+    token = net.manifest.address("NovaToken")
+    owner = max(net.sim.holders, key=lambda h: net.sim.balances.get(h, 0))
+    spender, to = [h for h in net.sim.holders if h != owner][:2]
+    path = f"/api/v1/allowances/{owner}/{spender}"
+
+    async def approve(value: int) -> None:
+        call = TOK.encode_call("approve", spender, value)
+        await net.chain.transact([Tx(owner, token, call, 300_000, "approve")])
+
+    async with httpx.AsyncClient(base_url=base) as http:
+
+        async def answers(value: int, source: str) -> bool:
+            got = (await http.get(path)).json()
+            return (got["allowance"], got["source"], got["exact"]) == (str(value), source, True)
+
+        await approve(1_000)
+        await wait_for(lambda: answers(1_000, "indexed"), "the Approval on REST", 30)
+        call = TOK.encode_call("transferFrom", owner, to, 300)
+        await net.chain.transact([Tx(spender, token, call, 300_000, "transferFrom")])
+        await wait_for(lambda: answers(700, "chain"), "the spent allowance on REST", 30)
+        before = _cache_results((await http.get("/metrics")).text)
+        first, second = (await http.get(path)).json(), (await http.get(path)).json()
+        assert first["source"] == second["source"] == "chain"
+        assert first["approved_at_block"] == second["approved_at_block"] > 0
+        after = _cache_results((await http.get("/metrics")).text)
+        assert after.get("hit", 0) == before.get("hit", 0)  # a chain answer is not kept
+        await approve(50)
+        await wait_for(lambda: answers(50, "indexed"), "the new Approval on REST", 30)
+
+
 async def test_governance_routes(system):
     net, base = system["net"], system["base"]
     governor = net.manifest.address("NovaGovernor")

@@ -1,5 +1,6 @@
 """The token ledger's SQL adapter on MariaDB and SQLite: the transfer counts it keeps with the
-rows answer every page's total, through batches and reverts."""
+rows answer every page's total, through batches and reverts; balances at a block; allowances and
+whether the index can know them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from common.db import create_engine, migrate
 from tests.envelopes import revert
 from tests.unit.test_token_ledger import HOLDERS, build, envelope
 from token_service.application.ingest import apply_batch
-from token_service.domain.ledger import ZERO_ADDRESS
+from token_service.domain.ledger import UNLIMITED, ZERO_ADDRESS
 from token_service.infrastructure import sql
 from token_service.infrastructure.sql import SqlTokenRepository, TokenViews, transfers_t
 
@@ -216,5 +217,97 @@ async def test_balances_and_supply_at_a_block_are_the_history_up_to_it(db_url: s
                 await views.balance_at(HOLDERS[0], above)
             with pytest.raises(validation.OutOfRange):
                 await views.supply_at(above)
+    finally:
+        await engine.dispose()
+
+
+def _with_approvals(seed: int, envs: list[Any], count: int) -> list[Any]:
+    """``envs`` with ``count`` Approvals among them, at free positions before, between and
+    after each block's transfers; values 0, some, and unlimited (2^256-1)."""
+    rng = random.Random(seed)
+    top = envs[-1].event.block_number
+    used = {(e.event.block_number, e.event.log_index) for e in envs}
+    out = list(envs)
+    for _ in range(count):
+        block = rng.randint(1, top)
+        free = [i for i in range(3 * block + 3) if (block, i) not in used]
+        log_index = rng.choice(free)
+        used.add((block, log_index))
+        owner, spender = rng.sample(HOLDERS[:4], 2)
+        value = rng.choice([0, UNLIMITED, rng.randint(1, 10**30), rng.randint(1, 10**30)])
+        out.append(
+            envelope("Approval", block, log_index, owner=owner, spender=spender, value=value)
+        )
+    out.sort(key=lambda e: (e.event.block_number, e.event.log_index))
+    return out
+
+
+def _allowances(envs: list[Any], upto: int) -> dict[tuple[str, str], tuple[int, int, bool]]:
+    """The model: each pair's last Approval at or below ``upto`` -> (value, its block, exact),
+    exact unless its owner sent more than 0 after it (and it is neither 0 nor unlimited)."""
+    last: dict[tuple[str, str], tuple[int, int, bool]] = {}
+    for e in (x.event for x in envs if x.event.block_number <= upto):
+        if e.event == "Approval":
+            pair = (e.args["owner"].scalar, e.args["spender"].scalar)
+            last[pair] = (int(e.args["value"].scalar), e.block_number, True)
+        elif e.event == "Transfer" and int(e.args["value"].scalar) > 0:
+            for (owner, spender), (value, at, _) in list(last.items()):
+                if owner == e.args["from"].scalar and value not in (0, UNLIMITED):
+                    last[(owner, spender)] = (value, at, False)
+    return last
+
+
+async def test_an_allowance_is_exact_until_its_owner_sends(db_url: str) -> None:
+    """The last Approval is answered as exact unless a Transfer of more than 0 from its owner
+    came after it (transferFrom spends an allowance without an event), by chain position
+    within a block too; 0 and unlimited stay exact; a revert takes both kinds of rows back."""
+    migrate(db_url)
+    engine = create_engine(db_url)
+    views = TokenViews(engine)
+    envs = _with_approvals(5, build(_history(seed=13, size=240)), count=120)
+    end = envs[-1].event.block_number
+    owner, (h0, h1, h2, h3) = HOLDERS[4], HOLDERS[:4]  # an owner the random part leaves out
+    envs += [
+        envelope("Approval", end + 1, 0, owner=owner, spender=h0, value=7),
+        envelope("Transfer", end + 1, 1, **{"from": owner, "to": h1, "value": 0}),  # spends none
+        envelope("Approval", end + 1, 2, owner=owner, spender=h2, value=9),
+        envelope("Transfer", end + 1, 3, **{"from": ZERO_ADDRESS, "to": owner, "value": 5}),
+        envelope("Approval", end + 2, 0, owner=owner, spender=h3, value=11),
+        envelope("Transfer", end + 2, 1, **{"from": owner, "to": h1, "value": 1}),  # may spend
+        envelope("Approval", end + 2, 2, owner=owner, spender=h0, value=13),  # set again
+    ]
+    top = end + 2
+    try:
+        assert (await views.allowance(HOLDERS[0], HOLDERS[1])).approved_at == 0
+        for i in range(0, len(envs), 50):
+            async with engine.begin() as conn:
+                await apply_batch(SqlTokenRepository(conn), envs[i : i + 50])
+
+        async def check(head: int) -> None:
+            want = _allowances(envs, head)
+            exact = [v for v in want.values() if v[2]]
+            assert len(exact) > 2 and len(want) - len(exact) > 2, want  # both kinds occur
+            for owner in HOLDERS:
+                for spender in HOLDERS:
+                    got = await views.allowance(owner, spender)
+                    value, at, is_exact = want.get((owner, spender), (0, 0, True))
+                    assert (got.value, got.approved_at, got.exact, got.block) == (
+                        value, at, is_exact, head
+                    ), (owner, spender)  # fmt: skip
+            for block in (head // 3, head // 2, head):
+                listed = {(o, s): (a.value, a.approved_at, a.exact) for o, s, a in
+                          await views.allowances_at(block)}  # fmt: skip
+                assert listed == _allowances(envs, block), block
+
+        await check(top)
+        for at, want in [
+            (end + 1, [(h0, True), (h2, True)]),  # a Transfer of 0 spends nothing
+            (top, [(h0, True), (h2, False), (h3, False)]),
+        ]:
+            listed = await views.allowances_at(at)
+            assert sorted((s, a.exact) for o, s, a in listed if o == owner) == want, at
+        async with engine.begin() as conn:
+            await apply_batch(SqlTokenRepository(conn), [revert(top // 2)])
+        await check(top // 2)
     finally:
         await engine.dispose()

@@ -18,6 +18,7 @@ from novapb.staking.v1 import staking_pb2 as staking_pb
 from novapb.token.v1 import token_pb2 as token_pb
 from staking_service.api.grpc_api import StakingServicer
 from token_service.api.grpc_api import TokenServicer
+from token_service.infrastructure.sql import IndexedAllowance
 
 USER = "0x" + "11" * 20
 
@@ -127,3 +128,46 @@ async def test_a_block_beyond_the_index_is_out_of_range_and_nothing_else() -> No
     assert aborted.value.details == "at_block: block 9 is above"
     with pytest.raises(ValueError, match="a bug"):
         await governance(Views("delegate", ValueError("a bug"))).GetDelegate(request, Context())
+
+
+class AllowanceViews:
+    def __init__(self, answer: IndexedAllowance) -> None:
+        self.answer, self.reads = answer, 0
+
+    async def allowance(self, owner: str, spender: str) -> IndexedAllowance:
+        self.reads += 1
+        return self.answer
+
+
+EXACT = IndexedAllowance(value=5, block=90, approved_at=40, exact=True)
+SPENT = IndexedAllowance(value=5, block=90, approved_at=40, exact=False)
+
+
+async def chain(owner: str, spender: str) -> tuple[int, int]:
+    return 3, 95
+
+
+async def no_chain(owner: str, spender: str) -> tuple[int, int]:
+    raise OSError("connection refused")
+
+
+@pytest.mark.parametrize(
+    ("indexed", "on_chain", "asks", "want"),
+    [
+        (EXACT, chain, False, ("5", 90, "indexed", True, 40)),  # the index knows it
+        (SPENT, chain, False, ("3", 95, "chain", True, 40)),  # it may be spent: the chain
+        (SPENT, no_chain, False, ("5", 90, "indexed", False, 40)),  # said to be inexact
+        (SPENT, None, False, ("5", 90, "indexed", False, 40)),  # no RPC URL: the same
+        (EXACT, chain, True, ("3", 95, "chain", True, 0)),  # on_chain: the index is not read
+    ],
+    ids=["exact", "spent", "chain-down", "no-rpc", "on-chain"],
+)
+async def test_an_allowance_comes_from_the_chain_when_the_index_cannot_know_it(
+    indexed: IndexedAllowance, on_chain: Any, asks: bool, want: tuple[Any, ...]
+) -> None:
+    views = AllowanceViews(indexed)
+    request = token_pb.GetAllowanceRequest(owner=USER, spender="0x" + "22" * 20, on_chain=asks)
+    reply = await TokenServicer(views, None, {}, on_chain).GetAllowance(request, Context())
+    got = (reply.allowance, reply.block_number, reply.source, reply.exact)
+    assert (*got, reply.approved_at_block) == want
+    assert views.reads == (0 if asks else 1)

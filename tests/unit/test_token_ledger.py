@@ -171,6 +171,16 @@ def test_a_verify_report_names_every_kind_of_drift() -> None:
     ]
     both = TokenDrift(block=7, checked=3, balance_drift={HOLDERS[0]: (1, 2)}, supply=(5, 6))
     assert not both.ok and len(both.lines()) == 4 and "DRIFT supply" in both.lines()[2]
+    pair = (HOLDERS[0], HOLDERS[1])
+    allowed = TokenDrift(block=7, checked=3, supply=(5, 5), allowances=4, allowances_spent=2,
+                         allowance_drift={pair: (9, 4)})  # fmt: skip
+    assert not allowed.ok and allowed.drifts == 1
+    assert allowed.lines() == [
+        "block 7: checked 3 addresses, 4 allowances (and 2 the chain answers: owner sent since"
+        " the Approval)",
+        f"DRIFT allowance {HOLDERS[0]} -> {HOLDERS[1]}: indexed 9 chain 4",
+        "0 balance drifts, 1 allowance drifts",
+    ]
 
 
 async def test_progress_moves_the_head_without_touching_balances() -> None:

@@ -10,6 +10,7 @@ import grpc
 from common import validation
 from common.cache_aside import CacheAside
 from common.grpc_errors import abort, at_block, in_index, invalid
+from common.logging import get_logger
 from novapb.token.v1 import token_pb2 as pb
 from novapb.token.v1 import token_pb2_grpc as pb_grpc
 from token_service.application.ingest import (
@@ -20,6 +21,8 @@ from token_service.application.ingest import (
 )
 from token_service.infrastructure.sql import TokenViews
 from token_service.infrastructure.verify import TokenDrift
+
+log = get_logger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TokenService"].full_name
 DIRECTIONS = {pb.DIRECTION_ANY: "any", pb.DIRECTION_IN: "in", pb.DIRECTION_OUT: "out"}
@@ -152,9 +155,31 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
                 value, block = await self.on_chain_allowance(owner, spender)
             except Exception as exc:  # noqa: BLE001 - the chain is a dependency: 503
                 await abort(context, grpc.StatusCode.UNAVAILABLE, f"chain unreachable: {exc}")
-            return pb.GetAllowanceResponse(allowance=str(value), block_number=block, source="chain")
-        value, block = await self.views.allowance(owner, spender)
-        return pb.GetAllowanceResponse(allowance=str(value), block_number=block, source="indexed")
+            return pb.GetAllowanceResponse(
+                allowance=str(value), block_number=block, source="chain", exact=True
+            )
+        indexed = await self.views.allowance(owner, spender)
+        if not indexed.exact and self.on_chain_allowance is not None:
+            # the owner sent tokens since the Approval: only the chain knows what is left
+            try:
+                value, block = await self.on_chain_allowance(owner, spender)
+            except Exception as exc:  # noqa: BLE001 - answer the index's value, said inexact
+                log.warning("allowance: chain unreachable, answering the index", error=str(exc))
+            else:
+                return pb.GetAllowanceResponse(
+                    allowance=str(value),
+                    block_number=block,
+                    source="chain",
+                    exact=True,
+                    approved_at_block=indexed.approved_at,
+                )
+        return pb.GetAllowanceResponse(
+            allowance=str(indexed.value),
+            block_number=indexed.block,
+            source="indexed",
+            exact=indexed.exact,
+            approved_at_block=indexed.approved_at,
+        )
 
     async def GetTotalSupply(
         self, request: pb.GetTotalSupplyRequest, context: Any

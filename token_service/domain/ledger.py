@@ -2,9 +2,11 @@
 a burn a Transfer to it); Mint/Burn events are recorded, never counted a second time. Total
 supply = minted - burned. Holders = addresses with a balance > 0. Times are block timestamps.
 
-The allowance consumed by ``transferFrom`` is not in any event (OpenZeppelin 5 emits no Approval
-when spending an allowance), so the indexed allowance is the value of the LAST Approval; the
-on-chain truth is ``allowance()`` through eth_call.
+Allowances: ``approve`` and ``permit`` set one with an Approval event; ``transferFrom`` and
+``burnFrom`` spend it with none (OpenZeppelin 5), always beside a Transfer of the amount from the
+owner. So the last Approval's value is still ``allowance()`` unless such a Transfer came after it
+(:func:`allowance_is_exact`); when one did, only ``allowance()`` through eth_call knows what is
+left, as the events do not say which spender moved the tokens.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+UNLIMITED = 2**256 - 1  # an allowance OpenZeppelin 5 never spends down
 
 
 class NegativeBalance(ValueError):
@@ -49,6 +52,13 @@ class Approval:
     spender: str
     value: int
     timestamp: int
+
+
+def allowance_is_exact(last_approval: int, owner_sent_since: bool) -> bool:
+    """Whether the value of a pair's last Approval is still its ``allowance()``: nothing can
+    have been spent from it unless the owner sent a Transfer of more than 0 since, and an
+    allowance of 0 cannot be spent, one of 2^256-1 is never spent down."""
+    return not owner_sent_since or last_approval in (0, UNLIMITED)
 
 
 @dataclass(frozen=True, slots=True)

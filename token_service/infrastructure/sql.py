@@ -23,7 +23,14 @@ from common.validation import (
     make_cursor,
     ranked_cursor,
 )
-from token_service.domain.ledger import ZERO_ADDRESS, Approval, Stats, SupplyEvent, Transfer
+from token_service.domain.ledger import (
+    ZERO_ADDRESS,
+    Approval,
+    Stats,
+    SupplyEvent,
+    Transfer,
+    allowance_is_exact,
+)
 
 metadata = sa.MetaData()
 balances_t = sa.Table(
@@ -316,6 +323,36 @@ class HoldersPage:
     block_number: int  # the indexed head the page is read at
 
 
+@dataclass(frozen=True, slots=True)
+class IndexedAllowance:
+    value: int  # of the pair's last Approval (0 without one)
+    block: int  # the indexed head it is read at
+    approved_at: int  # the block of that Approval, 0 without one
+    exact: bool  # still allowance() at ``block``: no Transfer from the owner can have spent it
+
+
+def _after(row: Any, block: Any, log_index: Any) -> Any:
+    """``row`` (columns ``block_number``, ``log_index``) comes after position (block, log_index)."""
+    return sa.or_(
+        row.block_number > block, sa.and_(row.block_number == block, row.log_index > log_index)
+    )
+
+
+def _sent_since(owner: Any, block: Any, log_index: Any, upto: int | None = None) -> Any:
+    """Whether ``owner`` sent a Transfer of more than 0 after position (block, log_index) (and
+    at or below ``upto``): the only way an allowance is spent without an event."""
+    t = transfers_t.c
+    cond = [t.from_address == owner, t.value > 0, _after(t, block, log_index)]
+    if upto is not None:
+        cond.append(t.block_number <= upto)
+    return sa.exists().where(*cond).label("sent")
+
+
+async def _head(conn: AsyncConnection) -> int:
+    head = await conn.execute(sa.select(stats_t.c.last_block).where(stats_t.c.id == 1))
+    return int(head.scalar_one_or_none() or 0)
+
+
 class TokenViews:
     """Reads that need no rules: straight to SQL."""
 
@@ -373,18 +410,59 @@ class TokenViews:
             raise OutOfRange(f"block {block} is above the indexed head {totals[0]}")
         return totals
 
-    async def allowance(self, owner: str, spender: str) -> tuple[int, int]:
-        """(value of the last Approval, its block), (0, 0) when none."""
+    async def allowance(self, owner: str, spender: str) -> IndexedAllowance:
+        """The pair's last Approval at the indexed head, and whether it is still the
+        contract's ``allowance()`` there (:func:`allowance_is_exact`), in one snapshot."""
+        a = approvals_t.c
         async with self.engine.connect() as conn:
+            head = await _head(conn)
             row = (
                 await conn.execute(
-                    sa.select(approvals_t.c.value, approvals_t.c.block_number)
-                    .where(approvals_t.c.owner == owner, approvals_t.c.spender == spender)
-                    .order_by(approvals_t.c.block_number.desc(), approvals_t.c.log_index.desc())
+                    sa.select(
+                        a.value, a.block_number, _sent_since(a.owner, a.block_number, a.log_index)
+                    )
+                    .where(a.owner == owner, a.spender == spender)
+                    .order_by(a.block_number.desc(), a.log_index.desc())
                     .limit(1)
                 )
             ).first()
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        if row is None:
+            return IndexedAllowance(0, head, 0, exact=True)
+        value = int(row[0])
+        return IndexedAllowance(value, head, int(row[1]), allowance_is_exact(value, bool(row[2])))
+
+    async def allowances_at(self, block: int) -> list[tuple[str, str, IndexedAllowance]]:
+        """Every pair's last Approval at or below ``block`` as :meth:`allowance` answers it
+        there (what ``nova verify token`` checks against ``allowance()``)."""
+        a, later = approvals_t.c, approvals_t.alias("later").c
+        newer = sa.exists().where(
+            later.owner == a.owner,
+            later.spender == a.spender,
+            later.block_number <= block,
+            _after(later, a.block_number, a.log_index),
+        )
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(
+                        a.owner,
+                        a.spender,
+                        a.value,
+                        a.block_number,
+                        _sent_since(a.owner, a.block_number, a.log_index, upto=block),
+                    ).where(a.block_number <= block, ~newer)
+                )
+            ).all()
+        return [
+            (
+                owner,
+                spender,
+                IndexedAllowance(
+                    int(value), block, int(at), allowance_is_exact(int(value), bool(sent))
+                ),
+            )
+            for owner, spender, value, at, sent in rows
+        ]
 
     async def holders(self, limit: int, offset: int, cursor: str | None = None) -> HoldersPage:
         """Holders by balance, then address, both descending; ``cursor`` (a page's

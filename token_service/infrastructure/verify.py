@@ -1,7 +1,8 @@
 """Compare the indexed token state with the chain at one block (replaces the seed's
 StateVerifier and its tx.value comparison): every known address's balance against
-``balanceOf`` and the supply against ``totalSupply`` (eth_call at that block); and the counts
-the index keeps (transfers: every page's total; holders) against its own rows."""
+``balanceOf``, the supply against ``totalSupply``, and every allowance the index answers as
+exact against ``allowance()`` (eth_call at that block); and the counts the index keeps
+(transfers: every page's total; holders) against its own rows."""
 
 from __future__ import annotations
 
@@ -23,21 +24,36 @@ class TokenDrift:
     balance_drift: dict[str, tuple[int, int]] = field(default_factory=dict)  # indexed, chain
     supply: tuple[int, int] = (0, 0)
     count_drift: list[str] = field(default_factory=list)  # kept transfer counts vs the rows
+    allowances: int = 0  # pairs checked: those the index answers as exact
+    allowances_spent: int = 0  # pairs it answers from the chain (the owner sent since)
+    allowance_drift: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def drifts(self) -> int:
+        supply = self.supply[0] != self.supply[1]
+        return len(self.balance_drift) + supply + len(self.count_drift) + len(self.allowance_drift)
 
     @property
     def ok(self) -> bool:
-        return not self.balance_drift and self.supply[0] == self.supply[1] and not self.count_drift
+        return self.drifts == 0
 
     def lines(self) -> list[str]:
-        out = [f"block {self.block}: checked {self.checked} addresses"]
+        out = [
+            f"block {self.block}: checked {self.checked} addresses, {self.allowances} allowances"
+            f" (and {self.allowances_spent} the chain answers: owner sent since the Approval)"
+        ]
         for address, (indexed, chain) in sorted(self.balance_drift.items()):
             out.append(
                 f"DRIFT balance {address}: indexed {indexed} chain {chain} (diff {indexed - chain})"
             )
         if self.supply[0] != self.supply[1]:
             out.append(f"DRIFT supply: indexed {self.supply[0]} chain {self.supply[1]}")
+        for (owner, spender), (indexed, chain) in sorted(self.allowance_drift.items()):
+            out.append(f"DRIFT allowance {owner} -> {spender}: indexed {indexed} chain {chain}")
         out += [f"DRIFT {line}" for line in self.count_drift]
         summary = f"{len(self.balance_drift)} balance drifts"
+        if self.allowance_drift:
+            summary += f", {len(self.allowance_drift)} allowance drifts"
         if self.count_drift:
             summary += ", kept counts differ from the rows"
         out.append("OK: no drift" if self.ok else summary)
@@ -65,6 +81,13 @@ async def verify_token(
     raw = await rpc.call("eth_call", {"to": token, "data": abi.encode_call("totalSupply")}, hex(at))
     drift.supply = (later_supply, int(abi.decode_result("totalSupply", raw)))
     drift.count_drift = await views.count_drift()
+    pairs = await views.allowances_at(at)
+    exact = [(o, s, a.value) for o, s, a in pairs if a.exact]
+    drift.allowances, drift.allowances_spent = len(exact), len(pairs) - len(exact)
+    chain = await view_calls(rpc, token, abi, [("allowance", (o, s)) for o, s, _ in exact], at)
+    for (owner, spender, value), allowed in zip(exact, chain, strict=True):
+        if allowed != value:
+            drift.allowance_drift[(owner, spender)] = (value, allowed)
     return drift
 
 

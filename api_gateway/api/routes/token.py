@@ -135,10 +135,9 @@ async def allowance(
     response: Response,
     on_chain: bool = False,
 ) -> AllowanceModel:
-    """The last Approval's value, or `on_chain=true` for allowance() at the chain head (the
-    amount spent by transferFrom is not visible in events)."""
-    if on_chain:  # the chain head, which may be ahead of the index: never from the cache
-        not_cacheable(request)
+    """The pair's last Approval while no transfer from the owner can have spent it, else (or
+    with `on_chain=true`) allowance() at the chain head: transferFrom spends an allowance
+    without an event."""
     owner = validation.address(owner, "owner")
     spender = validation.address(spender, "spender")
     reply = await clients.call(
@@ -146,6 +145,8 @@ async def allowance(
         "GetAllowance",
         pb.GetAllowanceRequest(owner=owner, spender=spender, on_chain=on_chain),
     )
+    if reply.source == "chain":
+        not_cacheable(request)
     response.headers["Cache-Control"] = SHORT
     return AllowanceModel(
         owner=owner,
@@ -153,6 +154,8 @@ async def allowance(
         allowance=reply.allowance,
         block_number=reply.block_number,
         source=reply.source,
+        exact=reply.exact,
+        approved_at_block=reply.approved_at_block,
     )
 
 

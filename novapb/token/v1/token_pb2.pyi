@@ -113,14 +113,18 @@ class GetAllowanceRequest(_message.Message):
     def __init__(self, owner: _Optional[str] = ..., spender: _Optional[str] = ..., on_chain: _Optional[bool] = ...) -> None: ...
 
 class GetAllowanceResponse(_message.Message):
-    __slots__ = ("allowance", "block_number", "source")
+    __slots__ = ("allowance", "block_number", "source", "exact", "approved_at_block")
     ALLOWANCE_FIELD_NUMBER: _ClassVar[int]
     BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_AT_BLOCK_FIELD_NUMBER: _ClassVar[int]
     allowance: str
     block_number: int
     source: str
-    def __init__(self, allowance: _Optional[str] = ..., block_number: _Optional[int] = ..., source: _Optional[str] = ...) -> None: ...
+    exact: bool
+    approved_at_block: int
+    def __init__(self, allowance: _Optional[str] = ..., block_number: _Optional[int] = ..., source: _Optional[str] = ..., exact: _Optional[bool] = ..., approved_at_block: _Optional[int] = ...) -> None: ...
 
 class GetTotalSupplyRequest(_message.Message):
     __slots__ = ("at_block",)

@@ -111,8 +111,9 @@ class TokenServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Verify(self, request, context):
-        """`nova verify token` as a call: every indexed balance and the supply vs balanceOf /
-        totalSupply at one block (FAILED_PRECONDITION without NOVA_RPC_URLS).
+        """`nova verify token` as a call: every indexed balance, the supply and the allowances the
+        index answers as exact vs balanceOf / totalSupply / allowance() at one block
+        (FAILED_PRECONDITION without NOVA_RPC_URLS).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
