@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -46,19 +47,19 @@ class TokenApp(ConsumerApp[TokenSettings]):
     async def start(self) -> None:
         self.views = TokenViews(await self._start_consumer(handle))
 
-    async def on_chain_allowance(self, owner: str, spender: str) -> tuple[int, int]:
+    async def on_chain_allowances(
+        self, owner: str, spenders: Sequence[str]
+    ) -> tuple[list[int], int]:
+        """``allowance(owner, spender)`` of each spender at the chain's head, and that head."""
+        from common.jsonrpc import view_calls
         from nova.devnet.artifacts import load
 
         assert self.token_address is not None
-        abi = load("NovaToken").abi
         rpc = self.rpc()
         block = int(await rpc.call("eth_blockNumber"), 16)
-        out = await rpc.call(
-            "eth_call",
-            {"to": self.token_address, "data": abi.encode_call("allowance", owner, spender)},
-            hex(block),
-        )
-        return int(abi.decode_result("allowance", out)), block
+        calls = [("allowance", (owner, spender)) for spender in spenders]
+        values = await view_calls(rpc, self.token_address, load("NovaToken").abi, calls, block)
+        return [int(v) for v in values], block
 
     async def verify(self, block: int | None) -> TokenDrift:
         """The verifier as a service check: also sets nova_token_verify_drifts."""
@@ -82,7 +83,7 @@ class TokenApp(ConsumerApp[TokenSettings]):
             self.views,
             self.cache,
             info,
-            self.on_chain_allowance if chain else None,
+            self.on_chain_allowances if chain else None,
             self.verify if chain else None,
         )
         return await self._serve(register(servicer), port)

@@ -149,6 +149,23 @@ class AllowanceModel(BaseModel):
     )
 
 
+class SpenderAllowanceModel(BaseModel):
+    spender: str
+    allowance: str = Uint
+    block_number: int = Field(description="As in the allowance route, field by field")
+    source: Literal["indexed", "chain"]
+    exact: bool
+    approved_at_block: int
+
+
+class AllowancesPage(BaseModel):
+    owner: str
+    allowances: list[SpenderAllowanceModel]
+    total: int
+    next_cursor: str | None
+    block_number: int = Field(description="The indexed head the list is read at")
+
+
 class SupplyModel(BaseModel):
     total_supply: str = Uint
     block_number: int

@@ -451,6 +451,17 @@ async def test_an_allowance_is_the_chains_also_after_transfer_from(system):
         assert first["approved_at_block"] == second["approved_at_block"] > 0
         after = _cache_results((await http.get("/metrics")).text)
         assert after.get("hit", 0) == before.get("hit", 0)  # a chain answer is not kept
+        # the owner's list says the same of this spender
+        listed: dict[str, Any] = {}
+        url: str | None = f"/api/v1/accounts/{owner}/allowances?limit=2"
+        while url:
+            page = (await http.get(url)).json()
+            listed |= {a["spender"]: a for a in page["allowances"]}
+            url = page["next_cursor"] and f"{url.split('&')[0]}&cursor={page['next_cursor']}"
+        assert page["total"] == len(listed) and page["owner"] == owner
+        same = ("allowance", "source", "exact", "approved_at_block")
+        assert [listed[spender][k] for k in same] == [first[k] for k in same]
+        assert first["allowance"] == "700"
         await approve(50)
         await wait_for(lambda: answers(50, "indexed"), "the new Approval on REST", 30)
 

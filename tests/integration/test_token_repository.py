@@ -298,6 +298,24 @@ async def test_an_allowance_is_exact_until_its_owner_sends(db_url: str) -> None:
                 listed = {(o, s): (a.value, a.approved_at, a.exact) for o, s, a in
                           await views.allowances_at(block)}  # fmt: skip
                 assert listed == _allowances(envs, block), block
+            # an owner's list: the spenders of its last Approvals above 0, by address, by
+            # cursor at any page size, or by offset
+            for owner in HOLDERS:
+                mine = sorted((s, v) for (o, s), v in want.items() if o == owner and v[0])
+                for size in (1, 2, 5):
+                    paged: list[tuple[str, tuple[int, int, bool]]] = []
+                    cursor = None
+                    for _ in range(len(HOLDERS) + 1):
+                        skip = 0 if cursor is None else 3  # ignored beside a cursor
+                        page, at = await views.allowances_of(owner, size, skip, cursor)
+                        assert page.total == len(mine) and at == head
+                        paged += [(s, (a.value, a.approved_at, a.exact)) for s, a in page.items]
+                        if not page.next_cursor:
+                            break
+                        cursor = page.next_cursor
+                    assert paged == mine, (owner, size)
+                page, _ = await views.allowances_of(owner, 2, 1)
+                assert [s for s, _ in page.items] == [s for s, _ in mine[1:3]]
 
         await check(top)
         for at, want in [

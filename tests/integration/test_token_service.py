@@ -195,6 +195,23 @@ async def test_balances_supply_and_transfers_equal_the_chain(devnet, endpoints, 
             assert got.approved_at_block > 0
             sources.append(got.source)
         assert sources.count("chain") > 0 and sources.count("indexed") > 0, sources
+        # each owner's list, by cursor: every pair the traffic left above 0 is in it, with
+        # the chain's value (a stake spent its approval to 0: still listed, at 0)
+        for who in sorted({o for o, _ in devnet.sim.allowances})[:12]:
+            allowed: dict[str, tuple[int, bool]] = {}
+            cursor = ""
+            for _ in range(50):
+                page = await p.stub.ListAllowances(
+                    pb.ListAllowancesRequest(owner=who, limit=3, cursor=cursor)
+                )
+                allowed |= {a.spender: (int(a.allowance), a.exact) for a in page.allowances}
+                if not page.next_cursor:
+                    break
+                cursor = page.next_cursor
+            model = {s: v for (o, s), v in devnet.sim.allowances.items() if o == who}
+            assert {s for s, v in model.items() if v} <= set(allowed) <= set(model), who
+            assert page.total == len(allowed)
+            assert all(allowed[s] == (model[s], True) for s in allowed), (who, allowed, model)
         on_chain = await p.stub.GetAllowance(
             pb.GetAllowanceRequest(owner=owner, spender=spender, on_chain=True)
         )

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 import pytest
 
-from common.validation import BadCursor, OutOfRange
+from common.validation import BadCursor, OutOfRange, Page
 from governance_service.api.grpc_api import GovernanceServicer
 from novapb.governance.v1 import governance_pb2 as gov_pb
 from novapb.staking.v1 import staking_pb2 as staking_pb
@@ -66,6 +66,12 @@ CALLS = [
     (
         "transfers",
         lambda v: token(v).GetTransfers(token_pb.GetTransfersRequest(cursor="x"), Context()),
+    ),
+    (
+        "allowances_of",
+        lambda v: token(v).ListAllowances(
+            token_pb.ListAllowancesRequest(owner=USER, cursor="x"), Context()
+        ),
     ),
     (
         "active_stakes",
@@ -143,11 +149,11 @@ EXACT = IndexedAllowance(value=5, block=90, approved_at=40, exact=True)
 SPENT = IndexedAllowance(value=5, block=90, approved_at=40, exact=False)
 
 
-async def chain(owner: str, spender: str) -> tuple[int, int]:
-    return 3, 95
+async def chain(owner: str, spenders: list[str]) -> tuple[list[int], int]:
+    return [3] * len(spenders), 95
 
 
-async def no_chain(owner: str, spender: str) -> tuple[int, int]:
+async def no_chain(owner: str, spenders: list[str]) -> tuple[list[int], int]:
     raise OSError("connection refused")
 
 
@@ -171,3 +177,31 @@ async def test_an_allowance_comes_from_the_chain_when_the_index_cannot_know_it(
     got = (reply.allowance, reply.block_number, reply.source, reply.exact)
     assert (*got, reply.approved_at_block) == want
     assert views.reads == (0 if asks else 1)
+
+
+async def test_a_list_of_allowances_asks_the_chain_once_for_those_the_index_cannot_know() -> None:
+    a, b, c = ("0x" + d * 20 for d in ("aa", "bb", "cc"))
+    asked: list[list[str]] = []
+
+    class Listing:
+        async def allowances_of(self, owner: str, limit: int, offset: int, cursor: Any) -> Any:
+            return Page([(a, SPENT), (b, EXACT), (c, SPENT)], 7, "next"), 90
+
+    async def counting(owner: str, spenders: list[str]) -> tuple[list[int], int]:
+        asked.append(spenders)
+        return [1, 2], 95
+
+    request = token_pb.ListAllowancesRequest(owner=USER, limit=3)
+    for on_chain, want in [
+        (counting, [(a, "1", "chain", True), (b, "5", "indexed", True), (c, "2", "chain", True)]),
+        (
+            no_chain,
+            [(a, "5", "indexed", False), (b, "5", "indexed", True), (c, "5", "indexed", False)],
+        ),
+    ]:
+        servicer = TokenServicer(Listing(), None, {}, on_chain)
+        reply = await servicer.ListAllowances(request, Context())
+        got = [(x.spender, x.allowance, x.source, x.exact) for x in reply.allowances]
+        assert got == want
+        assert (reply.total, reply.next_cursor, reply.block_number) == (7, "next", 90)
+    assert asked == [[a, c]]

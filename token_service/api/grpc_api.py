@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -19,7 +19,7 @@ from token_service.application.ingest import (
     LAST_BLOCK_KEY,
     SUPPLY_KEY,
 )
-from token_service.infrastructure.sql import TokenViews
+from token_service.infrastructure.sql import IndexedAllowance, TokenViews
 from token_service.infrastructure.verify import TokenDrift
 
 log = get_logger(__name__)
@@ -27,7 +27,8 @@ log = get_logger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TokenService"].full_name
 DIRECTIONS = {pb.DIRECTION_ANY: "any", pb.DIRECTION_IN: "in", pb.DIRECTION_OUT: "out"}
 
-OnChainAllowance = Callable[[str, str], Awaitable[tuple[int, int]]]
+# allowance(owner, spender) of each spender at the chain's head, and that head
+OnChainAllowances = Callable[[str, Sequence[str]], Awaitable[tuple[list[int], int]]]
 Verifier = Callable[[int | None], Awaitable[TokenDrift]]
 
 
@@ -37,13 +38,13 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
         views: TokenViews,
         cache: CacheAside,
         info: dict[str, Any],
-        on_chain_allowance: OnChainAllowance | None = None,
+        on_chain_allowances: OnChainAllowances | None = None,
         verifier: Verifier | None = None,
     ) -> None:
         self.views = views
         self.cache = cache
         self.info = info
-        self.on_chain_allowance = on_chain_allowance
+        self.on_chain_allowances = on_chain_allowances
         self.verifier = verifier
 
     async def Verify(self, request: pb.VerifyRequest, context: Any) -> pb.VerifyResponse:
@@ -145,41 +146,65 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
         except validation.InvalidInput as exc:
             await invalid(context, str(exc))
         if request.on_chain:
-            if self.on_chain_allowance is None:
+            if self.on_chain_allowances is None:
                 await abort(
                     context,
                     grpc.StatusCode.FAILED_PRECONDITION,
                     "on-chain allowance needs NOVA_RPC_URLS on the token service",
                 )
             try:
-                value, block = await self.on_chain_allowance(owner, spender)
+                values, block = await self.on_chain_allowances(owner, [spender])
             except Exception as exc:  # noqa: BLE001 - the chain is a dependency: 503
                 await abort(context, grpc.StatusCode.UNAVAILABLE, f"chain unreachable: {exc}")
             return pb.GetAllowanceResponse(
-                allowance=str(value), block_number=block, source="chain", exact=True
+                allowance=str(values[0]), block_number=block, source="chain", exact=True
             )
         indexed = await self.views.allowance(owner, spender)
-        if not indexed.exact and self.on_chain_allowance is not None:
-            # the owner sent tokens since the Approval: only the chain knows what is left
-            try:
-                value, block = await self.on_chain_allowance(owner, spender)
-            except Exception as exc:  # noqa: BLE001 - answer the index's value, said inexact
-                log.warning("allowance: chain unreachable, answering the index", error=str(exc))
-            else:
-                return pb.GetAllowanceResponse(
-                    allowance=str(value),
-                    block_number=block,
-                    source="chain",
-                    exact=True,
-                    approved_at_block=indexed.approved_at,
-                )
-        return pb.GetAllowanceResponse(
-            allowance=str(indexed.value),
-            block_number=indexed.block,
-            source="indexed",
-            exact=indexed.exact,
-            approved_at_block=indexed.approved_at,
+        answer = _answer(
+            indexed, (await self._from_chain(owner, [(spender, indexed)])).get(spender)
         )
+        return pb.GetAllowanceResponse(**answer)
+
+    async def ListAllowances(
+        self, request: pb.ListAllowancesRequest, context: Any
+    ) -> pb.ListAllowancesResponse:
+        try:
+            owner = validation.address(request.owner, "owner")
+            limit, offset = validation.paging(request.limit, request.offset)
+        except validation.InvalidInput as exc:
+            await invalid(context, str(exc))
+        try:
+            page, head = await self.views.allowances_of(
+                owner, limit, offset, request.cursor or None
+            )
+        except validation.InvalidInput as exc:  # a malformed cursor
+            await invalid(context, str(exc))
+        chain = await self._from_chain(owner, page.items)
+        return pb.ListAllowancesResponse(
+            allowances=[
+                pb.SpenderAllowance(spender=spender, **_answer(indexed, chain.get(spender)))
+                for spender, indexed in page.items
+            ],
+            total=page.total,
+            next_cursor=page.next_cursor,
+            block_number=head,
+        )
+
+    async def _from_chain(
+        self, owner: str, items: Sequence[tuple[str, IndexedAllowance]]
+    ) -> dict[str, tuple[int, int]]:
+        """spender -> (allowance(), the chain's head) for each spender whose allowance the
+        index cannot know (the owner sent tokens since the Approval); none without an RPC
+        URL or while the node fails (those are answered from the index, said inexact)."""
+        spenders = [spender for spender, indexed in items if not indexed.exact]
+        if not spenders or self.on_chain_allowances is None:
+            return {}
+        try:
+            values, block = await self.on_chain_allowances(owner, spenders)
+        except Exception as exc:  # noqa: BLE001 - answer the index's values, said inexact
+            log.warning("allowance: chain unreachable, answering the index", error=str(exc))
+            return {}
+        return {spender: (value, block) for spender, value in zip(spenders, values, strict=True)}
 
     async def GetTotalSupply(
         self, request: pb.GetTotalSupplyRequest, context: Any
@@ -231,6 +256,22 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
             holders=holders,
             last_indexed_block=stats.last_block,
         )
+
+
+def _answer(indexed: IndexedAllowance, chain: tuple[int, int] | None) -> dict[str, Any]:
+    """The fields of an allowance answer: the chain's value when there is one, else the
+    index's (exact or not)."""
+    if chain is not None:
+        value, block = chain
+        return {"allowance": str(value), "block_number": block, "source": "chain", "exact": True,
+                "approved_at_block": indexed.approved_at}  # fmt: skip
+    return {
+        "allowance": str(indexed.value),
+        "block_number": indexed.block,
+        "source": "indexed",
+        "exact": indexed.exact,
+        "approved_at_block": indexed.approved_at,
+    }
 
 
 def register(servicer: TokenServicer) -> Callable[[grpc.aio.Server], None]:

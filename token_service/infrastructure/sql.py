@@ -18,6 +18,8 @@ from common.sqltypes import Amount, Uint256
 from common.validation import (
     BadCursor,
     OutOfRange,
+    Page,
+    address_cursor,
     cursor_fields,
     is_bigint,
     make_cursor,
@@ -348,6 +350,19 @@ def _sent_since(owner: Any, block: Any, log_index: Any, upto: int | None = None)
     return sa.exists().where(*cond).label("sent")
 
 
+def _newer_approval(a: Any, upto: int | None = None) -> Any:
+    """Whether the pair of approval row ``a`` has an Approval after it (at or below ``upto``)."""
+    later = approvals_t.alias("later").c
+    cond = [
+        later.owner == a.owner,
+        later.spender == a.spender,
+        _after(later, a.block_number, a.log_index),
+    ]
+    if upto is not None:
+        cond.append(later.block_number <= upto)
+    return sa.exists().where(*cond)
+
+
 async def _head(conn: AsyncConnection) -> int:
     head = await conn.execute(sa.select(stats_t.c.last_block).where(stats_t.c.id == 1))
     return int(head.scalar_one_or_none() or 0)
@@ -431,16 +446,40 @@ class TokenViews:
         value = int(row[0])
         return IndexedAllowance(value, head, int(row[1]), allowance_is_exact(value, bool(row[2])))
 
+    async def allowances_of(
+        self, owner: str, limit: int, offset: int, cursor: str | None = None
+    ) -> tuple[Page[tuple[str, IndexedAllowance]], int]:
+        """Every spender whose last Approval from ``owner`` is above 0, by address, with it
+        as :meth:`allowance` answers it, and the indexed head it is read at; ``cursor``
+        continues after a page at the cost of a first page (the pair index holds the
+        spender), where an offset costs the entries it skips."""
+        a = approvals_t.c
+        mine = [a.owner == owner, a.value != 0, ~_newer_approval(a)]
+        q = sa.select(
+            a.spender, a.value, a.block_number, _sent_since(a.owner, a.block_number, a.log_index)
+        ).where(*mine)
+        if cursor:
+            q = q.where(a.spender > address_cursor(cursor))
+            offset = 0
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q.order_by(a.spender).limit(limit + 1).offset(offset))).all()
+            total = (await conn.execute(sa.select(sa.func.count()).where(*mine))).scalar_one()
+            head = await _head(conn)
+        items = [
+            (
+                spender,
+                IndexedAllowance(int(v), head, int(at), allowance_is_exact(int(v), bool(sent))),
+            )
+            for spender, v, at, sent in rows
+        ]
+        nxt = make_cursor(items[limit - 1][0]) if len(items) > limit else ""
+        return Page(items[:limit], int(total), nxt), head
+
     async def allowances_at(self, block: int) -> list[tuple[str, str, IndexedAllowance]]:
         """Every pair's last Approval at or below ``block`` as :meth:`allowance` answers it
         there (what ``nova verify token`` checks against ``allowance()``)."""
-        a, later = approvals_t.c, approvals_t.alias("later").c
-        newer = sa.exists().where(
-            later.owner == a.owner,
-            later.spender == a.spender,
-            later.block_number <= block,
-            _after(later, a.block_number, a.log_index),
-        )
+        a = approvals_t.c
+        newer = _newer_approval(a, upto=block)
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(

@@ -16,9 +16,11 @@ from api_gateway.api.deps import (
 )
 from api_gateway.api.models import (
     AllowanceModel,
+    AllowancesPage,
     BalanceModel,
     HolderModel,
     HoldersPage,
+    SpenderAllowanceModel,
     SupplyModel,
     TokenInfoModel,
     TransferModel,
@@ -156,6 +158,38 @@ async def allowance(
         source=reply.source,
         exact=reply.exact,
         approved_at_block=reply.approved_at_block,
+    )
+
+
+@router.get("/accounts/{address}/allowances", response_model=AllowancesPage)
+async def allowances(
+    address: AddressPath, clients: ClientsDep, request: Request, response: Response, page: PageQuery
+) -> AllowancesPage:
+    """Whom this address allows to spend its tokens: every spender whose last Approval from it
+    is above 0, by address, each as `/allowances/{owner}/{spender}` answers it (what
+    transferFrom spent since is asked of the chain)."""
+    reply = await clients.call(
+        "token", "ListAllowances", pb.ListAllowancesRequest(owner=address, **page.fields)
+    )
+    if any(a.source == "chain" for a in reply.allowances):
+        not_cacheable(request)
+    response.headers["Cache-Control"] = SHORT
+    return AllowancesPage(
+        owner=address,
+        allowances=[
+            SpenderAllowanceModel(
+                spender=a.spender,
+                allowance=a.allowance,
+                block_number=a.block_number,
+                source=a.source,
+                exact=a.exact,
+                approved_at_block=a.approved_at_block,
+            )
+            for a in reply.allowances
+        ],
+        total=reply.total,
+        next_cursor=reply.next_cursor or None,
+        block_number=reply.block_number,
     )
 
 

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bnovapb/token/v1/token.proto\x12\x08token.v1\"\x1e\n\rVerifyRequest\x12\r\n\x05\x62lock\x18\x01 \x01(\x04\"L\n\x0eVerifyResponse\x12\r\n\x05\x62lock\x18\x01 \x01(\x04\x12\x0f\n\x07\x63hecked\x18\x02 \x01(\r\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\x0e\n\x06\x64rifts\x18\x04 \x03(\t\"6\n\x11GetBalanceRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x10\n\x08\x61t_block\x18\x02 \x01(\x04\";\n\x12GetBalanceResponse\x12\x0f\n\x07\x62\x61lance\x18\x01 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x02 \x01(\x04\"\xb9\x01\n\x13GetTransfersRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12&\n\tdirection\x18\x04 \x01(\x0e\x32\x13.token.v1.Direction\x12\x12\n\nfrom_block\x18\x05 \x01(\x04\x12\x10\n\x08to_block\x18\x06 \x01(\x04\x12\x0e\n\x06\x63ursor\x18\x07 \x01(\t\x12\x14\n\x0coldest_first\x18\x08 \x01(\x08\"w\n\x14GetTransfersResponse\x12%\n\ttransfers\x18\x01 \x03(\x0b\x32\x12.token.v1.Transfer\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x14\n\x0ctotal_capped\x18\x04 \x01(\x08\"\x9f\x01\n\x08Transfer\x12\x0c\n\x04hash\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x02 \x01(\t\x12\x12\n\nto_address\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x05 \x01(\x04\x12\x11\n\ttimestamp\x18\x06 \x01(\x03\x12\x11\n\tlog_index\x18\x07 \x01(\r\x12\x10\n\x08tx_index\x18\x08 \x01(\r\"G\n\x13GetAllowanceRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0f\n\x07spender\x18\x02 \x01(\t\x12\x10\n\x08on_chain\x18\x03 \x01(\x08\"y\n\x14GetAllowanceResponse\x12\x11\n\tallowance\x18\x01 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x02 \x01(\x04\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\r\n\x05\x65xact\x18\x04 \x01(\x08\x12\x19\n\x11\x61pproved_at_block\x18\x05 \x01(\x04\")\n\x15GetTotalSupplyRequest\x12\x10\n\x08\x61t_block\x18\x01 \x01(\x04\"D\n\x16GetTotalSupplyResponse\x12\x14\n\x0ctotal_supply\x18\x01 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x02 \x01(\x04\"B\n\x11GetHoldersRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06offset\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"*\n\x06Holder\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\t\"q\n\x12GetHoldersResponse\x12!\n\x07holders\x18\x01 \x03(\x0b\x32\x10.token.v1.Holder\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x04 \x01(\x04\"\x15\n\x13GetTokenInfoRequest\"\x9a\x01\n\x14GetTokenInfoResponse\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06symbol\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65\x63imals\x18\x04 \x01(\r\x12\x14\n\x0ctotal_supply\x18\x05 \x01(\t\x12\x0f\n\x07holders\x18\x06 \x01(\x05\x12\x1a\n\x12last_indexed_block\x18\x07 \x01(\x04*C\n\tDirection\x12\x11\n\rDIRECTION_ANY\x10\x00\x12\x10\n\x0c\x44IRECTION_IN\x10\x01\x12\x11\n\rDIRECTION_OUT\x10\x02\x32\x9f\x04\n\x0cTokenService\x12G\n\nGetBalance\x12\x1b.token.v1.GetBalanceRequest\x1a\x1c.token.v1.GetBalanceResponse\x12M\n\x0cGetTransfers\x12\x1d.token.v1.GetTransfersRequest\x1a\x1e.token.v1.GetTransfersResponse\x12M\n\x0cGetAllowance\x12\x1d.token.v1.GetAllowanceRequest\x1a\x1e.token.v1.GetAllowanceResponse\x12S\n\x0eGetTotalSupply\x12\x1f.token.v1.GetTotalSupplyRequest\x1a .token.v1.GetTotalSupplyResponse\x12G\n\nGetHolders\x12\x1b.token.v1.GetHoldersRequest\x1a\x1c.token.v1.GetHoldersResponse\x12M\n\x0cGetTokenInfo\x12\x1d.token.v1.GetTokenInfoRequest\x1a\x1e.token.v1.GetTokenInfoResponse\x12;\n\x06Verify\x12\x17.token.v1.VerifyRequest\x1a\x18.token.v1.VerifyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bnovapb/token/v1/token.proto\x12\x08token.v1\"\x1e\n\rVerifyRequest\x12\r\n\x05\x62lock\x18\x01 \x01(\x04\"L\n\x0eVerifyResponse\x12\r\n\x05\x62lock\x18\x01 \x01(\x04\x12\x0f\n\x07\x63hecked\x18\x02 \x01(\r\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\x0e\n\x06\x64rifts\x18\x04 \x03(\t\"6\n\x11GetBalanceRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x10\n\x08\x61t_block\x18\x02 \x01(\x04\";\n\x12GetBalanceResponse\x12\x0f\n\x07\x62\x61lance\x18\x01 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x02 \x01(\x04\"\xb9\x01\n\x13GetTransfersRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12&\n\tdirection\x18\x04 \x01(\x0e\x32\x13.token.v1.Direction\x12\x12\n\nfrom_block\x18\x05 \x01(\x04\x12\x10\n\x08to_block\x18\x06 \x01(\x04\x12\x0e\n\x06\x63ursor\x18\x07 \x01(\t\x12\x14\n\x0coldest_first\x18\x08 \x01(\x08\"w\n\x14GetTransfersResponse\x12%\n\ttransfers\x18\x01 \x03(\x0b\x32\x12.token.v1.Transfer\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x14\n\x0ctotal_capped\x18\x04 \x01(\x08\"\x9f\x01\n\x08Transfer\x12\x0c\n\x04hash\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x02 \x01(\t\x12\x12\n\nto_address\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x05 \x01(\x04\x12\x11\n\ttimestamp\x18\x06 \x01(\x03\x12\x11\n\tlog_index\x18\x07 \x01(\r\x12\x10\n\x08tx_index\x18\x08 \x01(\r\"G\n\x13GetAllowanceRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0f\n\x07spender\x18\x02 \x01(\t\x12\x10\n\x08on_chain\x18\x03 \x01(\x08\"y\n\x14GetAllowanceResponse\x12\x11\n\tallowance\x18\x01 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x02 \x01(\x04\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\r\n\x05\x65xact\x18\x04 \x01(\x08\x12\x19\n\x11\x61pproved_at_block\x18\x05 \x01(\x04\"U\n\x15ListAllowancesRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\t\"\x86\x01\n\x10SpenderAllowance\x12\x0f\n\x07spender\x18\x01 \x01(\t\x12\x11\n\tallowance\x18\x02 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x03 \x01(\x04\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05\x65xact\x18\x05 \x01(\x08\x12\x19\n\x11\x61pproved_at_block\x18\x06 \x01(\x04\"\x82\x01\n\x16ListAllowancesResponse\x12.\n\nallowances\x18\x01 \x03(\x0b\x32\x1a.token.v1.SpenderAllowance\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x04 \x01(\x04\")\n\x15GetTotalSupplyRequest\x12\x10\n\x08\x61t_block\x18\x01 \x01(\x04\"D\n\x16GetTotalSupplyResponse\x12\x14\n\x0ctotal_supply\x18\x01 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x02 \x01(\x04\"B\n\x11GetHoldersRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06offset\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"*\n\x06Holder\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\t\"q\n\x12GetHoldersResponse\x12!\n\x07holders\x18\x01 \x03(\x0b\x32\x10.token.v1.Holder\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x14\n\x0c\x62lock_number\x18\x04 \x01(\x04\"\x15\n\x13GetTokenInfoRequest\"\x9a\x01\n\x14GetTokenInfoResponse\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06symbol\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65\x63imals\x18\x04 \x01(\r\x12\x14\n\x0ctotal_supply\x18\x05 \x01(\t\x12\x0f\n\x07holders\x18\x06 \x01(\x05\x12\x1a\n\x12last_indexed_block\x18\x07 \x01(\x04*C\n\tDirection\x12\x11\n\rDIRECTION_ANY\x10\x00\x12\x10\n\x0c\x44IRECTION_IN\x10\x01\x12\x11\n\rDIRECTION_OUT\x10\x02\x32\xf4\x04\n\x0cTokenService\x12G\n\nGetBalance\x12\x1b.token.v1.GetBalanceRequest\x1a\x1c.token.v1.GetBalanceResponse\x12M\n\x0cGetTransfers\x12\x1d.token.v1.GetTransfersRequest\x1a\x1e.token.v1.GetTransfersResponse\x12M\n\x0cGetAllowance\x12\x1d.token.v1.GetAllowanceRequest\x1a\x1e.token.v1.GetAllowanceResponse\x12S\n\x0eListAllowances\x12\x1f.token.v1.ListAllowancesRequest\x1a .token.v1.ListAllowancesResponse\x12S\n\x0eGetTotalSupply\x12\x1f.token.v1.GetTotalSupplyRequest\x1a .token.v1.GetTotalSupplyResponse\x12G\n\nGetHolders\x12\x1b.token.v1.GetHoldersRequest\x1a\x1c.token.v1.GetHoldersResponse\x12M\n\x0cGetTokenInfo\x12\x1d.token.v1.GetTokenInfoRequest\x1a\x1e.token.v1.GetTokenInfoResponse\x12;\n\x06Verify\x12\x17.token.v1.VerifyRequest\x1a\x18.token.v1.VerifyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'novapb.token.v1.token_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DIRECTION']._serialized_start=1455
-  _globals['_DIRECTION']._serialized_end=1522
+  _globals['_DIRECTION']._serialized_start=1812
+  _globals['_DIRECTION']._serialized_end=1879
   _globals['_VERIFYREQUEST']._serialized_start=41
   _globals['_VERIFYREQUEST']._serialized_end=71
   _globals['_VERIFYRESPONSE']._serialized_start=73
@@ -51,20 +51,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETALLOWANCEREQUEST']._serialized_end=810
   _globals['_GETALLOWANCERESPONSE']._serialized_start=812
   _globals['_GETALLOWANCERESPONSE']._serialized_end=933
-  _globals['_GETTOTALSUPPLYREQUEST']._serialized_start=935
-  _globals['_GETTOTALSUPPLYREQUEST']._serialized_end=976
-  _globals['_GETTOTALSUPPLYRESPONSE']._serialized_start=978
-  _globals['_GETTOTALSUPPLYRESPONSE']._serialized_end=1046
-  _globals['_GETHOLDERSREQUEST']._serialized_start=1048
-  _globals['_GETHOLDERSREQUEST']._serialized_end=1114
-  _globals['_HOLDER']._serialized_start=1116
-  _globals['_HOLDER']._serialized_end=1158
-  _globals['_GETHOLDERSRESPONSE']._serialized_start=1160
-  _globals['_GETHOLDERSRESPONSE']._serialized_end=1273
-  _globals['_GETTOKENINFOREQUEST']._serialized_start=1275
-  _globals['_GETTOKENINFOREQUEST']._serialized_end=1296
-  _globals['_GETTOKENINFORESPONSE']._serialized_start=1299
-  _globals['_GETTOKENINFORESPONSE']._serialized_end=1453
-  _globals['_TOKENSERVICE']._serialized_start=1525
-  _globals['_TOKENSERVICE']._serialized_end=2068
+  _globals['_LISTALLOWANCESREQUEST']._serialized_start=935
+  _globals['_LISTALLOWANCESREQUEST']._serialized_end=1020
+  _globals['_SPENDERALLOWANCE']._serialized_start=1023
+  _globals['_SPENDERALLOWANCE']._serialized_end=1157
+  _globals['_LISTALLOWANCESRESPONSE']._serialized_start=1160
+  _globals['_LISTALLOWANCESRESPONSE']._serialized_end=1290
+  _globals['_GETTOTALSUPPLYREQUEST']._serialized_start=1292
+  _globals['_GETTOTALSUPPLYREQUEST']._serialized_end=1333
+  _globals['_GETTOTALSUPPLYRESPONSE']._serialized_start=1335
+  _globals['_GETTOTALSUPPLYRESPONSE']._serialized_end=1403
+  _globals['_GETHOLDERSREQUEST']._serialized_start=1405
+  _globals['_GETHOLDERSREQUEST']._serialized_end=1471
+  _globals['_HOLDER']._serialized_start=1473
+  _globals['_HOLDER']._serialized_end=1515
+  _globals['_GETHOLDERSRESPONSE']._serialized_start=1517
+  _globals['_GETHOLDERSRESPONSE']._serialized_end=1630
+  _globals['_GETTOKENINFOREQUEST']._serialized_start=1632
+  _globals['_GETTOKENINFOREQUEST']._serialized_end=1653
+  _globals['_GETTOKENINFORESPONSE']._serialized_start=1656
+  _globals['_GETTOKENINFORESPONSE']._serialized_end=1810
+  _globals['_TOKENSERVICE']._serialized_start=1882
+  _globals['_TOKENSERVICE']._serialized_end=2510
 # @@protoc_insertion_point(module_scope)

@@ -126,6 +126,46 @@ class GetAllowanceResponse(_message.Message):
     approved_at_block: int
     def __init__(self, allowance: _Optional[str] = ..., block_number: _Optional[int] = ..., source: _Optional[str] = ..., exact: _Optional[bool] = ..., approved_at_block: _Optional[int] = ...) -> None: ...
 
+class ListAllowancesRequest(_message.Message):
+    __slots__ = ("owner", "limit", "offset", "cursor")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    limit: int
+    offset: int
+    cursor: str
+    def __init__(self, owner: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class SpenderAllowance(_message.Message):
+    __slots__ = ("spender", "allowance", "block_number", "source", "exact", "approved_at_block")
+    SPENDER_FIELD_NUMBER: _ClassVar[int]
+    ALLOWANCE_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_AT_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    spender: str
+    allowance: str
+    block_number: int
+    source: str
+    exact: bool
+    approved_at_block: int
+    def __init__(self, spender: _Optional[str] = ..., allowance: _Optional[str] = ..., block_number: _Optional[int] = ..., source: _Optional[str] = ..., exact: _Optional[bool] = ..., approved_at_block: _Optional[int] = ...) -> None: ...
+
+class ListAllowancesResponse(_message.Message):
+    __slots__ = ("allowances", "total", "next_cursor", "block_number")
+    ALLOWANCES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    allowances: _containers.RepeatedCompositeFieldContainer[SpenderAllowance]
+    total: int
+    next_cursor: str
+    block_number: int
+    def __init__(self, allowances: _Optional[_Iterable[_Union[SpenderAllowance, _Mapping]]] = ..., total: _Optional[int] = ..., next_cursor: _Optional[str] = ..., block_number: _Optional[int] = ...) -> None: ...
+
 class GetTotalSupplyRequest(_message.Message):
     __slots__ = ("at_block",)
     AT_BLOCK_FIELD_NUMBER: _ClassVar[int]

@@ -49,6 +49,11 @@ class TokenServiceStub:
                 request_serializer=novapb_dot_token_dot_v1_dot_token__pb2.GetAllowanceRequest.SerializeToString,
                 response_deserializer=novapb_dot_token_dot_v1_dot_token__pb2.GetAllowanceResponse.FromString,
                 _registered_method=True)
+        self.ListAllowances = channel.unary_unary(
+                '/token.v1.TokenService/ListAllowances',
+                request_serializer=novapb_dot_token_dot_v1_dot_token__pb2.ListAllowancesRequest.SerializeToString,
+                response_deserializer=novapb_dot_token_dot_v1_dot_token__pb2.ListAllowancesResponse.FromString,
+                _registered_method=True)
         self.GetTotalSupply = channel.unary_unary(
                 '/token.v1.TokenService/GetTotalSupply',
                 request_serializer=novapb_dot_token_dot_v1_dot_token__pb2.GetTotalSupplyRequest.SerializeToString,
@@ -88,6 +93,14 @@ class TokenServiceServicer:
 
     def GetAllowance(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAllowances(self, request, context):
+        """Every spender whose last Approval from the owner is above 0, by address, each answered
+        as GetAllowance answers it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -136,6 +149,11 @@ def add_TokenServiceServicer_to_server(servicer, server):
                     servicer.GetAllowance,
                     request_deserializer=novapb_dot_token_dot_v1_dot_token__pb2.GetAllowanceRequest.FromString,
                     response_serializer=novapb_dot_token_dot_v1_dot_token__pb2.GetAllowanceResponse.SerializeToString,
+            ),
+            'ListAllowances': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAllowances,
+                    request_deserializer=novapb_dot_token_dot_v1_dot_token__pb2.ListAllowancesRequest.FromString,
+                    response_serializer=novapb_dot_token_dot_v1_dot_token__pb2.ListAllowancesResponse.SerializeToString,
             ),
             'GetTotalSupply': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTotalSupply,
@@ -239,6 +257,33 @@ class TokenService:
             '/token.v1.TokenService/GetAllowance',
             novapb_dot_token_dot_v1_dot_token__pb2.GetAllowanceRequest.SerializeToString,
             novapb_dot_token_dot_v1_dot_token__pb2.GetAllowanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAllowances(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/token.v1.TokenService/ListAllowances',
+            novapb_dot_token_dot_v1_dot_token__pb2.ListAllowancesRequest.SerializeToString,
+            novapb_dot_token_dot_v1_dot_token__pb2.ListAllowancesResponse.FromString,
             options,
             channel_credentials,
             insecure,
