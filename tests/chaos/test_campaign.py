@@ -253,11 +253,21 @@ class Checker:
         env = system.env
         self.archive = MongoLogArchive(env["NOVA_MONGO_URL"], env["NOVA_MONGO_DATABASE"])
         self.last = ""
+        self.spent: dict[str, float] = {}  # seconds each part of the last check took
 
     async def settled(self) -> bool:
         net = self.system.net
         m = net.manifest
         head = await net.chain.block_number()
+        self.spent = {}
+        began = time.perf_counter()
+
+        def lap(part: str) -> None:
+            nonlocal began
+            now = time.perf_counter()
+            self.spent[part] = now - began
+            began = now
+
         try:
             if _count(self.port, self.db_name, "SELECT synced_block FROM sync_state") != head:
                 self.last = "block sync behind"
@@ -269,6 +279,7 @@ class Checker:
             if not rows.ok:
                 self.last = "\n".join(rows.lines()[-5:])
                 return False
+            lap("sync")
             # each consumer's head is the block it applied through (the sync's progress markers
             # move it with every unit, event of its own or not)
             stats = await self.token.stats()
@@ -279,6 +290,7 @@ class Checker:
             if not drift.ok:
                 self.last = "\n".join(drift.lines()[-5:])
                 return False
+            lap("token")
             if (staked_at := (await self.staking.stats()).last_block) != head:
                 self.last = f"staking consumer at {staked_at}, the chain at {head}"
                 return False
@@ -289,6 +301,7 @@ class Checker:
             if not s_drift.ok:
                 self.last = "\n".join(s_drift.lines()[-5:])
                 return False
+            lap("staking")
             if await self.gov.head() != head:
                 self.last = "governance consumer behind"
                 return False
@@ -298,6 +311,7 @@ class Checker:
             if not g_drift.ok or g_drift.block != head:
                 self.last = "\n".join(g_drift.lines()[-5:])
                 return False
+            lap("governance")
             # every event exactly once
             addresses = [m.address(n) for n in TRACKED]
             logs = await net.rpc.call(
@@ -322,6 +336,7 @@ class Checker:
                 return False
             if not self._transfer_counts_agree(logs, m.address("NovaToken")):
                 return False
+            lap("events")
             # the raw log archive (the sync's archiver, its own consumer group; last, as it
             # reads every archived log): every log of the chain live in it, every orphaned one
             # marked removed. It lags behind the sync (the test server stores ~2,000 logs/s),
@@ -334,7 +349,10 @@ class Checker:
             if not archived.ok:
                 self.last = "\n".join(archived.lines()[-5:])
                 return False
-            return await self._rest_agrees(head)
+            lap("archive")
+            agrees = await self._rest_agrees(head)
+            lap("rest")
+            return agrees
         except (pymysql.err.Error, ValueError, OSError, httpx.TransportError) as exc:
             self.last = f"{type(exc).__name__}: {exc}"
             return False
@@ -398,7 +416,9 @@ class Checker:
             await wait_for(self.settled, what, timeout_s)
         except AssertionError as exc:
             raise AssertionError(f"{exc}; last check: {self.last}") from None
-        print(f"settled {what} in {time.monotonic() - started:.1f} s", flush=True)
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in self.spent.items())
+        print(f"settled {what} in {time.monotonic() - started:.1f} s (the last check, s: {parts})",
+              flush=True)  # fmt: skip
 
 
 @pytest.fixture
