@@ -128,8 +128,7 @@ class TransfersPage(BaseModel):
     next_cursor: str | None
 
 
-class AllowanceModel(BaseModel):
-    owner: str
+class SpenderAllowanceModel(BaseModel):
     spender: str
     allowance: str = Uint
     block_number: int = Field(
@@ -149,13 +148,8 @@ class AllowanceModel(BaseModel):
     )
 
 
-class SpenderAllowanceModel(BaseModel):
-    spender: str
-    allowance: str = Uint
-    block_number: int = Field(description="As in the allowance route, field by field")
-    source: Literal["indexed", "chain"]
-    exact: bool
-    approved_at_block: int
+class AllowanceModel(SpenderAllowanceModel):
+    owner: str
 
 
 class AllowancesPage(BaseModel):

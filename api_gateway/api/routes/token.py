@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -128,6 +128,12 @@ async def transfers(
     return await _transfers(clients, "", "any", from_block, to_block, page, order)
 
 
+def _allowance(spender: str, reply: Any) -> dict[str, Any]:
+    """The fields of an allowance answer (GetAllowanceResponse or SpenderAllowance)."""
+    fields = ("allowance", "block_number", "source", "exact", "approved_at_block")
+    return {"spender": spender, **{f: getattr(reply, f) for f in fields}}
+
+
 @router.get("/allowances/{owner}/{spender}", response_model=AllowanceModel)
 async def allowance(
     owner: str,
@@ -150,15 +156,7 @@ async def allowance(
     if reply.source == "chain":
         not_cacheable(request)
     response.headers["Cache-Control"] = SHORT
-    return AllowanceModel(
-        owner=owner,
-        spender=spender,
-        allowance=reply.allowance,
-        block_number=reply.block_number,
-        source=reply.source,
-        exact=reply.exact,
-        approved_at_block=reply.approved_at_block,
-    )
+    return AllowanceModel(owner=owner, **_allowance(spender, reply))
 
 
 @router.get("/accounts/{address}/allowances", response_model=AllowancesPage)
@@ -176,17 +174,7 @@ async def allowances(
     response.headers["Cache-Control"] = SHORT
     return AllowancesPage(
         owner=address,
-        allowances=[
-            SpenderAllowanceModel(
-                spender=a.spender,
-                allowance=a.allowance,
-                block_number=a.block_number,
-                source=a.source,
-                exact=a.exact,
-                approved_at_block=a.approved_at_block,
-            )
-            for a in reply.allowances
-        ],
+        allowances=[SpenderAllowanceModel(**_allowance(a.spender, a)) for a in reply.allowances],
         total=reply.total,
         next_cursor=reply.next_cursor or None,
         block_number=reply.block_number,
