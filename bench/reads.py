@@ -51,6 +51,11 @@ TOKEN, OTHER = "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x" + "e7" * 20
 TRANSFER, MINT, VOTES, NEVER = ("0x" + c * 64 for c in "1234")  # topic0s
 BUDGET = BlockSyncSettings.model_fields["logs_scan_budget"].default  # GetLogs' default
 PROPOSALS = 2_500  # about what the traffic simulator proposes in a 1M-event history
+SPENDERS = 1_000  # the whale's approvals
+
+
+def address_of(n: int) -> str:
+    return "0x" + f"{n:x}".rjust(40, "0").upper()
 
 
 def address(expr: str) -> str:
@@ -126,13 +131,21 @@ def fill(name: str, transfers: int, holders: int) -> float:
                 " CAST(seq * 104729 % 1000003 AS DECIMAL(65, 0)) * 1000000000000000"
                 f" FROM seq_1_to_{transfers // 2}"
             )
+            # the whale's approvals: SPENDERS spenders approved early (it sent since: the index
+            # cannot know what is left) and 20 approved after its last transfer (exact)
+            cur.execute(
+                "INSERT INTO approvals SELECT concat('0x', sha2(seq, 256)), 100 + seq,"  # noqa: S608
+                f" IF(seq <= {SPENDERS}, seq * 3, {transfers // 5}), '{WHALE}',"
+                f" {address('seq')}, concat(seq, '000000000000000000'), 1700000000"
+                f" FROM seq_1_to_{SPENDERS + 20}"
+            )
             cur.execute(
                 "INSERT INTO consumer_marks (consumer_group, topic, block_number, log_index,"  # noqa: S608
                 f" generation) VALUES ('governance', 'bench', {PROPOSALS * 9 + 30}, 0, 0)"
             )
             cur.execute(
                 "ANALYZE TABLE transfers, token_balances, logs, gov_votes, stakes,"
-                " gov_vote_checkpoints"
+                " gov_vote_checkpoints, approvals"
             )
         conn.commit()
     finally:
@@ -177,6 +190,11 @@ async def measure(
     stakes_cursor = (await staking.active_stakes(None, deep_votes, 0)).next_cursor
     deep_stakes = (await staking.active_stakes(None, 20, deep_votes)).items
     assert (await staking.active_stakes(None, 20, 0, stakes_cursor)).items == deep_stakes
+    spent = await views.allowance(WHALE, address_of(1))
+    exact = await views.allowance(WHALE, address_of(SPENDERS + 1))
+    assert (spent.exact, exact.exact) == (False, True), "the whale's allowances"
+    allowances, _ = await views.allowances_of(WHALE, SPENDERS * 9 // 10, 0)
+    assert allowances.total == SPENDERS + 20, allowances.total
     out: list[tuple[str, float, float, str]] = []
 
     async def sql(statement: str) -> None:
@@ -303,6 +321,26 @@ async def measure(
         (
             "logs: the same over 10,000 blocks",
             lambda: chain.get_logs([TOKEN], top - 10_000, top, [NEVER], limit=100),
+            "",
+        ),
+        (
+            "allowance: whale, sent since the Approval",
+            lambda: views.allowance(WHALE, address_of(1)),
+            "the index's part; the service then asks the chain",
+        ),
+        (
+            "allowance: whale, approved after its last send",
+            lambda: views.allowance(WHALE, address_of(SPENDERS + 1)),
+            "exact from the index",
+        ),
+        (
+            f"allowances of the whale, first page (of {SPENDERS + 20:,})",
+            lambda: views.allowances_of(WHALE, 20, 0),
+            "",
+        ),
+        (
+            "  deep, by cursor",
+            lambda: views.allowances_of(WHALE, 20, 0, allowances.next_cursor),
             "",
         ),
         (

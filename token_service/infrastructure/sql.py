@@ -333,34 +333,44 @@ class IndexedAllowance:
     exact: bool  # still allowance() at ``block``: no Transfer from the owner can have spent it
 
 
-def _after(row: Any, block: Any, log_index: Any) -> Any:
-    """``row`` (columns ``block_number``, ``log_index``) comes after position (block, log_index)."""
-    return sa.or_(
-        row.block_number > block, sa.and_(row.block_number == block, row.log_index > log_index)
-    )
-
-
-def _sent_since(owner: Any, block: Any, log_index: Any, upto: int | None = None) -> Any:
-    """Whether ``owner`` sent a Transfer of more than 0 after position (block, log_index) (and
-    at or below ``upto``): the only way an allowance is spent without an event."""
-    t = transfers_t.c
-    cond = [t.from_address == owner, t.value > 0, _after(t, block, log_index)]
-    if upto is not None:
-        cond.append(t.block_number <= upto)
-    return sa.exists().where(*cond).label("sent")
-
-
 def _newer_approval(a: Any, upto: int | None = None) -> Any:
     """Whether the pair of approval row ``a`` has an Approval after it (at or below ``upto``)."""
     later = approvals_t.alias("later").c
     cond = [
         later.owner == a.owner,
         later.spender == a.spender,
-        _after(later, a.block_number, a.log_index),
+        sa.or_(
+            later.block_number > a.block_number,
+            sa.and_(later.block_number == a.block_number, later.log_index > a.log_index),
+        ),
     ]
     if upto is not None:
         cond.append(later.block_number <= upto)
     return sa.exists().where(*cond)
+
+
+async def _last_sent(conn: AsyncConnection, owner: str, upto: int | None = None) -> tuple[int, int]:
+    """The position of ``owner``'s last Transfer of more than 0 (at or below ``upto``), (-1, -1)
+    without one: an allowance is spent without an event only beside such a Transfer. Read off
+    the end of the sender index (a correlated "any Transfer after the Approval" read every
+    entry of the owner's instead: 9 ms for an owner of 40,000 transfers, ~0.3 ms so)."""
+    t = transfers_t.c
+    q = sa.select(t.block_number, t.log_index).where(t.from_address == owner, t.value > 0)
+    if upto is not None:
+        q = q.where(t.block_number <= upto)
+    row = (
+        await conn.execute(q.order_by(t.block_number.desc(), t.log_index.desc()).limit(1))
+    ).first()
+    return (int(row[0]), int(row[1])) if row else (-1, -1)
+
+
+def _indexed(
+    value: Any, block: Any, log_index: Any, last_sent: tuple[int, int], head: int
+) -> IndexedAllowance:
+    """An Approval row (value, position) as the index answers it at ``head``, given the
+    owner's last send there."""
+    spent = last_sent > (int(block), int(log_index))
+    return IndexedAllowance(int(value), head, int(block), allowance_is_exact(int(value), spent))
 
 
 async def _head(conn: AsyncConnection) -> int:
@@ -433,18 +443,15 @@ class TokenViews:
             head = await _head(conn)
             row = (
                 await conn.execute(
-                    sa.select(
-                        a.value, a.block_number, _sent_since(a.owner, a.block_number, a.log_index)
-                    )
+                    sa.select(a.value, a.block_number, a.log_index)
                     .where(a.owner == owner, a.spender == spender)
                     .order_by(a.block_number.desc(), a.log_index.desc())
                     .limit(1)
                 )
             ).first()
-        if row is None:
-            return IndexedAllowance(0, head, 0, exact=True)
-        value = int(row[0])
-        return IndexedAllowance(value, head, int(row[1]), allowance_is_exact(value, bool(row[2])))
+            if row is None:
+                return IndexedAllowance(0, head, 0, exact=True)
+            return _indexed(*row, await _last_sent(conn, owner), head)
 
     async def allowances_of(
         self, owner: str, limit: int, offset: int, cursor: str | None = None
@@ -455,9 +462,7 @@ class TokenViews:
         spender), where an offset costs the entries it skips."""
         a = approvals_t.c
         mine = [a.owner == owner, a.value != 0, ~_newer_approval(a)]
-        q = sa.select(
-            a.spender, a.value, a.block_number, _sent_since(a.owner, a.block_number, a.log_index)
-        ).where(*mine)
+        q = sa.select(a.spender, a.value, a.block_number, a.log_index).where(*mine)
         if cursor:
             q = q.where(a.spender > address_cursor(cursor))
             offset = 0
@@ -465,13 +470,8 @@ class TokenViews:
             rows = (await conn.execute(q.order_by(a.spender).limit(limit + 1).offset(offset))).all()
             total = (await conn.execute(sa.select(sa.func.count()).where(*mine))).scalar_one()
             head = await _head(conn)
-        items = [
-            (
-                spender,
-                IndexedAllowance(int(v), head, int(at), allowance_is_exact(int(v), bool(sent))),
-            )
-            for spender, v, at, sent in rows
-        ]
+            sent = await _last_sent(conn, owner)
+        items = [(spender, _indexed(v, at, li, sent, head)) for spender, v, at, li in rows]
         nxt = make_cursor(items[limit - 1][0]) if len(items) > limit else ""
         return Page(items[:limit], int(total), nxt), head
 
@@ -479,28 +479,18 @@ class TokenViews:
         """Every pair's last Approval at or below ``block`` as :meth:`allowance` answers it
         there (what ``nova verify token`` checks against ``allowance()``)."""
         a = approvals_t.c
-        newer = _newer_approval(a, upto=block)
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(
-                        a.owner,
-                        a.spender,
-                        a.value,
-                        a.block_number,
-                        _sent_since(a.owner, a.block_number, a.log_index, upto=block),
-                    ).where(a.block_number <= block, ~newer)
+                    sa.select(a.owner, a.spender, a.value, a.block_number, a.log_index).where(
+                        a.block_number <= block, ~_newer_approval(a, upto=block)
+                    )
                 )
             ).all()
+            sent = {o: await _last_sent(conn, o, upto=block) for o in sorted({r[0] for r in rows})}
         return [
-            (
-                owner,
-                spender,
-                IndexedAllowance(
-                    int(value), block, int(at), allowance_is_exact(int(value), bool(sent))
-                ),
-            )
-            for owner, spender, value, at, sent in rows
+            (owner, spender, _indexed(v, at, li, sent[owner], block))
+            for owner, spender, v, at, li in rows
         ]
 
     async def holders(self, limit: int, offset: int, cursor: str | None = None) -> HoldersPage:
