@@ -18,7 +18,7 @@ from novapb.staking.v1 import staking_pb2 as staking_pb
 from novapb.token.v1 import token_pb2 as token_pb
 from staking_service.api.grpc_api import StakingServicer
 from token_service.api.grpc_api import TokenServicer
-from token_service.infrastructure.sql import IndexedAllowance
+from token_service.domain.ledger import IndexedAllowance
 
 USER = "0x" + "11" * 20
 

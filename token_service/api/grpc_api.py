@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -10,25 +10,22 @@ import grpc
 from common import validation
 from common.cache_aside import CacheAside
 from common.grpc_errors import abort, at_block, in_index, invalid
-from common.logging import get_logger
 from novapb.token.v1 import token_pb2 as pb
 from novapb.token.v1 import token_pb2_grpc as pb_grpc
+from token_service.application import allowances
+from token_service.application.allowances import OnChainAllowances
 from token_service.application.ingest import (
     BALANCE_KEY,
     HOLDERS_KEY,
     LAST_BLOCK_KEY,
     SUPPLY_KEY,
 )
-from token_service.infrastructure.sql import IndexedAllowance, TokenViews
+from token_service.infrastructure.sql import TokenViews
 from token_service.infrastructure.verify import TokenDrift
-
-log = get_logger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TokenService"].full_name
 DIRECTIONS = {pb.DIRECTION_ANY: "any", pb.DIRECTION_IN: "in", pb.DIRECTION_OUT: "out"}
 
-# allowance(owner, spender) of each spender at the chain's head, and that head
-OnChainAllowances = Callable[[str, Sequence[str]], Awaitable[tuple[list[int], int]]]
 Verifier = Callable[[int | None], Awaitable[TokenDrift]]
 
 
@@ -160,10 +157,8 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
                 allowance=str(values[0]), block_number=block, source="chain", exact=True
             )
         indexed = await self.views.allowance(owner, spender)
-        answer = _answer(
-            indexed, (await self._from_chain(owner, [(spender, indexed)])).get(spender)
-        )
-        return pb.GetAllowanceResponse(**answer)
+        (answer,) = await allowances.current(owner, [(spender, indexed)], self.on_chain_allowances)
+        return pb.GetAllowanceResponse(**_fields(answer))
 
     async def ListAllowances(
         self, request: pb.ListAllowancesRequest, context: Any
@@ -179,32 +174,16 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
             )
         except validation.InvalidInput as exc:  # a malformed cursor
             await invalid(context, str(exc))
-        chain = await self._from_chain(owner, page.items)
+        answers = await allowances.current(owner, page.items, self.on_chain_allowances)
         return pb.ListAllowancesResponse(
             allowances=[
-                pb.SpenderAllowance(spender=spender, **_answer(indexed, chain.get(spender)))
-                for spender, indexed in page.items
+                pb.SpenderAllowance(spender=spender, **_fields(answer))
+                for (spender, _), answer in zip(page.items, answers, strict=True)
             ],
             total=page.total,
             next_cursor=page.next_cursor,
             block_number=head,
         )
-
-    async def _from_chain(
-        self, owner: str, items: Sequence[tuple[str, IndexedAllowance]]
-    ) -> dict[str, tuple[int, int]]:
-        """spender -> (allowance(), the chain's head) for each spender whose allowance the
-        index cannot know (the owner sent tokens since the Approval); none without an RPC
-        URL or while the node fails (those are answered from the index, said inexact)."""
-        spenders = [spender for spender, indexed in items if not indexed.exact]
-        if not spenders or self.on_chain_allowances is None:
-            return {}
-        try:
-            values, block = await self.on_chain_allowances(owner, spenders)
-        except Exception as exc:  # noqa: BLE001 - answer the index's values, said inexact
-            log.warning("allowance: chain unreachable, answering the index", error=str(exc))
-            return {}
-        return {spender: (value, block) for spender, value in zip(spenders, values, strict=True)}
 
     async def GetTotalSupply(
         self, request: pb.GetTotalSupplyRequest, context: Any
@@ -258,20 +237,10 @@ class TokenServicer(pb_grpc.TokenServiceServicer):
         )
 
 
-def _answer(indexed: IndexedAllowance, chain: tuple[int, int] | None) -> dict[str, Any]:
-    """The fields of an allowance answer: the chain's value when there is one, else the
-    index's (exact or not)."""
-    if chain is not None:
-        value, block = chain
-        return {"allowance": str(value), "block_number": block, "source": "chain", "exact": True,
-                "approved_at_block": indexed.approved_at}  # fmt: skip
-    return {
-        "allowance": str(indexed.value),
-        "block_number": indexed.block,
-        "source": "indexed",
-        "exact": indexed.exact,
-        "approved_at_block": indexed.approved_at,
-    }
+def _fields(a: allowances.Allowance) -> dict[str, Any]:
+    """An allowance answer's proto fields (GetAllowanceResponse, SpenderAllowance)."""
+    return {"allowance": str(a.value), "block_number": a.block, "source": a.source,
+            "exact": a.exact, "approved_at_block": a.approved_at}  # fmt: skip
 
 
 def register(servicer: TokenServicer) -> Callable[[grpc.aio.Server], None]:

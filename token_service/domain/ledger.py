@@ -62,6 +62,16 @@ def allowance_is_exact(last_approval: int, owner_sent_since: bool) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexedAllowance:
+    """A pair's last Approval as the index reads it at its head."""
+
+    value: int  # of the pair's last Approval (0 without one)
+    block: int  # the indexed head it is read at
+    approved_at: int  # the block of that Approval, 0 without one
+    exact: bool  # still allowance() at ``block``: no Transfer from the owner can have spent it
+
+
+@dataclass(frozen=True, slots=True)
 class SupplyEvent:
     """A Mint or Burn event: recorded for history, not applied to balances."""
 

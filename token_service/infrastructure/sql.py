@@ -28,6 +28,7 @@ from common.validation import (
 from token_service.domain.ledger import (
     ZERO_ADDRESS,
     Approval,
+    IndexedAllowance,
     Stats,
     SupplyEvent,
     Transfer,
@@ -323,14 +324,6 @@ class HoldersPage:
     total: int
     next_cursor: str
     block_number: int  # the indexed head the page is read at
-
-
-@dataclass(frozen=True, slots=True)
-class IndexedAllowance:
-    value: int  # of the pair's last Approval (0 without one)
-    block: int  # the indexed head it is read at
-    approved_at: int  # the block of that Approval, 0 without one
-    exact: bool  # still allowance() at ``block``: no Transfer from the owner can have spent it
 
 
 def _newer_approval(a: Any, upto: int | None = None) -> Any:
