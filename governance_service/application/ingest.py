@@ -8,7 +8,7 @@ from typing import Protocol
 
 from common import events
 from common.abi import timelock_operation_id
-from governance_service.domain.governance import GovernanceRuleError, Proposal, Vote
+from governance_service.domain.governance import GovernanceRuleError, Proposal, Timelocks, Vote
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 PROPOSAL_EVENTS = {"ProposalCreated", "ProposalQueued", "ProposalExecuted", "ProposalCanceled"}
@@ -43,9 +43,14 @@ class GovernanceRepository(Protocol):
 
     async def add_quorum_checkpoint(self, block: int, log_index: int, numerator: int) -> None: ...
 
+    async def timelocks(self) -> Timelocks:
+        """The governor's timelock changes indexed so far (this batch's included)."""
+
+    async def add_timelock_change(self, block: int, log_index: int, old: str, new: str) -> None: ...
+
     async def revert_above(self, block: int) -> None:
         """Undo every effect above ``block``: proposals created, transitions, votes (tallies
-        recomputed), delegations, and all checkpoints."""
+        recomputed), delegations, all checkpoints and timelock changes."""
 
 
 def _int(v: str | list[str]) -> int:
@@ -96,6 +101,10 @@ async def apply_batch(
         if name == "QuorumNumeratorUpdated":
             await repo.add_quorum_checkpoint(
                 e.block_number, e.log_index, _int(a["newQuorumNumerator"])
+            )
+        elif name == "TimelockChange":
+            await repo.add_timelock_change(
+                e.block_number, e.log_index, str(a["oldTimelock"]), str(a["newTimelock"])
             )
         elif name in PROPOSAL_EVENTS:
             await _proposal_event(repo, e, a)
@@ -156,23 +165,27 @@ async def _proposal_event(
         p.timelock_id = timelock_operation_id(
             e.contract, p.targets, p.values, p.calldatas, p.description
         )
+        p.queued_on = (await repo.timelocks()).latest()
     elif e.event == "ProposalExecuted":
-        p.executed_block = e.block_number
+        p.executed_block, p.by_timelock = e.block_number, False
     else:
-        p.canceled_block = e.block_number
+        p.canceled_block, p.by_timelock = e.block_number, False
     await repo.save_proposal(p)
 
 
 async def _timelock_event(repo: GovernanceRepository, e: events.ContractEvent, op: str) -> None:
     """The governor's state() follows the timelock's operation: executed there (by anyone,
     when the executor role is open, as NovaTimelock's is) it is Executed, cancelled there
-    Canceled, although the governor emits nothing. Through the governor, these come just
-    before its own ProposalExecuted / ProposalCanceled, in the same block."""
+    Canceled, although the governor emits nothing (while the governor's timelock is that
+    one: ``proposal_state``). Through the governor, these come just before its own
+    ProposalExecuted / ProposalCanceled, in the same block."""
     p = await repo.proposal_queued_as(op)
     if p is None or p.executed_block:  # another proposer's operation, or already done
         return
+    if not (await repo.timelocks()).same(p.queued_on, e.contract):
+        return  # the same operation on another timelock than the proposal's: not its
     if e.event == "CallExecuted":
-        p.executed_block = e.block_number
+        p.executed_block, p.by_timelock = e.block_number, True
     elif not p.canceled_block:
-        p.canceled_block = e.block_number
+        p.canceled_block, p.by_timelock = e.block_number, True
     await repo.save_proposal(p)

@@ -28,6 +28,7 @@ from governance_service.domain.governance import (
     GovernanceRuleError,
     Proposal,
     ProposalState,
+    Timelocks,
     Vote,
     proposal_as_of,
     proposal_state,
@@ -54,6 +55,8 @@ proposals_t = sa.Table(
     sa.Column("eta", sa.BigInteger),
     sa.Column("executed_block", sa.BigInteger),
     sa.Column("timelock_id", sa.String(66)),
+    sa.Column("queued_on", sa.String(42)),
+    sa.Column("by_timelock", sa.Boolean),
 )
 votes_t = sa.Table(
     "gov_votes",
@@ -112,6 +115,15 @@ supply_cp_t = sa.Table(
     sa.Column("log_index", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("total_supply", Amount),
 )
+# the governor's TimelockChange events (migration 0017): which timelock state() asks, by block
+timelock_changes_t = sa.Table(
+    "gov_timelock_changes",
+    metadata,
+    sa.Column("block_number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("log_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("old_timelock", sa.String(42)),
+    sa.Column("new_timelock", sa.String(42)),
+)
 quorum_cp_t = sa.Table(
     "gov_quorum_checkpoints",
     metadata,
@@ -168,6 +180,8 @@ def _proposal(r: Any) -> Proposal:
         eta=r.eta,
         executed_block=r.executed_block,
         timelock_id=r.timelock_id,
+        queued_on=r.queued_on,
+        by_timelock=bool(r.by_timelock),
     )
 
 
@@ -196,6 +210,8 @@ def _proposal_row(p: Proposal) -> dict[str, Any]:
         "eta": p.eta,
         "executed_block": p.executed_block,
         "timelock_id": p.timelock_id,
+        "queued_on": p.queued_on,
+        "by_timelock": p.by_timelock,
     }
 
 
@@ -223,6 +239,16 @@ async def _checkpoint(
     q = q.order_by(table.c.block_number.desc(), table.c.log_index.desc()).limit(1)
     value = (await conn.execute(q)).scalar()
     return int(value) if value is not None else 0
+
+
+async def _timelocks(conn: AsyncConnection) -> Timelocks:
+    t = timelock_changes_t.c
+    history = Timelocks()
+    for r in await conn.execute(
+        sa.select(timelock_changes_t).order_by(t.block_number, t.log_index)
+    ):
+        history.push(r.block_number, r.log_index, r.old_timelock, r.new_timelock)
+    return history
 
 
 async def _delegate_votes(conn: AsyncConnection, delegates: Iterable[str]) -> dict[str, int]:
@@ -264,6 +290,8 @@ class SqlGovernanceRepository:
         self._delegations: dict[str, dict[str, Any]] = {}  # delegator -> its latest row
         self._supply_checkpoints: list[dict[str, Any]] = []
         self._quorum_checkpoints: list[dict[str, Any]] = []
+        self._timelocks: Timelocks | None = None  # read once, then kept here
+        self._timelock_changes: list[dict[str, Any]] = []
 
     async def flush(self) -> None:
         c = self.conn
@@ -298,6 +326,9 @@ class SqlGovernanceRepository:
         )
         await insert_rows(c, supply_cp_t, self._supply_checkpoints)
         await insert_rows(c, quorum_cp_t, self._quorum_checkpoints)
+        await insert_rows(c, timelock_changes_t, self._timelock_changes)
+        self._timelock_changes = []
+        self._timelocks = None
         self._vote_checkpoints = []
         self._changes = []
         self._delegations = {}
@@ -383,6 +414,22 @@ class SqlGovernanceRepository:
             {"block_number": block, "log_index": log_index, "numerator": numerator}
         )
 
+    async def timelocks(self) -> Timelocks:
+        if self._timelocks is None:
+            self._timelocks = await _timelocks(self.conn)
+        return self._timelocks
+
+    async def add_timelock_change(self, block: int, log_index: int, old: str, new: str) -> None:
+        (await self.timelocks()).push(block, log_index, old, new)
+        self._timelock_changes.append(
+            {
+                "block_number": block,
+                "log_index": log_index,
+                "old_timelock": old,
+                "new_timelock": new,
+            }
+        )
+
     async def revert_above(self, block: int) -> None:
         await self.flush()
         c = self.conn
@@ -396,9 +443,9 @@ class SqlGovernanceRepository:
         await c.execute(sa.delete(votes_t).where(votes_t.c.block_number > block))
         await c.execute(sa.delete(proposals_t).where(proposals_t.c.created_block > block))
         for column, reset in (
-            ("canceled_block", {"canceled_block": 0}),
-            ("executed_block", {"executed_block": 0}),
-            ("queued_block", {"queued_block": 0, "eta": 0, "timelock_id": ""}),
+            ("canceled_block", {"canceled_block": 0, "by_timelock": False}),
+            ("executed_block", {"executed_block": 0, "by_timelock": False}),
+            ("queued_block", {"queued_block": 0, "eta": 0, "timelock_id": "", "queued_on": ""}),
         ):
             await c.execute(
                 sa.update(proposals_t).where(proposals_t.c[column] > block).values(**reset)
@@ -445,7 +492,7 @@ class SqlGovernanceRepository:
                 sa.select(cp.delegate).where(cp.block_number > block).distinct()
             )
         )
-        for table in (vote_cp_t, supply_cp_t, quorum_cp_t):
+        for table in (vote_cp_t, supply_cp_t, quorum_cp_t, timelock_changes_t):
             await c.execute(sa.delete(table).where(table.c.block_number > block))
         if touched_delegates:
             before = await _delegate_votes(c, touched_delegates)
@@ -578,15 +625,20 @@ class GovernanceViews:
             p = proposal_as_of(_proposal(row), block, [(int(s), int(w)) for s, w in votes])
             timepoint = min(p.vote_start, block)
             quorum = (await self._quorums(conn, [timepoint]))[timepoint]
-        return ProposalView(p, proposal_state(p, block, quorum), quorum, block)
+            timelocks = await _timelocks(conn)
+        return ProposalView(p, proposal_state(p, block, quorum, timelocks), quorum, block)
 
-    async def _views(self, conn: AsyncConnection, proposals: list[Proposal]) -> list[ProposalView]:
+    async def _views(
+        self, conn: AsyncConnection, proposals: list[Proposal], timelocks: Timelocks | None = None
+    ) -> list[ProposalView]:
         now = await self.head(conn)
         quorums = await self._quorums(conn, [min(p.vote_start, now) for p in proposals])
+        if timelocks is None:
+            timelocks = await _timelocks(conn)
         out = []
         for p in proposals:
             q = quorums[min(p.vote_start, now)]
-            out.append(ProposalView(p, proposal_state(p, now, q), q, now))
+            out.append(ProposalView(p, proposal_state(p, now, q, timelocks), q, now))
         return out
 
     async def proposals(
@@ -595,22 +647,30 @@ class GovernanceViews:
         """Newest first. States are derived (they move with the head): without a filter, or
         with one the stored columns decide, only the page's are; with one that needs the
         quorum, those of the proposals that can be in that state (what ``_may_be``
-        selects), then filtered on the derived state."""
+        selects), then filtered on the derived state. Once the governor has moved to another
+        timelock, the columns decide no state (a proposal queued on the former one is
+        Canceled until it moves back), and every proposal is a candidate."""
         newest = sa.select(proposals_t).order_by(
             proposals_t.c.created_block.desc(), proposals_t.c.id
         )
         async with self.engine.connect() as conn:
-            where = [] if state is None else _may_be(state, await self.head(conn))
-            if state is None or state in DECIDED_IN_SQL:  # the page is the page of the rows
+            timelocks = await _timelocks(conn)
+            where = []
+            if state is not None and not timelocks.moved:
+                where = _may_be(state, await self.head(conn))
+            if state is None or (state in DECIDED_IN_SQL and not timelocks.moved):
                 total = (
                     await conn.execute(
                         sa.select(sa.func.count()).select_from(proposals_t).where(*where)
                     )
                 ).scalar_one()
                 rows = await conn.execute(newest.where(*where).limit(limit).offset(offset))
-                return await self._views(conn, [_proposal(r) for r in rows]), int(total)
+                page = await self._views(conn, [_proposal(r) for r in rows], timelocks)
+                return page, int(total)
             candidates = newest.where(*where)
-            views = await self._views(conn, [_proposal(r) for r in await conn.execute(candidates)])
+            views = await self._views(
+                conn, [_proposal(r) for r in await conn.execute(candidates)], timelocks
+            )
         views = [v for v in views if v.state == state]
         return views[offset : offset + limit], len(views)
 

@@ -20,6 +20,7 @@ from governance_service.infrastructure.sql import (
     delegations_t,
     quorum_cp_t,
     supply_cp_t,
+    timelock_changes_t,
     vote_cp_t,
 )
 
@@ -134,6 +135,63 @@ async def test_delegations_and_checkpoints_written_behind(db_url: str) -> None:
             rows = (await conn.execute(sa.select(delegations_t))).all()
             assert [(r.delegator, r.delegatee, r.block_number) for r in rows] == [(VOTER, a, 3)]
             assert await SqlGovernanceRepository(conn).latest_supply() == 10**30
+    finally:
+        await engine.dispose()
+
+
+async def test_timelock_changes_written_behind_and_reverted(db_url: str) -> None:
+    """The governor's timelock changes are read back in their batch, stored by the flush, and
+    dropped by a revert with what the proposals took from them (the timelock queued on, an
+    outcome on the timelock only)."""
+    zero, c, d = "0x" + "00" * 20, "0x" + "0c" * 20, "0x" + "0d" * 20
+    migrate(db_url)
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            repo = SqlGovernanceRepository(conn)
+            assert (await repo.timelocks()).latest() == ""
+            await repo.add_timelock_change(1, 0, zero, c)
+            assert (await repo.timelocks()).latest() == c  # unwritten, read back
+            p = _proposal()
+            p.queued_block, p.eta, p.queued_on = 10, 1_000, c
+            p.executed_block, p.by_timelock = 12, True
+            await repo.save_proposal(p)
+            await repo.flush()
+        async with engine.begin() as conn:
+            repo = SqlGovernanceRepository(conn)
+            t = await repo.timelocks()
+            assert (t.latest(), t.moved) == (c, False)  # stored
+            await repo.add_timelock_change(20, 3, c, d)
+            assert (await repo.timelocks()).moved
+            await repo.flush()
+        async with engine.connect() as conn:
+            repo = SqlGovernanceRepository(conn)
+            assert [(await repo.timelocks()).at(b) for b in (0, 19, 20)] == [zero, c, d]
+            stored = await repo.proposal(PID)
+            assert stored is not None and (stored.queued_on, stored.by_timelock) == (c, True)
+            assert [r.new_timelock for r in await conn.execute(sa.select(timelock_changes_t))] == [
+                c,
+                d,
+            ]
+        async with engine.begin() as conn:
+            repo = SqlGovernanceRepository(conn)
+            await repo.revert_above(11)
+            await repo.flush()
+        async with engine.connect() as conn:
+            repo = SqlGovernanceRepository(conn)
+            assert (await repo.timelocks()).keys == [(1, 0)]
+            reverted = await repo.proposal(PID)
+            assert reverted is not None
+            assert (reverted.queued_on, reverted.executed_block, reverted.by_timelock) == (
+                c,
+                0,
+                False,
+            )
+        async with engine.begin() as conn:
+            await SqlGovernanceRepository(conn).revert_above(9)
+        async with engine.connect() as conn:
+            unqueued = await SqlGovernanceRepository(conn).proposal(PID)
+            assert unqueued is not None and (unqueued.queued_on, unqueued.eta) == ("", 0)
     finally:
         await engine.dispose()
 

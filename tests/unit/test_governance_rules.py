@@ -15,6 +15,7 @@ from governance_service.domain.governance import (
     GovernanceRuleError,
     Proposal,
     ProposalState,
+    Timelocks,
     Vote,
     proposal_as_of,
     proposal_state,
@@ -23,10 +24,10 @@ from governance_service.domain.governance import (
 from tests.envelopes import event, revert
 
 S = ProposalState
-A, B, C = (f"0x{i:040x}" for i in (0xA, 0xB, 0xC))
+A, B, C, D = (f"0x{i:040x}" for i in (0xA, 0xB, 0xC, 0xD))
 
 
-def _p(**kw: int) -> Proposal:
+def _p(**kw: object) -> Proposal:
     p = Proposal(
         1,
         A,
@@ -70,6 +71,55 @@ def test_state_machine(fields: dict[str, int], now: int, quorum_: int, expected:
     assert proposal_state(_p(**fields), now, quorum_) == expected
 
 
+def test_a_queued_proposal_is_asked_of_the_governors_timelock_at_the_time() -> None:
+    """GovernorTimelockControl.state() asks its current timelock: after updateTimelock a
+    proposal queued on the former one is Canceled, also one executed or cancelled there
+    directly, until the governor moves back; one done through the governor stays done."""
+    t = Timelocks()
+    t.push(1, 0, ZERO_ADDRESS, C)  # the constructor's
+    t.push(30, 2, C, D)
+    t.push(40, 0, D, C)
+    assert [t.at(b) for b in (0, 1, 29, 30, 39, 40)] == [ZERO_ADDRESS, C, C, D, D, C]
+    assert t.moved and not Timelocks([(1, 0)], [(ZERO_ADDRESS, C)]).moved
+    with pytest.raises(GovernanceRuleError):
+        t.push(40, 0, C, D)
+    ended: dict[str, object] = {"for_votes": 6, "eta": 1000, "queued_block": 22}
+    queued = _p(**ended, queued_on=C)
+    direct = _p(**ended, queued_on=C, executed_block=25, by_timelock=True)
+    cancelled = _p(**ended, queued_on=C, canceled_block=25, by_timelock=True)
+    governed = _p(**ended, queued_on=C, executed_block=25)
+    on_d = _p(**ended, queued_on=D)
+    rows = [queued, direct, cancelled, governed, on_d]
+    assert [proposal_state(p, 29, 1, t) for p in rows] == [
+        S.Queued,
+        S.Executed,
+        S.Canceled,
+        S.Executed,
+        S.Canceled,  # queued on D, which the governor does not use yet (or was cancelled)
+    ]
+    assert [proposal_state(p, 35, 1, t) for p in rows] == [
+        S.Canceled,
+        S.Canceled,
+        S.Canceled,
+        S.Executed,
+        S.Queued,
+    ]
+    assert [proposal_state(p, 45, 1, t) for p in rows] == [
+        proposal_state(p, 29, 1, t) for p in rows
+    ]
+    # no change indexed (an index from before migration 0017): the one timelock there is
+    assert proposal_state(_p(**ended), 35, 1, Timelocks()) == S.Queued
+    # "" (queued before the first change indexed) is the timelock that change left
+    t2 = Timelocks()
+    t2.push(30, 2, C, D)
+    assert proposal_state(_p(**ended), 29, 1, t2) == S.Queued
+    assert proposal_state(_p(**ended), 35, 1, t2) == S.Canceled
+    # as of a block: queued on the timelock only if queued by then
+    assert proposal_as_of(direct, 24, []).queued_on == C
+    assert not proposal_as_of(direct, 24, []).by_timelock
+    assert proposal_as_of(direct, 21, []).queued_on == ""
+
+
 def test_quorum_rounds_down() -> None:
     assert quorum(1_000, 4) == 40
     assert quorum(999, 4) == 39
@@ -102,10 +152,19 @@ class MemoryRepo:
         self.vote_cps: dict[str, Checkpoints] = {}
         self.supply = Checkpoints()
         self.quorum = Checkpoints()
+        self.timelock_changes = Timelocks()
 
     def snapshot(self) -> object:
         return copy.deepcopy(
-            (self.proposals, self.votes, self.changes, self.vote_cps, self.supply, self.quorum)
+            (
+                self.proposals,
+                self.votes,
+                self.changes,
+                self.vote_cps,
+                self.supply,
+                self.quorum,
+                self.timelock_changes,
+            )
         )
 
     async def proposal(self, pid: int) -> Proposal | None:
@@ -142,17 +201,23 @@ class MemoryRepo:
     async def add_quorum_checkpoint(self, block: int, log_index: int, numerator: int) -> None:
         self.quorum.push(block, log_index, numerator)
 
+    async def timelocks(self) -> Timelocks:
+        return copy.deepcopy(self.timelock_changes)
+
+    async def add_timelock_change(self, block: int, log_index: int, old: str, new: str) -> None:
+        self.timelock_changes.push(block, log_index, old, new)
+
     async def revert_above(self, block: int) -> None:
         self.votes = {k: v for k, v in self.votes.items() if v.block_number <= block}
         self.proposals = {k: p for k, p in self.proposals.items() if p.created_block <= block}
         for p in self.proposals.values():
             if p.canceled_block > block:
-                p.canceled_block = 0
+                p.canceled_block, p.by_timelock = 0, False
             if p.executed_block > block:
-                p.executed_block = 0
+                p.executed_block, p.by_timelock = 0, False
             if p.queued_block > block:
                 p.queued_block = p.eta = 0
-                p.timelock_id = ""
+                p.timelock_id = p.queued_on = ""
             p.for_votes = p.against_votes = p.abstain_votes = 0
             for v in self.votes.values():
                 if v.proposal_id == p.id:
@@ -160,6 +225,7 @@ class MemoryRepo:
         self.changes = [c for c in self.changes if c[0] <= block]
         for cp in (*self.vote_cps.values(), self.supply, self.quorum):
             cp.truncate_above(block)
+        self.timelock_changes.truncate_above(block)
         self.vote_cps = {d: cp for d, cp in self.vote_cps.items() if cp.keys}
 
 
@@ -273,6 +339,46 @@ async def test_a_proposal_follows_its_operation_on_the_timelock() -> None:
     assert {repo.proposals[pid].timelock_id for pid in ops} == {""}
     await apply_batch(repo, [call("CallExecuted", 9, 0, ops[7], **call_args)])
     assert repo.proposals[7].executed_block == 0
+
+
+async def test_proposals_follow_the_governors_timelock_changes() -> None:
+    """TimelockChange is kept; a proposal is queued on the governor's timelock then; a timelock
+    event applies to the proposal only from the timelock it was queued on; a revert undoes the
+    change (and the queue after it)."""
+    repo = MemoryRepo()
+    ops = {pid: timelock_operation_id(A, [B], [0], ["0x"], f"p{pid}") for pid in (7, 8, 9)}
+    call_args = {"index": 0, "target": B, "value": 0, "data": "0x"}
+    await apply_batch(
+        repo,
+        [
+            _ev("TimelockChange", 1, 0, oldTimelock=ZERO_ADDRESS, newTimelock=C),
+            _created(7, 3),
+            _created(8, 3),
+            _vote(7, A, 1, 5, 5),
+            _vote(8, A, 1, 5, 5),
+            _ev("ProposalQueued", 9, 0, proposalId=7, etaSeconds=1234),
+            event(C, "CallExecuted", 12, 0, id=ops[7], **call_args),  # on C directly
+        ],
+    )
+    before = repo.snapshot()
+    await apply_batch(
+        repo,
+        [
+            _ev("TimelockChange", 20, 3, oldTimelock=C, newTimelock=D),
+            _ev("ProposalQueued", 21, 0, proposalId=8, etaSeconds=1234),
+            # the same operation on the former timelock C is not the proposal's
+            event(C, "Cancelled", 22, 0, id=ops[8]),
+        ],
+    )
+    p7, p8 = repo.proposals[7], repo.proposals[8]
+    assert (p7.queued_on, p7.executed_block, p7.by_timelock) == (C, 12, True)
+    assert (p8.queued_on, p8.canceled_block) == (D, 0)
+    t = repo.timelock_changes
+    assert [proposal_state(p, 25, 0, t) for p in (p7, p8)] == [S.Canceled, S.Queued]
+    at_15 = [proposal_as_of(p, 15, [(1, 5)]) for p in (p7, p8)]
+    assert [proposal_state(p, 15, 0, t) for p in at_15] == [S.Executed, S.Succeeded]
+    await apply_batch(repo, [revert(19)])
+    assert repo.snapshot() == before
 
 
 async def test_ingest_refuses_contradictions() -> None:

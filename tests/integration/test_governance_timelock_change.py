@@ -1,0 +1,195 @@
+"""The governor moves to another timelock (``updateTimelock``) and back, on the real stack
+(anvil -> block sync -> tansu -> MariaDB): GovernorTimelockControl's ``state()`` asks the
+governor's timelock at the time, so a proposal queued on the former one reads Canceled, also
+one executed there directly, until the governor moves back; the index says the same at the
+head and at past blocks, and its state filter agrees."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from eth_utils.crypto import keccak
+
+from common.abi import checksum
+from nova import stack
+from nova.devnet import artifacts
+from nova.devnet.chain import Tx
+from novapb.governance.v1 import governance_pb2 as pb
+from tests.chain_helpers import Devnet, make_devnet
+from tests.integration.test_governance_service import pipeline
+
+GOV = artifacts.load("NovaGovernor").abi
+TOK = artifacts.load("NovaToken").abi
+TL = artifacts.load("NovaTimelock").abi
+ZERO = "0x" + "00" * 20
+GAS = 2_000_000
+TOKEN = 10**18
+
+
+class Governance:
+    """Drives proposals through the governor: one voter holding all but a sliver of the
+    votes, every proposal voted for, queued and (when asked) executed."""
+
+    def __init__(self, net: Devnet) -> None:
+        self.chain = net.chain
+        self.governor = net.manifest.address("NovaGovernor")
+        self.voter = net.manifest.deployer
+        self.actions: dict[int, tuple[list[str], list[int], list[bytes], bytes]] = {}
+
+    async def propose(self, *proposals: tuple[str, str, str]) -> list[int]:
+        """(target, calldata, description) each: proposed in one block, voted for, and
+        queued once their vote ended; their ids."""
+        pids, txs = [], []
+        for target, data, desc in proposals:
+            args = ([target], [0], [bytes.fromhex(data.removeprefix("0x"))], keccak(text=desc))
+            out = await self.chain.call(self.governor, GOV.encode_call("hashProposal", *args))
+            pid = int(GOV.decode_result("hashProposal", out))
+            self.actions[pid] = args
+            pids.append(pid)
+            txs.append(
+                Tx(
+                    self.voter,
+                    self.governor,
+                    GOV.encode_call("propose", *args[:3], desc),
+                    GAS,
+                    f"propose {desc}",
+                )
+            )
+        await self.chain.transact(txs)
+        await self.blocks(2)  # the voting delay is a block
+        await self.chain.transact(
+            [
+                Tx(self.voter, self.governor, GOV.encode_call("castVote", p, 1), GAS, f"vote {p}")
+                for p in pids
+            ]
+        )
+        await self.blocks(21)  # the voting period is 20 blocks
+        await self.chain.transact(
+            [
+                Tx(
+                    self.voter,
+                    self.governor,
+                    GOV.encode_call("queue", *self.actions[p]),
+                    GAS,
+                    f"queue {p}",
+                )
+                for p in pids
+            ]
+        )
+        return pids
+
+    async def blocks(self, n: int) -> None:
+        for _ in range(n):
+            await self.chain.mine()
+
+    async def after_delay(self, txs: Sequence[Tx]) -> None:
+        """Mine ``txs`` once the timelock delay (60 s) has passed."""
+        now = int((await self.chain.block())["timestamp"], 16)
+        await self.chain.transact(txs, timestamp=now + 61)
+
+    def execute(self, pid: int) -> Tx:
+        return Tx(
+            self.voter, self.governor, GOV.encode_call("execute", *self.actions[pid]), GAS, "exec"
+        )
+
+    def execute_on(self, timelock: str, pid: int) -> Tx:
+        """Executed on the timelock directly (its executor role is open): no governor event."""
+        targets, values, calldatas, description = self.actions[pid]
+        salt = bytes(
+            a ^ b
+            for a, b in zip(bytes.fromhex(self.governor[2:]) + bytes(12), description, strict=True)
+        )
+        data = TL.encode_call("executeBatch", targets, values, calldatas, bytes(32), salt)
+        return Tx(self.voter, timelock, data, GAS, f"execute {pid} on {timelock}")
+
+    async def state(self, pid: int, block: int | str = "latest") -> str:
+        out = await self.chain.call(self.governor, GOV.encode_call("state", pid), block)
+        return ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired",
+                "Executed"][int(GOV.decode_result("state", out))]  # fmt: skip
+
+
+async def _states(stub: Any, pids: Sequence[int], at: int = 0) -> list[str]:
+    out = []
+    for pid in pids:
+        got = await stub.GetProposal(pb.GetProposalRequest(id=str(pid), at_block=at))
+        out.append(got.proposal.state)
+    return out
+
+
+@pytest.fixture(scope="module")
+async def devnet(anvil_url: str, tmp_path_factory: pytest.TempPathFactory):
+    net = await make_devnet(anvil_url, tmp_path_factory.mktemp("devnet"), seed=17)
+    yield net
+    await net.rpc.close()
+
+
+async def test_proposals_follow_the_governor_to_another_timelock_and_back(
+    devnet: Devnet, endpoints: stack.Endpoints, mysql_url: str
+) -> None:
+    chain, m = devnet.chain, devnet.manifest
+    gov = Governance(devnet)
+    token, t0, me = m.address("NovaToken"), m.address("NovaTimelock"), gov.voter
+    art = artifacts.load("NovaTimelock")
+    # a second timelock, the governor its proposer (and canceller); and votes for the voter
+    deployed = await chain.transact(
+        [
+            Tx(
+                me,
+                None,
+                art.abi.encode_constructor(art.bytecode, 60, [gov.governor], [ZERO], ZERO),
+                12_000_000,
+                "deploy a second timelock",
+            ),
+            Tx(me, token, TOK.encode_call("mint", me, 500_000_000 * TOKEN), GAS, "mint"),
+            Tx(me, token, TOK.encode_call("delegate", me), GAS, "delegate"),
+        ]
+    )
+    t1 = checksum(deployed[0]["contractAddress"])
+    noop = (me, "0x")  # a call to an account: nothing happens, and it succeeds
+    async with pipeline(devnet, endpoints, mysql_url) as (_, stub, settle, last):
+        # on t0: one left queued, one executed on t0 directly, one moving the governor to t1
+        left, direct, move = await gov.propose(
+            (*noop, "left queued on t0"),
+            (*noop, "executed on t0 directly"),
+            (gov.governor, GOV.encode_call("updateTimelock", t1), "move to t1"),
+        )
+        await gov.after_delay([gov.execute_on(t0, direct)])
+        before_move = await chain.block_number()
+        await settle("queued on t0")
+        assert await _states(stub, [left, direct, move]) == ["Queued", "Executed", "Queued"]
+        await gov.after_delay([gov.execute(move)])
+        on_t1 = await chain.block_number()
+        await settle("the governor on t1")  # every proposal's state() at the head
+        assert await _states(stub, [left, direct, move]) == ["Canceled", "Canceled", "Executed"]
+        # on t1: one left queued, one moving the governor back to t0
+        left_t1, back = await gov.propose(
+            (*noop, "left queued on t1"),
+            (gov.governor, GOV.encode_call("updateTimelock", t0), "back to t0"),
+        )
+        await settle("queued on t1")
+        assert await _states(stub, [left, left_t1, back]) == ["Canceled", "Queued", "Queued"]
+        await gov.after_delay([gov.execute(back)])
+        await settle("the governor back on t0")
+        head = await chain.block_number()
+        pids = [left, direct, move, left_t1, back]
+        assert await _states(stub, pids) == [
+            "Queued",  # t0 still has it pending
+            "Executed",  # t0 did it
+            "Executed",
+            "Canceled",  # t1 has it, and the governor asks t0
+            "Executed",
+        ]
+        assert last[0].proposals == 5 and last[0].ok
+        # as of past blocks: what state() said then (on t0 before the move, on t1, and on t1
+        # with both of its proposals queued, the block before the move back)
+        for block, ids in ((before_move, pids[:3]), (on_t1, pids[:3]), (head - 1, pids)):
+            want = [await gov.state(p, block) for p in ids]
+            assert await _states(stub, ids, block) == want, block
+        # the state filter lists what the unfiltered list says (every proposal a candidate)
+        listed = await stub.ListProposals(pb.ListProposalsRequest(limit=100))
+        for name in ("Queued", "Executed", "Canceled"):
+            only = await stub.ListProposals(pb.ListProposalsRequest(state=name, limit=100))
+            want = [x.id for x in listed.proposals if x.state == name]
+            assert [x.id for x in only.proposals] == want and only.total == len(want), name
