@@ -25,7 +25,7 @@ from block_sync_service.domain.errors import (
     RewindRefused,
 )
 from block_sync_service.domain.model import BlockBatch, Checkpoint, Reorg
-from block_sync_service.domain.rules import DeepReorgError, RangeSizer
+from block_sync_service.domain.rules import DeepReorgError, Follow, RangeSizer
 from block_sync_service.infrastructure.chain import JsonRpcChainClient
 from block_sync_service.infrastructure.events import BusEventSink, EventRouter, TrackedContract
 from block_sync_service.infrastructure.heads import WebSocketHeads
@@ -59,6 +59,18 @@ class TrackedSet:
     addresses: dict[str, str]  # contract name -> EIP-55 address
     start_block: int
     chain_id: int | None
+
+    @property
+    def follows(self) -> list[Follow]:
+        """The timelock the governor names in ``TimelockChange(oldTimelock, newTimelock)``
+        (``updateTimelock``) is followed from then on: its direct executions and
+        cancellations decide the state of the proposals queued on it."""
+        governor = self.addresses.get("NovaGovernor")
+        if governor is None:
+            return []
+        spec = load_abi("NovaGovernor").events["TimelockChange"]
+        word = [n for n, _ in spec.data].index("newTimelock")
+        return [Follow(governor.lower(), spec.topic0, "NovaTimelock", word)]
 
 
 def load_abi(name: str) -> ContractABI:
@@ -204,7 +216,13 @@ class BlockSyncApp:
             TrackedContract(name, addr, load_abi(name))
             for name, addr in self.tracked.addresses.items()
         ]
-        router = EventRouter(self.chain_id, contracts, s.kafka_topic_prefix)
+        follows = self.tracked.follows
+        router = EventRouter(
+            self.chain_id,
+            contracts,
+            s.kafka_topic_prefix,
+            {f.name: load_abi(f.name) for f in follows},
+        )
         self.sink = BusEventSink(self.bus, router)
         await self.sink.ensure_topics()
         if s.ws_url:
@@ -226,6 +244,7 @@ class BlockSyncApp:
                 if self.engine.dialect.name == "sqlite"
                 else s.commits_in_flight,
                 max_logs_per_unit=s.max_logs_per_unit,
+                follows=follows,
             ),
             sizer=RangeSizer(size=min(s.range_initial, s.range_max), maximum=s.range_max),
             heads=self.heads,

@@ -244,6 +244,7 @@ def verify_sync_cmd(
                 block,
                 span,
                 _progress("logs"),
+                follows=tracked.follows,
             )
         finally:
             await rpc.close()
@@ -311,6 +312,7 @@ def verify_archive_cmd(
                 at,
                 span,
                 _progress("archived logs"),
+                follows=tracked.follows,
             )
         finally:
             await archive.close()

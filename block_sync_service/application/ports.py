@@ -68,12 +68,18 @@ class SyncStore(Protocol):
 
     async def set_alarm(self, alarm: str | None) -> None: ...
 
+    async def stored_logs(self, address: str, topic0: str) -> list[RawLog]:
+        """The stored logs of ``address`` with that first topic, in chain order."""
+
 
 class EventSink(Protocol):
     async def publish_batch(self, batch: BlockBatch, historical: bool, generation: int) -> int:
         """Publish the batch's events in chain order; return once durably acked."""
 
     async def publish_revert(self, reorg: Reorg, generation: int) -> None: ...
+
+    def track(self, name: str, address: str) -> None:
+        """Decode and route the logs of ``address`` as those of the contract ``name``."""
 
 
 class HeadSignal(Protocol):

@@ -32,7 +32,7 @@ from block_sync_service.domain.errors import (
     StoreUnavailable,
 )
 from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint, RawLog, Reorg
-from block_sync_service.domain.rules import DeepReorgError, RangeSizer, find_reorg
+from block_sync_service.domain.rules import DeepReorgError, Follow, RangeSizer, find_reorg
 from common.jsonrpc import RpcError
 from common.logging import get_logger
 from common.ports import PortError
@@ -55,6 +55,8 @@ class SyncConfig:
     retry_base_s: float = 0.2
 
     retry_max_s: float = 15.0
+    # contracts that events of tracked ones name, followed from the naming event's block
+    follows: Sequence[Follow] = ()
 
 
 @dataclass
@@ -125,9 +127,14 @@ class Syncer:
         self._checkpoint = Checkpoint(config.start_block - 1, "")
         self._commits: deque[asyncio.Task[None]] = deque()
         self._window_span = config.window_batch
+        self._base = frozenset(a.lower() for a in config.addresses)
+        self._followed: dict[str, int] = {}  # a followed contract -> the block it is from
+        self._follows_by_topic = {rule.topic0: rule for rule in config.follows}
+        self._reload_followed = False  # after a failed step: what was committed decides
 
     async def open(self) -> None:
         self._checkpoint, self._epoch = await self.store.open(self.cfg.start_block)
+        await self._load_followed()
         self.status.synced = self._checkpoint.number
         self.status.synced_hash = self._checkpoint.hash
         log.info("sync opened", synced=self._checkpoint.number, epoch=self._epoch)
@@ -154,6 +161,7 @@ class Syncer:
                     # node's transient "header not found"); retried, logged, counted
 
                     failures += 1
+                    self._reload_followed = True
                     self.obs.on_error("step", exc)
                     delay = min(self.cfg.retry_max_s, self.cfg.retry_base_s * 2 ** min(failures, 8))
                     log.warning(
@@ -167,6 +175,7 @@ class Syncer:
                     continue
                 except (PortError, StoreUnavailable) as exc:
                     failures += 1
+                    self._reload_followed = True
                     self.obs.on_error("publish", exc)
                     delay = min(self.cfg.retry_max_s, self.cfg.retry_base_s * 2 ** min(failures, 8))
                     log.warning(
@@ -208,6 +217,9 @@ class Syncer:
 
     async def step(self, until: int | None = None) -> bool:
         """Do one unit of work. Returns False when there was nothing to do."""
+        if self._reload_followed:  # a unit that named a contract may not have been committed
+            await self._load_followed()
+            self._reload_followed = False
         head = await self.chain.head()
         self.status.head = head
         final = await self._final(head)
@@ -291,8 +303,9 @@ class Syncer:
         for n in numbers[1:]:
             if headers[n].parent_hash != headers[n - 1].hash:
                 raise ChainMismatch(f"block {n}'s parent is not block {n - 1} (reorg racing)")
+        addresses = self._addresses(first)
         per_block = await self.chain.logs_by_block_hash(
-            [headers[n].hash for n in numbers], self.cfg.addresses
+            [headers[n].hash for n in numbers], addresses
         )
         logs: list[RawLog] = []
         for n, block_logs in zip(numbers, per_block, strict=True):
@@ -300,7 +313,8 @@ class Syncer:
                 if lg.block_hash != headers[n].hash:
                     raise ChainMismatch(f"log of block {n} has another block hash")
             logs.extend(sorted(block_logs, key=lambda x: x.log_index))
-        return await self._with_transactions(BlockBatch(first, last, headers=headers, logs=logs))
+        batch = BlockBatch(first, last, headers=headers, logs=logs, addresses=_lower(addresses))
+        return await self._with_transactions(batch)
 
     # ------------------------------------------------------------------ range mode
 
@@ -350,14 +364,73 @@ class Syncer:
             await self._settle([t for _, _, t in in_flight])
 
     async def _fetch_range(self, first: int, last: int) -> BlockBatch:
-        logs = await self.chain.logs(first, last, self.cfg.addresses)
+        addresses = self._addresses(first)
+        logs = await self.chain.logs(first, last, addresses)
         logs.sort(key=lambda x: (x.block_number, x.log_index))
         numbers = sorted({lg.block_number for lg in logs} | {last})
         headers = await self.chain.headers(numbers)
         for lg in logs:
             if headers[lg.block_number].hash != lg.block_hash:
                 raise ChainMismatch(f"logs of block {lg.block_number} changed fork mid-request")
-        return await self._with_transactions(BlockBatch(first, last, headers=headers, logs=logs))
+        batch = BlockBatch(first, last, headers=headers, logs=logs, addresses=_lower(addresses))
+        return await self._with_transactions(batch)
+
+    # ------------------------------------------------------------------ followed contracts
+
+    def _addresses(self, first: int) -> list[str]:
+        """What a unit from ``first`` reads logs of: the tracked contracts and those followed
+        from before it (one followed from within it: :meth:`_follow`)."""
+        return [*self.cfg.addresses, *(a for a, b in self._followed.items() if b < first)]
+
+    async def _load_followed(self) -> None:
+        """The contracts followed so far: named by the stored events (a revert removes those
+        above its block, and what they named with them)."""
+        followed: dict[str, int] = {}
+        for rule in self.cfg.follows:
+            for lg in await self.store.stored_logs(rule.emitter, rule.topic0):
+                named = rule.named_by(lg.address, lg.topics, lg.data)
+                if named is not None and named not in self._base and named not in followed:
+                    followed[named] = lg.block_number
+                    self.sink.track(rule.name, named)
+        self._followed = followed
+
+    async def _follow(self, batch: BlockBatch) -> None:
+        """Before a unit is published (units are, in chain order): a contract its logs name is
+        followed from that block on, and the unit gets the logs of every followed contract it
+        was read without (it was read before the naming event was seen, or the contract is
+        followed from within it: from that block)."""
+        by_topic = self._follows_by_topic
+        for lg in batch.logs if by_topic else ():
+            rule = by_topic.get(lg.topics[0]) if lg.topics else None  # one lookup a log
+            if rule is not None:
+                named = rule.named_by(lg.address, lg.topics, lg.data)
+                if named is None or named in self._base or named in self._followed:
+                    continue
+                self._followed[named] = lg.block_number
+                self.sink.track(rule.name, named)
+                log.info(
+                    "following a contract an event names",
+                    contract=rule.name,
+                    address=named,
+                    from_block=lg.block_number,
+                )
+        if not self._followed:
+            return
+        missing = {
+            a: b for a, b in self._followed.items() if b <= batch.last and a not in batch.addresses
+        }
+        if missing:
+            found = await self.chain.logs(
+                max(batch.first, min(missing.values())), batch.last, sorted(missing)
+            )
+            numbers = sorted({lg.block_number for lg in found} - batch.headers.keys())
+            batch.headers.update(await self.chain.headers(numbers) if numbers else {})
+            for lg in found:
+                if batch.headers[lg.block_number].hash != lg.block_hash:
+                    raise ChainMismatch(f"logs of block {lg.block_number} changed fork")
+            batch.logs = sorted([*batch.logs, *found], key=lambda x: (x.block_number, x.log_index))
+            batch.addresses |= missing.keys()
+            await self._with_transactions(batch)
 
     # ------------------------------------------------------------------ shared
 
@@ -382,6 +455,7 @@ class Syncer:
         moves the checkpoint only after the previous one did (checkpoints move in order), and
         a failed commit fails the ones after it and surfaces at a next batch, so the retry
         republishes from the checkpoint."""
+        await self._follow(batch)
         generation = self._checkpoint.generation
         published = await self.sink.publish_batch(batch, historical, generation)
         checkpoint = Checkpoint(batch.last, batch.last_header.hash, generation)
@@ -482,6 +556,8 @@ class Syncer:
         )
         self.status.synced = self._checkpoint.number
         self.status.synced_hash = self._checkpoint.hash
+        # a contract named above the block is not followed any more (the event is gone)
+        self._followed = {a: b for a, b in self._followed.items() if b <= reorg.ancestor}
 
     async def rewind_checked(self, to_block: int) -> Checkpoint:
         """An operator's rewind (``nova rewind``), e.g. after a reorg deeper than the window
@@ -549,6 +625,10 @@ class Syncer:
         present = [n for n in numbers if n <= head]
         headers: dict[int, BlockHeader] = await self.chain.headers(present) if present else {}
         return {n: h.hash for n, h in headers.items()}
+
+
+def _lower(addresses: Sequence[str]) -> frozenset[str]:
+    return frozenset(a.lower() for a in addresses)
 
 
 def _rewind_hint(safe: int | None, first: int) -> str:

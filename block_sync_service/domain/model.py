@@ -55,7 +55,8 @@ class BlockBatch:
     """Everything the pipeline learned about consecutive blocks ``first..last``.
 
     ``headers`` holds at least the last block and every block that carries a tracked log;
-    in window mode it holds every block.
+    in window mode it holds every block. ``addresses`` are those its logs were read for
+    (lower case), when they include contracts followed since the start.
     """
 
     first: int
@@ -63,6 +64,7 @@ class BlockBatch:
     headers: dict[int, BlockHeader] = field(default_factory=dict)
     logs: list[RawLog] = field(default_factory=list)
     transactions: dict[str, ChainTransaction] = field(default_factory=dict)
+    addresses: frozenset[str] = frozenset()
 
     @property
     def last_header(self) -> BlockHeader:

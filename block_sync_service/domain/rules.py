@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from block_sync_service.domain.model import Reorg
@@ -76,3 +76,27 @@ class RangeSizer:
             self._streak = 0
             return self.size
         return self.grow()
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """Contracts that an event of a tracked contract names, followed from that event's block
+    on: NovaGovernor's ``TimelockChange(oldTimelock, newTimelock)`` names the timelock its
+    proposals are queued on from then (``updateTimelock``), whose direct executions and
+    cancellations change their state with no governor event."""
+
+    emitter: str  # the tracked contract, lower case
+    topic0: str  # the event's signature hash, lower case
+    name: str  # what the named contract is (its ABI and domain), e.g. "NovaTimelock"
+    word: int  # the 32-byte word of the event's data that holds the named address
+
+    def named_by(self, address: str, topics: Sequence[str], data: str) -> str | None:
+        """The address this log names (lower case), or None: another event, or the zero
+        address."""
+        if not topics or topics[0].lower() != self.topic0 or address.lower() != self.emitter:
+            return None
+        start = 2 + 64 * self.word + 24
+        named = data[start : start + 40].lower()
+        if len(named) != 40 or int(named, 16) == 0:
+            return None
+        return "0x" + named

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from block_sync_service.domain.errors import DecodeError
 from block_sync_service.domain.model import BlockBatch, BlockHeader, RawLog, Reorg
 from common import events
-from common.abi import ContractABI, EventSpec
+from common.abi import ContractABI, EventSpec, checksum
 from common.ports import EventBus
 
 # which domain topics a contract's events go to
@@ -45,10 +45,26 @@ class _Kind:
 
 
 class EventRouter:
-    def __init__(self, chain_id: int, contracts: Sequence[TrackedContract], topic_prefix: str):
+    def __init__(
+        self,
+        chain_id: int,
+        contracts: Sequence[TrackedContract],
+        topic_prefix: str,
+        followable: Mapping[str, ContractABI] | None = None,
+    ):
+        """``followable``: the ABIs of contracts that may be followed later (:meth:`track`)."""
         self.chain_id = chain_id
         self.by_address = {c.address.lower(): c for c in contracts}
+        self.abis = {**(followable or {}), **{c.name: c.abi for c in contracts}}
         self.topics = {d: events.topic_name(topic_prefix, d) for d in events.DOMAINS}
+
+    def track(self, name: str, address: str) -> None:
+        """Route the logs of ``address`` as those of the tracked contract ``name`` (a contract
+        followed since an event named it)."""
+        if address.lower() not in self.by_address:
+            self.by_address[address.lower()] = TrackedContract(
+                name, checksum(address), self.abis[name]
+            )
 
     @property
     def addresses(self) -> list[str]:
@@ -202,6 +218,9 @@ class BusEventSink:
 
     async def publish_revert(self, reorg: Reorg, generation: int) -> None:
         await self._publish(self.router.revert_records(reorg, generation))
+
+    def track(self, name: str, address: str) -> None:
+        self.router.track(name, address)
 
     async def _publish(self, records: Mapping[str, list[tuple[bytes, bytes]]]) -> int:
         items = [(t, r) for t, r in records.items() if r]

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from block_sync_service.domain.errors import Fenced, StoreUnavailable
 from block_sync_service.domain.model import BlockBatch, BlockHeader, Checkpoint, RawLog, Reorg
+from common.abi import checksum
 from common.db import insert_rows, insert_values, quoted_safely
 
 metadata = sa.MetaData()
@@ -283,6 +284,28 @@ class SqlAlchemySyncStore:
                 )
             ).scalar_one_or_none()
         return None if value is None else int(value)
+
+    async def stored_logs(self, address: str, topic0: str) -> list[RawLog]:
+        c = logs.c
+        async with _db_errors("read logs"), self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(logs)
+                .where(c.address == checksum(address), c.topic0 == topic0.lower())
+                .order_by(c.block_number, c.log_index)
+            )
+            return [
+                RawLog(
+                    r.address,
+                    tuple(t for t in (r.topic0, r.topic1, r.topic2, r.topic3) if t is not None),
+                    r.data,
+                    r.block_number,
+                    r.block_hash,
+                    r.tx_hash,
+                    r.tx_index,
+                    r.log_index,
+                )
+                for r in rows
+            ]
 
     async def set_alarm(self, alarm: str | None) -> None:
         async with self.engine.begin() as conn:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from block_sync_service.domain.rules import Follow
 from block_sync_service.infrastructure.store import SqlAlchemySyncStore
 from common.drift import DriftReport
 from common.validation import OutOfRange
@@ -118,16 +119,29 @@ def _differences(
 
 
 async def _chain_spans(
-    rpc: JsonRpcClient, addresses: Sequence[str], first: int, last: int, span: int
+    rpc: JsonRpcClient,
+    addresses: Sequence[str],
+    first: int,
+    last: int,
+    span: int,
+    follows: Sequence[Follow] = (),
 ) -> AsyncIterator[tuple[int, int, list[dict[str, Any]]]]:
     """(low, high, the node's tracked logs of low..high) over ``first..last``, ``span`` blocks
-    at a time, halved when the node refuses a range (too many results)."""
+    at a time, halved when the node refuses a range (too many results). A contract that a
+    log of the chain names (``follows``) is tracked from that log's block on, as the sync
+    does: the span it is named in is read again with it."""
     from common.jsonrpc import RpcError
 
+    base = {a.lower() for a in addresses}
+    followed: dict[str, int] = {}
     low = first
     while low <= last:
         high = min(last, low + span - 1)
-        params = {"address": list(addresses), "fromBlock": hex(low), "toBlock": hex(high)}
+        params = {
+            "address": [*addresses, *followed],
+            "fromBlock": hex(low),
+            "toBlock": hex(high),
+        }
         try:
             found: list[dict[str, Any]] = await rpc.call("eth_getLogs", params)
         except RpcError:
@@ -135,6 +149,21 @@ async def _chain_spans(
                 raise
             span = max(1, span // 2)
             continue
+        named = {}
+        for x in found:
+            for rule in follows:
+                n = rule.named_by(x["address"], x["topics"], x["data"])
+                if n is not None and n not in base and n not in followed and n not in named:
+                    named[n] = int(x["blockNumber"], 16)
+        if named:
+            followed.update(named)
+            continue  # this span again, with them
+        if followed:
+            found = [
+                x
+                for x in found
+                if followed.get(x["address"].lower(), 0) <= int(x["blockNumber"], 16)
+            ]
         yield low, high, found
         low = high + 1
 
@@ -147,13 +176,14 @@ async def verify_archive(
     block: int,
     span: int = 2000,
     progress: Callable[[int, int], None] | None = None,
+    follows: Sequence[Follow] = (),
 ) -> ArchiveDrift:
     """Drift between the raw log archive and the chain from ``first`` to ``block``: every
     tracked log of the chain is archived and live, with its content; every live archived log
     is the chain's (an orphaned one is marked removed). An archiver behind ``block`` shows as
     the chain's latest logs not archived. ``span`` and ``progress`` as for :func:`verify_sync`."""
     drift = ArchiveDrift(block)
-    async for low, high, found in _chain_spans(rpc, addresses, first, block, span):
+    async for low, high, found in _chain_spans(rpc, addresses, first, block, span, follows):
         chain = {
             (int(x["blockNumber"], 16), int(x["logIndex"], 16), x["blockHash"].lower()): (
                 _chain_log(x)[1:]
@@ -198,17 +228,19 @@ async def verify_sync(
     block: int | None = None,
     span: int = 2000,
     progress: Callable[[int, int], None] | None = None,
+    follows: Sequence[Follow] = (),
 ) -> SyncDrift:
     """Drift between the stored logs and blocks and the chain's, from ``first`` to ``block``
     (default: the synced block). ``span`` blocks per eth_getLogs, halved when the node refuses
-    a range (too many results); ``progress(done_through, last)`` after each."""
+    a range (too many results); ``progress(done_through, last)`` after each. ``follows``: the
+    contracts followed since a log named them (the sync's rules)."""
     state = await store.state()
     synced = state.synced_block if state is not None else first - 1
     at = synced if block is None else block
     if at > synced:
         raise OutOfRange(f"block {at} is above the last synced block {synced}")
     drift = SyncDrift(at)
-    async for low, high, found in _chain_spans(rpc, addresses, first, at, span):
+    async for low, high, found in _chain_spans(rpc, addresses, first, at, span, follows):
         chain = {(int(x["blockNumber"], 16), int(x["logIndex"], 16)): _chain_log(x) for x in found}
         rows = (await store.get_logs([], low, high, limit=2**31 - 1)).rows
         stored = {(r["block_number"], r["log_index"]): _stored_log(r) for r in rows}

@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 from eth_utils.crypto import keccak
 
+from block_sync_service.bootstrap import TrackedSet
+from block_sync_service.infrastructure.store import SqlAlchemySyncStore
+from block_sync_service.infrastructure.verify import verify_sync
 from common.abi import checksum
+from common.db import create_engine
 from nova import stack
 from nova.devnet import artifacts
 from nova.devnet.chain import Tx
@@ -163,25 +167,31 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
         on_t1 = await chain.block_number()
         await settle("the governor on t1")  # every proposal's state() at the head
         assert await _states(stub, [left, direct, move]) == ["Canceled", "Canceled", "Executed"]
-        # on t1: one left queued, one moving the governor back to t0
-        left_t1, back = await gov.propose(
+        # on t1: one left queued, one executed on t1 directly (the sync follows t1 since the
+        # governor named it), one moving the governor back to t0
+        left_t1, direct_t1, back = await gov.propose(
             (*noop, "left queued on t1"),
+            (*noop, "executed on t1 directly"),
             (gov.governor, GOV.encode_call("updateTimelock", t0), "back to t0"),
         )
         await settle("queued on t1")
         assert await _states(stub, [left, left_t1, back]) == ["Canceled", "Queued", "Queued"]
+        await gov.after_delay([gov.execute_on(t1, direct_t1)])
+        await settle("executed on t1 directly")
+        assert await _states(stub, [left_t1, direct_t1]) == ["Queued", "Executed"]
         await gov.after_delay([gov.execute(back)])
         await settle("the governor back on t0")
         head = await chain.block_number()
-        pids = [left, direct, move, left_t1, back]
+        pids = [left, direct, move, left_t1, direct_t1, back]
         assert await _states(stub, pids) == [
             "Queued",  # t0 still has it pending
             "Executed",  # t0 did it
             "Executed",
             "Canceled",  # t1 has it, and the governor asks t0
+            "Canceled",  # t1 did it, and the governor asks t0
             "Executed",
         ]
-        assert last[0].proposals == 5 and last[0].ok
+        assert last[0].proposals == 6 and last[0].ok
         # as of past blocks: what state() said then (on t0 before the move, on t1, and on t1
         # with both of its proposals queued, the block before the move back)
         for block, ids in ((before_move, pids[:3]), (on_t1, pids[:3]), (head - 1, pids)):
@@ -193,3 +203,23 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
             only = await stub.ListProposals(pb.ListProposalsRequest(state=name, limit=100))
             want = [x.id for x in listed.proposals if x.state == name]
             assert [x.id for x in only.proposals] == want and only.total == len(want), name
+    # what the sync stored is the chain's: t1's logs from the block the governor named it on
+    tracked = TrackedSet({name: m.address(name) for name in m.contracts}, m.start_block, m.chain_id)
+    engine = create_engine(mysql_url)
+    try:
+        store = SqlAlchemySyncStore(engine, m.chain_id)
+        addresses = list(tracked.addresses.values())
+        drift = await verify_sync(
+            store, devnet.rpc, addresses, m.start_block, head, follows=tracked.follows
+        )
+        assert drift.ok and drift.logs > 0, drift.lines()
+        stored_t1 = await store.get_logs([t1], m.start_block, head)
+        # from its first log after the move (its deployment's, before, are not tracked)
+        assert stored_t1.rows and min(r["block_number"] for r in stored_t1.rows) > on_t1
+        # without following, t1's stored logs are not the chain's tracked logs
+        unfollowed = await verify_sync(
+            store, devnet.rpc, addresses, m.start_block, head, follows=[]
+        )
+        assert not unfollowed.ok
+    finally:
+        await engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from block_sync_service.bootstrap import load_abi
+from block_sync_service.domain.errors import DecodeError
 from block_sync_service.domain.model import BlockBatch, BlockHeader, RawLog
 from block_sync_service.infrastructure import events as sink_module
 from block_sync_service.infrastructure.events import BusEventSink, EventRouter, TrackedContract
@@ -75,3 +76,36 @@ async def test_a_batch_routed_in_slices_publishes_what_one_pass_does(monkeypatch
     got = [e.event.log_index for e in governance if e.WhichOneof("body") == "event"]
     # delegation is the governance domain's only; mints and burns go there too (supply)
     assert got == [i for i in range(100) if i % 5 == 4 or i % 3 == 0]
+
+
+def test_a_followed_contract_is_routed_as_the_contract_it_is() -> None:
+    """A timelock followed since the governor named it: its logs decode with the timelock's
+    ABI and go to the governance topic, with its own address; an unknown address is refused."""
+    timelock = load_abi("NovaTimelock")
+    router = EventRouter(
+        31337,
+        [TrackedContract("NovaToken", TOKEN, load_abi("NovaToken"))],
+        "t.",
+        {"NovaTimelock": timelock},
+    )
+    named = "0x" + "7b" * 20
+    header = BlockHeader(5, "0x" + "05" * 32, "0x" + "04" * 32, 1_700_000_005)
+    op = "0x" + "ee" * 32
+    log = RawLog(
+        named,
+        (timelock.events["Cancelled"].topic0, op),
+        "0x",
+        5,
+        header.hash,
+        "0x" + "ab" * 32,
+        0,
+        3,
+    )
+    with pytest.raises(DecodeError, match="untracked"):
+        router.route([log], {5: header}, historical=False)
+    router.track("NovaTimelock", named)
+    routed = router.route([log], {5: header}, historical=False)
+    assert list(routed) == ["t.governance"]
+    (env,) = [events.EventEnvelope.FromString(v) for _, v in routed["t.governance"]]
+    assert env.event.event == "Cancelled" and env.event.contract.lower() == named
+    assert events.arg_values(env.event)["id"] == op

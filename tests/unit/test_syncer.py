@@ -18,7 +18,7 @@ from block_sync_service.domain.model import (
     RawLog,
     Reorg,
 )
-from block_sync_service.domain.rules import DeepReorgError, RangeSizer
+from block_sync_service.domain.rules import DeepReorgError, Follow, RangeSizer
 from common.jsonrpc import RpcError
 
 TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -94,6 +94,7 @@ class FakeStore:
         self.epoch = 0
         self.alarm: str | None = None
         self.pending: int | None = None
+        self.logs: list[RawLog] = []
 
     async def open(self, start_block: int) -> tuple[Checkpoint, int]:
         self.epoch += 1
@@ -120,6 +121,7 @@ class FakeStore:
         if after is not None:
             await after
         self.blocks.update({n: h.hash for n, h in batch.headers.items()})
+        self.logs.extend(batch.logs)
         self.checkpoint = checkpoint
 
     async def revert(
@@ -127,6 +129,7 @@ class FakeStore:
     ) -> Checkpoint:
         self.pending = None
         self.blocks = {n: h for n, h in self.blocks.items() if n <= reorg.ancestor}
+        self.logs = [lg for lg in self.logs if lg.block_number <= reorg.ancestor]
         self.checkpoint = Checkpoint(
             reorg.ancestor, self.blocks.get(reorg.ancestor, ""), generation
         )
@@ -144,11 +147,19 @@ class FakeStore:
     async def set_alarm(self, alarm: str | None) -> None:
         self.alarm = alarm
 
+    async def stored_logs(self, address: str, topic0: str) -> list[RawLog]:
+        return [
+            lg
+            for lg in self.logs
+            if lg.address.lower() == address.lower() and lg.topics[:1] == (topic0,)
+        ]
+
 
 class FakeSink:
     def __init__(self) -> None:
         self.stream: list[object] = []
         self.generations: list[int] = []  # of each stream item
+        self.tracked: list[tuple[str, str]] = []
 
     async def publish_batch(self, batch: BlockBatch, historical: bool, generation: int) -> int:
         self.stream.extend((lg.block_number, lg.block_hash, lg.log_index) for lg in batch.logs)
@@ -158,6 +169,9 @@ class FakeSink:
     async def publish_revert(self, reorg: Reorg, generation: int) -> None:
         self.stream.append(("revert", reorg.ancestor))
         self.generations.append(generation)
+
+    def track(self, name: str, address: str) -> None:
+        self.tracked.append((name, address))
 
     def consumed(self) -> list[tuple[int, str, int]]:
         """What a consumer ends up holding: common.consumer's rules (a record of an older
@@ -532,3 +546,104 @@ async def test_catching_up_in_the_window_fetches_ahead_and_sees_forks_between_un
     assert sink.replay() == truth(chain)
     assert store.checkpoint.number == 79
     assert all(chain.blocks[n].hash == h for n, h in store.blocks.items())
+
+
+GOVERNOR, NAMED = "0x" + "9a" * 20, "0x" + "7b" * 20
+NAMING = "0x" + "ab" * 32  # the naming event's topic 0
+FOLLOW = Follow(GOVERNOR, NAMING, "NovaTimelock", 1)
+
+
+class NamingChain(FakeChain):
+    """Also a governor whose event at ``named_at`` names a contract (in the blocks of the
+    first fork only), and that contract, which logs in every block, before it is named too."""
+
+    def __init__(self, length: int, named_at: int) -> None:
+        self.named_at = named_at
+        super().__init__(length)
+
+    def grow(self, blocks: int) -> None:
+        for n in range(len(self.blocks), len(self.blocks) + blocks):
+            self._append(n)
+
+    def _logs(self, h: BlockHeader) -> list[RawLog]:
+        out = super()._logs(h)
+        tx = f"0x{h.hash[2:6]}{h.number:060x}"
+        if h.number == self.named_at and h.hash.startswith("0x0000"):
+            data = "0x" + "00" * 32 + "00" * 12 + NAMED[2:]
+            out.append(RawLog(GOVERNOR, (NAMING,), data, h.number, h.hash, tx, 0, 5))
+        if h.number > 0:
+            out.append(RawLog(NAMED, ("0xee",), "0x", h.number, h.hash, tx, 0, 6))
+        return out
+
+    async def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[RawLog]:
+        wanted = {a.lower() for a in addresses}
+        return [
+            lg for lg in await super().logs(first, last, addresses) if lg.address.lower() in wanted
+        ]
+
+    async def logs_by_block_hash(self, hashes: Sequence[str], addresses: Sequence[str]):
+        wanted = {a.lower() for a in addresses}
+        return [
+            [lg for lg in block if lg.address.lower() in wanted]
+            for block in await super().logs_by_block_hash(hashes, addresses)
+        ]
+
+    def truth(self) -> list[tuple[int, str, int]]:
+        """Every log of the tracked contracts, and the named one's from its naming block."""
+        named = next(
+            (h.number for h in self.blocks if any(lg.address == GOVERNOR for lg in self._logs(h))),
+            None,
+        )
+        return [
+            (lg.block_number, lg.block_hash, lg.log_index)
+            for h in self.blocks
+            for lg in self._logs(h)
+            if lg.address != NAMED or (named is not None and named <= h.number)
+        ]
+
+
+def make_following(
+    chain: FakeChain, store: FakeStore | None = None
+) -> tuple[Syncer, FakeStore, FakeSink]:
+    store, sink = store or FakeStore(), FakeSink()
+    config = SyncConfig(
+        addresses=[TOKEN, GOVERNOR],
+        start_block=1,
+        reorg_window=8,
+        range_concurrency=3,
+        follows=[FOLLOW],
+    )
+    return Syncer(chain, store, sink, config, sizer=RangeSizer(size=5, maximum=20)), store, sink
+
+
+@pytest.mark.parametrize("named_at", [3, 17, 33, 95, 196])
+async def test_a_contract_an_event_names_is_followed_from_that_block(named_at: int) -> None:
+    """Named in a backfill range (with later ranges read meanwhile without it), at a range's
+    first or last block, or in the window at the tip: its logs from that block on are
+    published in chain order, none before; a restart goes on following it."""
+    chain = NamingChain(120, named_at)
+    syncer, store, sink = make_following(chain)
+    await syncer.open()
+    await sync_all(syncer)
+    chain.grow(80)  # the tip moves on; the window follows
+    await sync_all(syncer)
+    assert sink.stream == chain.truth()
+    assert sink.tracked == [("NovaTimelock", NAMED)]
+    again, _, sink2 = make_following(chain, store)  # a restart: the stored event says
+    await again.open()
+    assert sink2.tracked == [("NovaTimelock", NAMED)]
+    chain.grow(10)
+    await sync_all(again)
+    assert sink.stream + sink2.stream == chain.truth()
+
+
+async def test_a_reorg_that_removes_the_naming_event_stops_following() -> None:
+    chain = NamingChain(100, 96)
+    syncer, _, sink = make_following(chain)
+    await syncer.open()
+    await sync_all(syncer)
+    assert (96, chain.blocks[96].hash, 6) in sink.stream
+    chain.fork(6, grow=3)  # the new fork names nothing
+    await sync_all(syncer)
+    assert sink.consumed() == chain.truth()
+    assert not any(b[0] > 94 and b[2] == 6 for b in sink.consumed())
