@@ -286,6 +286,11 @@ class ProposalModel(BaseModel):
         description="Queued: the timelock operation (bytes32) it is scheduled as; executed or "
         "cancelled on the timelock directly, the proposal is Executed or Canceled"
     )
+    timelock: str | None = Field(
+        description="Queued: the timelock it was queued on (EIP-55). The governor's state() "
+        "asks its timelock at the time: once the governor moved to another one (updateTimelock) "
+        "the proposal is Canceled"
+    )
 
 
 class ProposalsPage(BaseModel):

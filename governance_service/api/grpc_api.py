@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 
 from common import validation
+from common.abi import checksum
 from common.grpc_errors import at_block, in_index, invalid, not_found
 from governance_service.domain.governance import ProposalState, Vote
 from governance_service.infrastructure.sql import GovernanceViews, ProposalView
@@ -55,6 +56,7 @@ def _proposal(v: ProposalView) -> pb.Proposal:
         eta=p.eta,
         state_at_block=v.at_block,
         timelock_id=p.timelock_id,
+        timelock=checksum(v.timelock) if v.timelock else "",
     )
 
 

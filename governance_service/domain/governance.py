@@ -168,6 +168,10 @@ class Timelocks:
     def latest(self) -> str:
         return self.changes[-1][1] if self.changes else self.initial
 
+    def resolve(self, timelock: str) -> str:
+        """A proposal's ``queued_on``: "" is the first timelock ("" too when unknown)."""
+        return timelock or self.initial
+
     def same(self, a: str, b: str) -> bool:
         """Whether two timelocks are one; "" is the first (a proposal queued before any
         change was indexed), and matches any while no change is (the only one known)."""

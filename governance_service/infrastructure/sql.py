@@ -241,6 +241,10 @@ async def _checkpoint(
     return int(value) if value is not None else 0
 
 
+def _queued_on(p: Proposal, timelocks: Timelocks) -> str:
+    return timelocks.resolve(p.queued_on) if p.eta else ""
+
+
 async def _timelocks(conn: AsyncConnection) -> Timelocks:
     t = timelock_changes_t.c
     history = Timelocks()
@@ -528,6 +532,7 @@ class ProposalView:
     state: ProposalState
     quorum: int
     at_block: int  # the indexed head the state and quorum were derived at
+    timelock: str = ""  # the timelock it was queued on (lower case; "" until queued, or unknown)
 
 
 @dataclass(frozen=True)
@@ -626,7 +631,8 @@ class GovernanceViews:
             timepoint = min(p.vote_start, block)
             quorum = (await self._quorums(conn, [timepoint]))[timepoint]
             timelocks = await _timelocks(conn)
-        return ProposalView(p, proposal_state(p, block, quorum, timelocks), quorum, block)
+        state = proposal_state(p, block, quorum, timelocks)
+        return ProposalView(p, state, quorum, block, _queued_on(p, timelocks))
 
     async def _views(
         self, conn: AsyncConnection, proposals: list[Proposal], timelocks: Timelocks | None = None
@@ -638,7 +644,8 @@ class GovernanceViews:
         out = []
         for p in proposals:
             q = quorums[min(p.vote_start, now)]
-            out.append(ProposalView(p, proposal_state(p, now, q, timelocks), q, now))
+            state = proposal_state(p, now, q, timelocks)
+            out.append(ProposalView(p, state, q, now, _queued_on(p, timelocks)))
         return out
 
     async def proposals(

@@ -482,6 +482,9 @@ async def test_governance_routes(system):
                 ),
             )
             assert p["state"] == STATES[state], p
+            # queued on the one timelock there is (None until queued)
+            timelock = net.manifest.address("NovaTimelock") if p["timelock_id"] else None
+            assert p["timelock"] == timelock, p
         # at past blocks: the state and tallies the governor gave then, every block of a
         # proposal's life for a few proposals (pending, active, decided, queued, executed...)
         seen = set()

@@ -192,6 +192,12 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
             "Executed",
         ]
         assert last[0].proposals == 6 and last[0].ok
+        # each names the timelock it was queued on
+        queued_on = [
+            (await stub.GetProposal(pb.GetProposalRequest(id=str(p)))).proposal.timelock
+            for p in pids
+        ]
+        assert queued_on == [t0, t0, t0, t1, t1, t1]
         # as of past blocks: what state() said then (on t0 before the move, on t1, and on t1
         # with both of its proposals queued, the block before the move back)
         for block, ids in ((before_move, pids[:3]), (on_t1, pids[:3]), (head - 1, pids)):

@@ -60,6 +60,7 @@ def proposal_model(p: Any) -> ProposalModel:
         eta=p.eta,
         state_at_block=p.state_at_block,
         timelock_id=p.timelock_id or None,
+        timelock=p.timelock or None,
     )
 
 

@@ -19,7 +19,7 @@ class Action(_message.Message):
     def __init__(self, target: _Optional[str] = ..., value: _Optional[str] = ..., calldata: _Optional[str] = ..., signature: _Optional[str] = ...) -> None: ...
 
 class Proposal(_message.Message):
-    __slots__ = ("id", "proposer", "actions", "description", "vote_start", "vote_end", "for_votes", "against_votes", "abstain_votes", "state", "created_block", "quorum", "eta", "state_at_block", "timelock_id")
+    __slots__ = ("id", "proposer", "actions", "description", "vote_start", "vote_end", "for_votes", "against_votes", "abstain_votes", "state", "created_block", "quorum", "eta", "state_at_block", "timelock_id", "timelock")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROPOSER_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +35,7 @@ class Proposal(_message.Message):
     ETA_FIELD_NUMBER: _ClassVar[int]
     STATE_AT_BLOCK_FIELD_NUMBER: _ClassVar[int]
     TIMELOCK_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMELOCK_FIELD_NUMBER: _ClassVar[int]
     id: str
     proposer: str
     actions: _containers.RepeatedCompositeFieldContainer[Action]
@@ -50,7 +51,8 @@ class Proposal(_message.Message):
     eta: int
     state_at_block: int
     timelock_id: str
-    def __init__(self, id: _Optional[str] = ..., proposer: _Optional[str] = ..., actions: _Optional[_Iterable[_Union[Action, _Mapping]]] = ..., description: _Optional[str] = ..., vote_start: _Optional[int] = ..., vote_end: _Optional[int] = ..., for_votes: _Optional[str] = ..., against_votes: _Optional[str] = ..., abstain_votes: _Optional[str] = ..., state: _Optional[str] = ..., created_block: _Optional[int] = ..., quorum: _Optional[str] = ..., eta: _Optional[int] = ..., state_at_block: _Optional[int] = ..., timelock_id: _Optional[str] = ...) -> None: ...
+    timelock: str
+    def __init__(self, id: _Optional[str] = ..., proposer: _Optional[str] = ..., actions: _Optional[_Iterable[_Union[Action, _Mapping]]] = ..., description: _Optional[str] = ..., vote_start: _Optional[int] = ..., vote_end: _Optional[int] = ..., for_votes: _Optional[str] = ..., against_votes: _Optional[str] = ..., abstain_votes: _Optional[str] = ..., state: _Optional[str] = ..., created_block: _Optional[int] = ..., quorum: _Optional[str] = ..., eta: _Optional[int] = ..., state_at_block: _Optional[int] = ..., timelock_id: _Optional[str] = ..., timelock: _Optional[str] = ...) -> None: ...
 
 class ListProposalsRequest(_message.Message):
     __slots__ = ("state", "limit", "offset")
