@@ -20,6 +20,7 @@ from common.db import create_engine
 from nova import stack
 from nova.devnet import artifacts
 from nova.devnet.chain import Tx
+from nova.devnet.reorg import force_reorg
 from novapb.governance.v1 import governance_pb2 as pb
 from tests.chain_helpers import Devnet, make_devnet
 from tests.integration.test_governance_service import pipeline
@@ -164,6 +165,15 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
         await settle("queued on t0")
         assert await _states(stub, [left, direct, move]) == ["Queued", "Executed", "Queued"]
         await gov.after_delay([gov.execute(move)])
+        await settle("the governor on t1, on a fork about to be orphaned")
+        assert await _states(stub, [left, direct, move]) == ["Canceled", "Canceled", "Executed"]
+        # a reorg orphans the move (anvil drops its transaction): the governor is on t0 again,
+        # and the sync stops following t1
+        await force_reorg(devnet.rpc, m, 1, seed=3)
+        chain.forget_nonces()
+        await settle("the move orphaned")
+        assert await _states(stub, [left, direct, move]) == ["Queued", "Executed", "Queued"]
+        await gov.after_delay([gov.execute(move)])  # executed again, on the new fork
         on_t1 = await chain.block_number()
         await settle("the governor on t1")  # every proposal's state() at the head
         assert await _states(stub, [left, direct, move]) == ["Canceled", "Canceled", "Executed"]
