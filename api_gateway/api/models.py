@@ -71,6 +71,12 @@ class IndexStatusModel(BaseModel):
     error: str = Field("", description="Why it stopped, or why it could not be reached")
 
 
+class FollowedContractModel(BaseModel):
+    name: str
+    address: str
+    from_block: int
+
+
 class SyncStatusModel(BaseModel):
     is_syncing: bool = Field(
         description="The sync runs and follows the chain (also when caught up: see `lag`); "
@@ -97,6 +103,11 @@ class SyncStatusModel(BaseModel):
     indexes: dict[str, IndexStatusModel] = Field(
         default_factory=dict,
         description="Each consumer service's index (token, staking, governance) behind the sync",
+    )
+    followed: list[FollowedContractModel] = Field(
+        default_factory=list,
+        description="Contracts followed since an event of a tracked one named them (the "
+        "timelock the governor moved to), each from that event's block",
     )
 
 

@@ -10,6 +10,7 @@ import grpc
 from block_sync_service.application.sync import SyncStatus
 from block_sync_service.infrastructure.store import SqlAlchemySyncStore
 from common import validation
+from common.abi import checksum
 from common.logging import get_logger
 from novapb.block_sync.v1 import block_sync_pb2 as pb
 from novapb.block_sync.v1 import block_sync_pb2_grpc as pb_grpc
@@ -185,6 +186,10 @@ class BlockSyncServicer(pb_grpc.BlockSyncServiceServicer):
             chain_id=self.chain_id,
             final_block=max(0, s.final),
             archived_block=self.archived(),
+            followed=[
+                pb.FollowedContract(name=name, address=checksum(address), from_block=block)
+                for name, address, block in s.followed
+            ],
         )
 
 

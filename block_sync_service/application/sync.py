@@ -73,6 +73,8 @@ class SyncStatus:
     reorgs_total: int = 0
     alarm: str = ""
     running: bool = False
+    # the contracts followed since an event named them: (name, address lower case, from block)
+    followed: list[tuple[str, str, int]] = field(default_factory=list)
     _rate: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
 
     @property
@@ -129,6 +131,7 @@ class Syncer:
         self._window_span = config.window_batch
         self._base = frozenset(a.lower() for a in config.addresses)
         self._followed: dict[str, int] = {}  # a followed contract -> the block it is from
+        self._names: dict[str, str] = {}  # a followed contract -> what it is
         self._follows_by_topic = {rule.topic0: rule for rule in config.follows}
         self._reload_followed = False  # after a failed step: what was committed decides
 
@@ -391,8 +394,13 @@ class Syncer:
                 named = rule.named_by(lg.address, lg.topics, lg.data)
                 if named is not None and named not in self._base and named not in followed:
                     followed[named] = lg.block_number
+                    self._names[named] = rule.name
                     self.sink.track(rule.name, named)
+        self._set_followed(followed)
+
+    def _set_followed(self, followed: dict[str, int]) -> None:
         self._followed = followed
+        self.status.followed = [(self._names[a], a, b) for a, b in followed.items()]
 
     async def _follow(self, batch: BlockBatch) -> None:
         """Before a unit is published (units are, in chain order): a contract its logs name is
@@ -406,7 +414,8 @@ class Syncer:
                 named = rule.named_by(lg.address, lg.topics, lg.data)
                 if named is None or named in self._base or named in self._followed:
                     continue
-                self._followed[named] = lg.block_number
+                self._names[named] = rule.name
+                self._set_followed({**self._followed, named: lg.block_number})
                 self.sink.track(rule.name, named)
                 log.info(
                     "following a contract an event names",
@@ -557,7 +566,7 @@ class Syncer:
         self.status.synced = self._checkpoint.number
         self.status.synced_hash = self._checkpoint.hash
         # a contract named above the block is not followed any more (the event is gone)
-        self._followed = {a: b for a, b in self._followed.items() if b <= reorg.ancestor}
+        self._set_followed({a: b for a, b in self._followed.items() if b <= reorg.ancestor})
 
     async def rewind_checked(self, to_block: int) -> Checkpoint:
         """An operator's rewind (``nova rewind``), e.g. after a reorg deeper than the window

@@ -265,6 +265,7 @@ async def test_routes_answer_what_the_chain_says(system):
         status = (await http.get("/api/v1/sync/status")).json()
         assert status["synced_block"] == status["final_block"] == await net.chain.block_number()
         assert set(status["indexes"]) == {"token", "staking", "governance"}
+        assert status["followed"] == []  # the governor's timelock is the manifest's, tracked
 
         async def indexed_through_the_sync() -> bool:
             now = (await http.get("/api/v1/sync/status")).json()

@@ -80,12 +80,12 @@ async def pipeline(net: Devnet, endpoints: stack.Endpoints, db_url: str):
 
     async with contextlib.AsyncExitStack() as down:
         app = gov_bootstrap(settings, registry=isolated_registry())
-        _, channel = await beside_sync(down, sync_settings, app)
-        yield app, pb_grpc.GovernanceServiceStub(channel), settle, last
+        sync, channel = await beside_sync(down, sync_settings, app)
+        yield app, pb_grpc.GovernanceServiceStub(channel), settle, last, sync
 
 
 async def test_proposals_votes_and_power_equal_the_chain(devnet, endpoints, mysql_url):
-    async with pipeline(devnet, endpoints, mysql_url) as (app, stub, settle, last):
+    async with pipeline(devnet, endpoints, mysql_url) as (app, stub, settle, last, _):
         states: Counter[str] = Counter()
         for round_ in range(3):  # several heads: states move with the block number
             if round_:
@@ -363,7 +363,7 @@ def states_now(listed: pb.ListProposalsResponse, state: str) -> int:
 
 
 async def test_reorgs_during_voting_leave_no_trace(devnet, endpoints, mysql_url):
-    async with pipeline(devnet, endpoints, mysql_url) as (_app, stub, settle, last):
+    async with pipeline(devnet, endpoints, mysql_url) as (_app, stub, settle, last, _):
         await settle("initial catch-up")
         for depth in (2, 5, 9):
             await devnet.sim.resync()

@@ -6,6 +6,7 @@ head and at past blocks, and its state filter agrees."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,8 +22,10 @@ from nova import stack
 from nova.devnet import artifacts
 from nova.devnet.chain import Tx
 from nova.devnet.reorg import force_reorg
+from novapb.block_sync.v1 import block_sync_pb2 as sync_pb
+from novapb.block_sync.v1 import block_sync_pb2_grpc as sync_grpc
 from novapb.governance.v1 import governance_pb2 as pb
-from tests.chain_helpers import Devnet, make_devnet
+from tests.chain_helpers import Devnet, channel_to, make_devnet
 from tests.integration.test_governance_service import pipeline
 
 GOV = artifacts.load("NovaGovernor").abi
@@ -153,7 +156,7 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
     )
     t1 = checksum(deployed[0]["contractAddress"])
     noop = (me, "0x")  # a call to an account: nothing happens, and it succeeds
-    async with pipeline(devnet, endpoints, mysql_url) as (_, stub, settle, last):
+    async with pipeline(devnet, endpoints, mysql_url) as (_, stub, settle, last, sync):
         # on t0: one left queued, one executed on t0 directly, one moving the governor to t1
         left, direct, move = await gov.propose(
             (*noop, "left queued on t0"),
@@ -172,11 +175,18 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
         await force_reorg(devnet.rpc, m, 1, seed=3)
         chain.forget_nonces()
         await settle("the move orphaned")
+        assert sync.syncer.status.followed == []
         assert await _states(stub, [left, direct, move]) == ["Queued", "Executed", "Queued"]
         await gov.after_delay([gov.execute(move)])  # executed again, on the new fork
         on_t1 = await chain.block_number()
         await settle("the governor on t1")  # every proposal's state() at the head
         assert await _states(stub, [left, direct, move]) == ["Canceled", "Canceled", "Executed"]
+        async with contextlib.AsyncExitStack() as down:  # as GET /api/v1/sync/status reads it
+            stub_s = sync_grpc.BlockSyncServiceStub(await channel_to(down, sync))
+            status = await stub_s.GetSyncStatus(sync_pb.GetSyncStatusRequest())
+        assert [(f.name, f.address, f.from_block) for f in status.followed] == [
+            ("NovaTimelock", t1, on_t1)
+        ]
         # on t1: one left queued, one executed on t1 directly (the sync follows t1 since the
         # governor named it), one moving the governor back to t0
         left_t1, direct_t1, back = await gov.propose(

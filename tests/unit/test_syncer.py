@@ -629,9 +629,11 @@ async def test_a_contract_an_event_names_is_followed_from_that_block(named_at: i
     await sync_all(syncer)
     assert sink.stream == chain.truth()
     assert sink.tracked == [("NovaTimelock", NAMED)]
+    assert syncer.status.followed == [("NovaTimelock", NAMED, named_at)]
     again, _, sink2 = make_following(chain, store)  # a restart: the stored event says
     await again.open()
     assert sink2.tracked == [("NovaTimelock", NAMED)]
+    assert again.status.followed == [("NovaTimelock", NAMED, named_at)]
     chain.grow(10)
     await sync_all(again)
     assert sink.stream + sink2.stream == chain.truth()
@@ -647,3 +649,4 @@ async def test_a_reorg_that_removes_the_naming_event_stops_following() -> None:
     await sync_all(syncer)
     assert sink.consumed() == chain.truth()
     assert not any(b[0] > 94 and b[2] == 6 for b in sink.consumed())
+    assert syncer.status.followed == []

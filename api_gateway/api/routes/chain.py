@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 from api_gateway.api.deps import MAX_BLOCK, ClientsDep, Cursor, parse_block_or_latest
 from api_gateway.api.models import (
     BlockModel,
+    FollowedContractModel,
     IndexStatusModel,
     LogModel,
     LogsPage,
@@ -190,4 +191,8 @@ async def sync_status(clients: ClientsDep, response: Response) -> SyncStatusMode
         alarm=s.alarm,
         archived_block=s.archived_block if s.archived_block >= 0 else None,
         indexes=indexes,
+        followed=[
+            FollowedContractModel(name=f.name, address=f.address, from_block=f.from_block)
+            for f in s.followed
+        ],
     )

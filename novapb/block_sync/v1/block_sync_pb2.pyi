@@ -143,7 +143,7 @@ class GetSyncStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetSyncStatusResponse(_message.Message):
-    __slots__ = ("is_syncing", "latest_block", "synced_block", "lag", "last_reorg_block", "last_reorg_depth", "last_reorg_at", "events_per_second", "alarm", "chain_id", "final_block", "archived_block")
+    __slots__ = ("is_syncing", "latest_block", "synced_block", "lag", "last_reorg_block", "last_reorg_depth", "last_reorg_at", "events_per_second", "alarm", "chain_id", "final_block", "archived_block", "followed")
     IS_SYNCING_FIELD_NUMBER: _ClassVar[int]
     LATEST_BLOCK_FIELD_NUMBER: _ClassVar[int]
     SYNCED_BLOCK_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +156,7 @@ class GetSyncStatusResponse(_message.Message):
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     FINAL_BLOCK_FIELD_NUMBER: _ClassVar[int]
     ARCHIVED_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    FOLLOWED_FIELD_NUMBER: _ClassVar[int]
     is_syncing: bool
     latest_block: int
     synced_block: int
@@ -168,4 +169,15 @@ class GetSyncStatusResponse(_message.Message):
     chain_id: int
     final_block: int
     archived_block: int
-    def __init__(self, is_syncing: _Optional[bool] = ..., latest_block: _Optional[int] = ..., synced_block: _Optional[int] = ..., lag: _Optional[int] = ..., last_reorg_block: _Optional[int] = ..., last_reorg_depth: _Optional[int] = ..., last_reorg_at: _Optional[int] = ..., events_per_second: _Optional[float] = ..., alarm: _Optional[str] = ..., chain_id: _Optional[int] = ..., final_block: _Optional[int] = ..., archived_block: _Optional[int] = ...) -> None: ...
+    followed: _containers.RepeatedCompositeFieldContainer[FollowedContract]
+    def __init__(self, is_syncing: _Optional[bool] = ..., latest_block: _Optional[int] = ..., synced_block: _Optional[int] = ..., lag: _Optional[int] = ..., last_reorg_block: _Optional[int] = ..., last_reorg_depth: _Optional[int] = ..., last_reorg_at: _Optional[int] = ..., events_per_second: _Optional[float] = ..., alarm: _Optional[str] = ..., chain_id: _Optional[int] = ..., final_block: _Optional[int] = ..., archived_block: _Optional[int] = ..., followed: _Optional[_Iterable[_Union[FollowedContract, _Mapping]]] = ...) -> None: ...
+
+class FollowedContract(_message.Message):
+    __slots__ = ("name", "address", "from_block")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    FROM_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    address: str
+    from_block: int
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., from_block: _Optional[int] = ...) -> None: ...
