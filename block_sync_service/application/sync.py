@@ -159,7 +159,14 @@ class Syncer:
                 try:
                     progressed = await self.step(until)
                     failures = 0
-                except (ChainUnavailable, ChainMismatch, RpcError, OSError, TimeoutError) as exc:
+                except (
+                    ChainUnavailable,
+                    ChainMismatch,
+                    RangeTooLarge,  # a block's logs of a followed contract the node refuses
+                    RpcError,
+                    OSError,
+                    TimeoutError,
+                ) as exc:
                     # RpcError: an answer the client does not expect (e.g. a load-balanced
                     # node's transient "header not found"); retried, logged, counted
 
@@ -429,9 +436,7 @@ class Syncer:
             a: b for a, b in self._followed.items() if b <= batch.last and a not in batch.addresses
         }
         if missing:
-            found = await self.chain.logs(
-                max(batch.first, min(missing.values())), batch.last, sorted(missing)
-            )
+            found = await self._logs_of(sorted(missing), min(missing.values()), batch)
             numbers = sorted({lg.block_number for lg in found} - batch.headers.keys())
             batch.headers.update(await self.chain.headers(numbers) if numbers else {})
             for lg in found:
@@ -440,6 +445,28 @@ class Syncer:
             batch.logs = sorted([*batch.logs, *found], key=lambda x: (x.block_number, x.log_index))
             batch.addresses |= missing.keys()
             await self._with_transactions(batch)
+
+    async def _logs_of(self, addresses: list[str], first: int, batch: BlockBatch) -> list[RawLog]:
+        """The logs of ``addresses`` in the unit's blocks from ``first``: by block hash in a
+        window unit (it holds every block), else by ranges, halved when the node refuses."""
+        first = max(first, batch.first)
+        numbers = range(first, batch.last + 1)
+        if all(n in batch.headers for n in numbers):
+            hashes = [batch.headers[n].hash for n in numbers]
+            return [
+                lg for logs in await self.chain.logs_by_block_hash(hashes, addresses) for lg in logs
+            ]
+        return await self._range_logs(first, batch.last, addresses)
+
+    async def _range_logs(self, first: int, last: int, addresses: list[str]) -> list[RawLog]:
+        try:
+            return await self.chain.logs(first, last, addresses)
+        except RangeTooLarge:
+            if first == last:
+                raise
+            mid = (first + last) // 2
+            low = await self._range_logs(first, mid, addresses)
+            return low + await self._range_logs(mid + 1, last, addresses)
 
     # ------------------------------------------------------------------ shared
 

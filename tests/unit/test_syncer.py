@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from block_sync_service.application.sync import SyncConfig, Syncer
-from block_sync_service.domain.errors import ChainMismatch, Fenced, RewindRefused
+from block_sync_service.domain.errors import ChainMismatch, Fenced, RangeTooLarge, RewindRefused
 from block_sync_service.domain.model import (
     BlockBatch,
     BlockHeader,
@@ -557,8 +557,10 @@ class NamingChain(FakeChain):
     """Also a governor whose event at ``named_at`` names a contract (in the blocks of the
     first fork only), and that contract, which logs in every block, before it is named too."""
 
-    def __init__(self, length: int, named_at: int) -> None:
+    def __init__(self, length: int, named_at: int, refuse_over: int = 0) -> None:
         self.named_at = named_at
+        self.refuse_over = refuse_over  # refuse ranges of the named one alone over this many
+        self.refused = 0
         super().__init__(length)
 
     def grow(self, blocks: int) -> None:
@@ -566,7 +568,7 @@ class NamingChain(FakeChain):
             self._append(n)
 
     def _logs(self, h: BlockHeader) -> list[RawLog]:
-        out = super()._logs(h)
+        out = super()._logs(h) if h.number % 3 == 0 else []  # a range reads some headers only
         tx = f"0x{h.hash[2:6]}{h.number:060x}"
         if h.number == self.named_at and h.hash.startswith("0x0000"):
             data = "0x" + "00" * 32 + "00" * 12 + NAMED[2:]
@@ -577,6 +579,9 @@ class NamingChain(FakeChain):
 
     async def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[RawLog]:
         wanted = {a.lower() for a in addresses}
+        if self.refuse_over and wanted == {NAMED} and last - first + 1 > self.refuse_over:
+            self.refused += 1
+            raise RangeTooLarge("query returned more than 10000 results")
         return [
             lg for lg in await super().logs(first, last, addresses) if lg.address.lower() in wanted
         ]
@@ -616,18 +621,24 @@ def make_following(
     return Syncer(chain, store, sink, config, sizer=RangeSizer(size=5, maximum=20)), store, sink
 
 
-@pytest.mark.parametrize("named_at", [3, 17, 33, 95, 196])
-async def test_a_contract_an_event_names_is_followed_from_that_block(named_at: int) -> None:
-    """Named in a backfill range (with later ranges read meanwhile without it), at a range's
-    first or last block, or in the window at the tip: its logs from that block on are
-    published in chain order, none before; a restart goes on following it."""
-    chain = NamingChain(120, named_at)
+@pytest.mark.parametrize(
+    ("named_at", "refuse_over"), [(3, 0), (17, 0), (17, 2), (33, 0), (95, 0), (196, 0)]
+)
+async def test_a_contract_an_event_names_is_followed_from_that_block(
+    named_at: int, refuse_over: int
+) -> None:
+    """Named in a backfill range (with later ranges read meanwhile without it: their logs of
+    it are read in smaller ranges when the node refuses), at a range's first or last block,
+    or in the window at the tip: its logs from that block on are published in chain order,
+    none before; a restart goes on following it."""
+    chain = NamingChain(120, named_at, refuse_over)
     syncer, store, sink = make_following(chain)
     await syncer.open()
     await sync_all(syncer)
     chain.grow(80)  # the tip moves on; the window follows
     await sync_all(syncer)
     assert sink.stream == chain.truth()
+    assert bool(chain.refused) == bool(refuse_over)
     assert sink.tracked == [("NovaTimelock", NAMED)]
     assert syncer.status.followed == [("NovaTimelock", NAMED, named_at)]
     again, _, sink2 = make_following(chain, store)  # a restart: the stored event says
