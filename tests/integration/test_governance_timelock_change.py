@@ -126,15 +126,21 @@ async def _states(stub: Any, pids: Sequence[int], at: int = 0) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def devnet(anvil_url: str, tmp_path_factory: pytest.TempPathFactory):
-    net = await make_devnet(anvil_url, tmp_path_factory.mktemp("devnet"), seed=17)
+    net = await make_devnet(anvil_url, tmp_path_factory.mktemp("devnet"), seed=17)  # new contracts
     yield net
     await net.rpc.close()
 
 
+@pytest.fixture(params=["mysql", "sqlite"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """MariaDB, and SQLite as the embedded dev mode stores the index."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
 async def test_proposals_follow_the_governor_to_another_timelock_and_back(
-    devnet: Devnet, endpoints: stack.Endpoints, mysql_url: str
+    devnet: Devnet, endpoints: stack.Endpoints, db_url: str
 ) -> None:
     chain, m = devnet.chain, devnet.manifest
     gov = Governance(devnet)
@@ -156,7 +162,7 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
     )
     t1 = checksum(deployed[0]["contractAddress"])
     noop = (me, "0x")  # a call to an account: nothing happens, and it succeeds
-    async with pipeline(devnet, endpoints, mysql_url) as (_, stub, settle, last, sync):
+    async with pipeline(devnet, endpoints, db_url) as (_, stub, settle, last, sync):
         # on t0: one left queued, one executed on t0 directly, one moving the governor to t1
         left, direct, move = await gov.propose(
             (*noop, "left queued on t0"),
@@ -231,7 +237,7 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
             assert [x.id for x in only.proposals] == want and only.total == len(want), name
     # what the sync stored is the chain's: t1's logs from the block the governor named it on
     tracked = TrackedSet({name: m.address(name) for name in m.contracts}, m.start_block, m.chain_id)
-    engine = create_engine(mysql_url)
+    engine = create_engine(db_url)
     try:
         store = SqlAlchemySyncStore(engine, m.chain_id)
         addresses = list(tracked.addresses.values())
