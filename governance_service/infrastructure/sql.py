@@ -681,6 +681,11 @@ class GovernanceViews:
         views = [v for v in views if v.state == state]
         return views[offset : offset + limit], len(views)
 
+    async def timelocks(self) -> Timelocks:
+        """The governor's timelock changes indexed."""
+        async with self.engine.connect() as conn:
+            return await _timelocks(conn)
+
     async def all_proposals(self) -> list[ProposalView]:
         views, _ = await self.proposals(None, 2**31, 0)
         return views

@@ -1,6 +1,7 @@
 """Compare the indexed governance state with the chain: every proposal's state() and
-proposalVotes() at the indexed head, every delegate's getVotes() at the block asked for, and
-at the head the list of delegates by voting power and every delegator's delegates()."""
+proposalVotes() at the indexed head, every delegate's getVotes() at the block asked for, the
+governor's timelock() at it, and at the head the list of delegates by voting power and every
+delegator's delegates()."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ class GovernanceDrift(DriftReport):
     proposals: int = 0
     delegates: int = 0
     quorum_checked: bool = False
+    timelock_checked: bool = False
     ranking_checked: bool = False
     delegators: int | None = None  # delegations compared (None: the index moved meanwhile)
 
     def compared(self) -> str:
         quorum = ", the quorum" if self.quorum_checked else ""
+        quorum += ", the timelock" if self.timelock_checked else ""
         ranking = ", the delegates list" if self.ranking_checked else ""
         delegations = "" if self.delegators is None else f", {self.delegators} delegations"
         return (
@@ -111,6 +114,15 @@ async def verify_governance(
             drift.drifts.append(f"getVotes({d}): indexed {ours[d]} chain {now}")
         if before != ours_past[d]:
             drift.drifts.append(f"getPastVotes({d}, {past}): indexed {ours_past[d]} chain {before}")
+    timelocks = await views.timelocks()
+    if timelocks.keys:  # the timelock the governor asks about queued proposals at ``at``
+        data = gov_abi.encode_call("timelock")
+        chain_tl = gov_abi.decode_result(
+            "timelock", await rpc.call("eth_call", {"to": governor, "data": data}, tag)
+        )
+        drift.timelock_checked = True
+        if str(chain_tl).lower() != timelocks.at(at):
+            drift.drifts.append(f"timelock(): indexed {timelocks.at(at)} chain {chain_tl}")
     if at == head:
         await _check_ranking(views, at, chain_now, drift)
         await _check_delegations(views, rpc, token, token_abi, at, drift)

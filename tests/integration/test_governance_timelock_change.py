@@ -217,7 +217,7 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
             "Canceled",  # t1 did it, and the governor asks t0
             "Executed",
         ]
-        assert last[0].proposals == 6 and last[0].ok
+        assert last[0].proposals == 6 and last[0].ok and last[0].timelock_checked
         # each names the timelock it was queued on
         queued_on = [
             (await stub.GetProposal(pb.GetProposalRequest(id=str(p)))).proposal.timelock
