@@ -133,7 +133,6 @@ class Syncer:
         self._followed: dict[str, int] = {}  # a followed contract -> the block it is from
         self._names: dict[str, str] = {}  # a followed contract -> what it is
         self._follows_by_topic = {rule.topic0: rule for rule in config.follows}
-        self._reload_followed = False  # after a failed step: what was committed decides
 
     async def open(self) -> None:
         self._checkpoint, self._epoch = await self.store.open(self.cfg.start_block)
@@ -171,7 +170,7 @@ class Syncer:
                     # node's transient "header not found"); retried, logged, counted
 
                     failures += 1
-                    self._reload_followed = True
+                    self._forget_uncommitted()
                     self.obs.on_error("step", exc)
                     delay = min(self.cfg.retry_max_s, self.cfg.retry_base_s * 2 ** min(failures, 8))
                     log.warning(
@@ -185,7 +184,7 @@ class Syncer:
                     continue
                 except (PortError, StoreUnavailable) as exc:
                     failures += 1
-                    self._reload_followed = True
+                    self._forget_uncommitted()
                     self.obs.on_error("publish", exc)
                     delay = min(self.cfg.retry_max_s, self.cfg.retry_base_s * 2 ** min(failures, 8))
                     log.warning(
@@ -227,9 +226,6 @@ class Syncer:
 
     async def step(self, until: int | None = None) -> bool:
         """Do one unit of work. Returns False when there was nothing to do."""
-        if self._reload_followed:  # a unit that named a contract may not have been committed
-            await self._load_followed()
-            self._reload_followed = False
         head = await self.chain.head()
         self.status.head = head
         final = await self._final(head)
@@ -404,6 +400,14 @@ class Syncer:
                     self._names[named] = rule.name
                     self.sink.track(rule.name, named)
         self._set_followed(followed)
+
+    def _forget_uncommitted(self) -> None:
+        """After a failed step: a contract named in a unit that was not committed is not
+        followed (the units are read again from the checkpoint, and name it again if the chain
+        still does). Checkpoints are units' last blocks, in order: one at or above the naming
+        block means its unit was committed."""
+        done = self._checkpoint.number
+        self._set_followed({a: b for a, b in self._followed.items() if b <= done})
 
     def _set_followed(self, followed: dict[str, int]) -> None:
         self._followed = followed

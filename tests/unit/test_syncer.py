@@ -661,3 +661,39 @@ async def test_a_reorg_that_removes_the_naming_event_stops_following() -> None:
     assert sink.consumed() == chain.truth()
     assert not any(b[0] > 94 and b[2] == 6 for b in sink.consumed())
     assert syncer.status.followed == []
+
+
+async def test_a_contract_named_in_a_unit_that_was_not_committed_is_not_followed() -> None:
+    """The unit naming the contract fails to commit, and the chain meanwhile replaces its
+    blocks (below the window: nothing checks their parents) with ones that name nothing: the
+    retry reads them without the contract, as if it had never been named. (What consumers
+    make of a fork below the window that nothing detected is not this test's subject.)"""
+    from block_sync_service.domain.errors import StoreUnavailable
+
+    chain = NamingChain(120, 40)
+    syncer, store, _ = make_following(chain)
+    syncer.cfg.retry_base_s = syncer.cfg.retry_max_s = 0.001
+    real = store.commit
+    failed = {"n": 0}
+
+    async def flaky(
+        batch: BlockBatch,
+        checkpoint: Checkpoint,
+        epoch: int,
+        head: int,
+        after: Awaitable[None] | None = None,
+    ) -> None:
+        if batch.first <= 40 <= batch.last and not failed["n"]:
+            failed["n"] += 1
+            if after is not None:
+                await after
+            chain.fork(len(chain.blocks) - batch.first)  # the chain from the unit on is new
+            raise StoreUnavailable("connection lost")
+        await real(batch, checkpoint, epoch, head, after)
+
+    store.commit = flaky  # type: ignore[method-assign]
+    await asyncio.wait_for(syncer.run(asyncio.Event(), until=100), 10)
+    assert failed["n"] == 1 and syncer.status.followed == []
+    # what the sync stores (GetLogs) holds none of the contract the chain no longer names
+    assert not any(lg.address == NAMED for lg in store.logs)
+    assert {lg.block_number for lg in store.logs} == {x[0] for x in chain.truth() if x[0] <= 100}
