@@ -175,7 +175,7 @@ class Timelocks:
     def same(self, a: str, b: str) -> bool:
         """Whether two timelocks are one; "" is the first (a proposal queued before any
         change was indexed), and matches any while no change is (the only one known)."""
-        a, b = (a or self.initial).lower(), (b or self.initial).lower()
+        a, b = self.resolve(a).lower(), self.resolve(b).lower()
         return a == b or not a or not b
 
     @property
