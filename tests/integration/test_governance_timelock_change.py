@@ -15,7 +15,7 @@ from eth_utils.crypto import keccak
 
 from block_sync_service.bootstrap import TrackedSet
 from block_sync_service.infrastructure.store import SqlAlchemySyncStore
-from block_sync_service.infrastructure.verify import verify_sync
+from block_sync_service.infrastructure.verify import verify_archive, verify_sync
 from common.abi import checksum
 from common.db import create_engine
 from nova import stack
@@ -25,7 +25,7 @@ from nova.devnet.reorg import force_reorg
 from novapb.block_sync.v1 import block_sync_pb2 as sync_pb
 from novapb.block_sync.v1 import block_sync_pb2_grpc as sync_grpc
 from novapb.governance.v1 import governance_pb2 as pb
-from tests.chain_helpers import Devnet, channel_to, make_devnet
+from tests.chain_helpers import Devnet, channel_to, make_devnet, wait_for
 from tests.integration.test_governance_service import pipeline
 
 GOV = artifacts.load("NovaGovernor").abi
@@ -235,6 +235,25 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
             only = await stub.ListProposals(pb.ListProposalsRequest(state=name, limit=100))
             want = [x.id for x in listed.proposals if x.state == name]
             assert [x.id for x in only.proposals] == want and only.total == len(want), name
+        # the raw log archive too (its archiver lags: waited for), with t1's logs from the move
+        assert sync.archive is not None
+        archived: list[Any] = []
+
+        async def archive_is_the_chains() -> bool:
+            found = await verify_archive(
+                sync.archive,
+                devnet.rpc,
+                [m.address(n) for n in m.contracts],
+                m.start_block,
+                head,
+                follows=sync.tracked.follows,
+            )
+            archived[:] = [found]
+            return found.ok
+
+        await wait_for(archive_is_the_chains, "the archive", 60)
+        live = await sync.archive.count({"removed": False})
+        assert archived[0].logs == live > 0 and archived[0].removed > 0  # the orphaned move
     # what the sync stored is the chain's: t1's logs from the block the governor named it on
     tracked = TrackedSet({name: m.address(name) for name in m.contracts}, m.start_block, m.chain_id)
     engine = create_engine(db_url)
