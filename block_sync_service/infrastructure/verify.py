@@ -8,7 +8,7 @@ marked removed."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from block_sync_service.domain.rules import Follow
@@ -25,23 +25,38 @@ ARCHIVE_FIELDS = FIELDS[1:]  # the archive's key holds the block hash
 TX_FIELDS = ("block", "block hash", "index", "from", "to", "value", "gas", "gas price", "input")
 
 
+def _following(followed: dict[str, int]) -> str:
+    """How the contracts an event named were followed, for a report."""
+    if not followed:
+        return ""
+    each = ", ".join(f"{a} from block {b}" for a, b in followed.items())
+    return f" (following {each})"
+
+
 @dataclass
 class SyncDrift(DriftReport):
     logs: int = 0  # the chain's tracked logs compared
     transactions: int = 0  # the chain's transactions carrying them
     blocks: int = 0  # stored blocks compared
+    followed: dict[str, int] = field(default_factory=dict)  # named by the chain's events
 
     def compared(self) -> str:
-        return f"{self.logs} logs, {self.transactions} transactions and {self.blocks} blocks"
+        return (
+            f"{self.logs} logs, {self.transactions} transactions and {self.blocks} blocks"
+            + _following(self.followed)
+        )
 
 
 @dataclass
 class ArchiveDrift(DriftReport):
     logs: int = 0  # the chain's tracked logs compared
     removed: int = 0  # archived logs marked removed (of orphaned blocks)
+    followed: dict[str, int] = field(default_factory=dict)
 
     def compared(self) -> str:
-        return f"{self.logs} logs and {self.removed} logs marked removed"
+        return f"{self.logs} logs and {self.removed} logs marked removed" + _following(
+            self.followed
+        )
 
 
 def _chain_log(x: dict[str, Any]) -> tuple[Any, ...]:
@@ -125,15 +140,17 @@ async def _chain_spans(
     last: int,
     span: int,
     follows: Sequence[Follow] = (),
+    followed: dict[str, int] | None = None,
 ) -> AsyncIterator[tuple[int, int, list[dict[str, Any]]]]:
     """(low, high, the node's tracked logs of low..high) over ``first..last``, ``span`` blocks
     at a time, halved when the node refuses a range (too many results). A contract that a
     log of the chain names (``follows``) is tracked from that log's block on, as the sync
-    does: the span it is named in is read again with it."""
+    does: the span it is named in is read again with it. ``followed`` gets them (address ->
+    the block it is followed from)."""
     from common.jsonrpc import RpcError
 
     base = {a.lower() for a in addresses}
-    followed: dict[str, int] = {}
+    followed = {} if followed is None else followed
     low = first
     while low <= last:
         high = min(last, low + span - 1)
@@ -183,7 +200,8 @@ async def verify_archive(
     is the chain's (an orphaned one is marked removed). An archiver behind ``block`` shows as
     the chain's latest logs not archived. ``span`` and ``progress`` as for :func:`verify_sync`."""
     drift = ArchiveDrift(block)
-    async for low, high, found in _chain_spans(rpc, addresses, first, block, span, follows):
+    spans = _chain_spans(rpc, addresses, first, block, span, follows, drift.followed)
+    async for low, high, found in spans:
         chain = {
             (int(x["blockNumber"], 16), int(x["logIndex"], 16), x["blockHash"].lower()): (
                 _chain_log(x)[1:]
@@ -240,7 +258,8 @@ async def verify_sync(
     if at > synced:
         raise OutOfRange(f"block {at} is above the last synced block {synced}")
     drift = SyncDrift(at)
-    async for low, high, found in _chain_spans(rpc, addresses, first, at, span, follows):
+    spans = _chain_spans(rpc, addresses, first, at, span, follows, drift.followed)
+    async for low, high, found in spans:
         chain = {(int(x["blockNumber"], 16), int(x["logIndex"], 16)): _chain_log(x) for x in found}
         rows = (await store.get_logs([], low, high, limit=2**31 - 1)).rows
         stored = {(r["block_number"], r["log_index"]): _stored_log(r) for r in rows}

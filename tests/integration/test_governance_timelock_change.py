@@ -264,6 +264,8 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
             store, devnet.rpc, addresses, m.start_block, head, follows=tracked.follows
         )
         assert drift.ok and drift.logs > 0, drift.lines()
+        assert drift.followed == {t1.lower(): on_t1}
+        assert f"following {t1.lower()} from block {on_t1}" in drift.lines()[0]
         stored_t1 = await store.get_logs([t1], m.start_block, head)
         # from its first log after the move (its deployment's, before, are not tracked)
         assert stored_t1.rows and min(r["block_number"] for r in stored_t1.rows) > on_t1
