@@ -14,10 +14,12 @@ import pytest
 from eth_utils.crypto import keccak
 
 from block_sync_service.bootstrap import TrackedSet
+from block_sync_service.bootstrap import bootstrap as sync_bootstrap
 from block_sync_service.infrastructure.store import SqlAlchemySyncStore
 from block_sync_service.infrastructure.verify import verify_archive, verify_sync
 from common.abi import checksum
 from common.db import create_engine
+from common.metrics import isolated_registry
 from nova import stack
 from nova.devnet import artifacts
 from nova.devnet.chain import Tx
@@ -276,3 +278,12 @@ async def test_proposals_follow_the_governor_to_another_timelock_and_back(
         assert not unfollowed.ok
     finally:
         await engine.dispose()
+    # a restarted sync follows t1 from the stored event (it reads it at open)
+    again = sync_bootstrap(sync.settings, registry=isolated_registry())
+    try:
+        await again.start()
+        assert again.syncer is not None
+        await again.syncer.open()
+        assert again.syncer.status.followed == [("NovaTimelock", t1.lower(), on_t1)]
+    finally:
+        await again.close()
