@@ -223,7 +223,8 @@ def verify_sync_cmd(
 ) -> None:
     """Every stored log of the tracked contracts (what GetLogs serves) vs eth_getLogs, by
     position and content, every stored transaction vs eth_getTransactionByHash, and every
-    stored block's hash vs the chain's."""
+    stored block's hash vs the chain's. A timelock the governor moved to is tracked from the
+    block of its TimelockChange, as the sync follows it."""
     from block_sync_service.infrastructure.store import SqlAlchemySyncStore
     from block_sync_service.infrastructure.verify import verify_sync
     from common.db import create_engine
